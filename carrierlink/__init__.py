@@ -1,0 +1,1 @@
+"""Cross-cutting wiring for carrierlink: settings, the Temporal client, the dev stack and the CLIs."""

@@ -1,0 +1,94 @@
+"""The one home of every setting: read from the environment (or `.env`), with embedded defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration shared by the dev stack, the worker, the API and the sandbox.
+
+    Every field reads ``CARRIERLINK_<NAME>`` from the environment. ``DATABASE_URL`` and
+    ``TEMPORAL_ADDRESS`` are also read unprefixed: setting either points the worker and the API
+    at an external PostgreSQL or Temporal cluster instead of the embedded ones.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CARRIERLINK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path(".data")
+
+    # PostgreSQL. None means "the embedded server under data_dir" (dev stack and tests only).
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CARRIERLINK_DATABASE_URL")
+    )
+    database_pool_size: int = 10
+
+    # Temporal. None means "the embedded dev server" on temporal_port.
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "CARRIERLINK_TEMPORAL_ADDRESS"),
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "carrierlink"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # REST API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Sandbox carrier systems (one HTTP app playing every carrier).
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8100
+    sandbox_latency_ms: int = 0
+    sandbox_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    sandbox_timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    sandbox_timeout_seconds: float = 30.0
+    sandbox_seed: int = 7
+
+    # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
+    principal_base_url: str | None = None
+    unum_base_url: str | None = None
+    carrier_timeout_seconds: float = 10.0
+
+    # Connection lifecycle: how a waiting connection re-checks the carrier.
+    connection_recheck_initial: timedelta = timedelta(seconds=5)
+    connection_recheck_backoff: float = 2.0
+    connection_recheck_max: timedelta = timedelta(days=1)
+    connection_wait_limit: timedelta = timedelta(days=30)
+
+    # Development tenancy: the organization and token created by the dev stack.
+    dev_organization: str = "demo"
+    dev_token: str = "dev-token"
+
+    @property
+    def temporal_target(self) -> str:
+        """The host:port the worker and the API dial."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def carrier_base_url(self, slug: str) -> str:
+        """Where the carrier with this registry slug answers (the sandbox unless overridden)."""
+        override = getattr(self, f"{slug}_base_url", None)
+        return override or f"http://{self.sandbox_host}:{self.sandbox_port}/{slug}"
+
+    def require_database_url(self) -> str:
+        """The database URL, failing loudly when nothing has resolved the embedded one yet."""
+        if not self.database_url:
+            raise RuntimeError(
+                "DATABASE_URL is not set: start the stack with `make run`, or point DATABASE_URL "
+                "at a PostgreSQL database (postgresql+asyncpg://user:pass@host/db)."
+            )
+        return self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
