@@ -1,1 +1,1 @@
-"""Cross-cutting wiring for carrierlink: settings, the Temporal client, the dev stack and the CLIs."""
+"""Cross-cutting wiring: settings, the Temporal client, the dev stack and the CLIs."""

@@ -1,0 +1,15 @@
+"""Carrier knowledge: one adapter protocol, one module per carrier, and the registry of both."""
+
+from carriers.base import CarrierAdapter, CarrierInfo, CarrierRejected, CarrierUnavailable
+from carriers.registry import CARRIERS, build_adapters, carrier_info, rules_for
+
+__all__ = [
+    "CARRIERS",
+    "CarrierAdapter",
+    "CarrierInfo",
+    "CarrierRejected",
+    "CarrierUnavailable",
+    "build_adapters",
+    "carrier_info",
+    "rules_for",
+]

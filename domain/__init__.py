@@ -1,0 +1,1 @@
+"""Pure domain: wire-contract models, enums and rules. Imports only stdlib and pydantic."""

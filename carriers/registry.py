@@ -1,0 +1,41 @@
+"""The carrier registry: adding a carrier means one module and one entry here."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+
+from carriers import principal, unum
+from carriers.base import CarrierAdapter, CarrierHttpClient, CarrierInfo, HttpCarrierAdapter
+from domain.errors import ValidationFailed
+
+_ADAPTER_CLASSES: dict[UUID, type[HttpCarrierAdapter]] = {
+    principal.INFO.id: principal.PrincipalAdapter,
+    unum.INFO.id: unum.UnumAdapter,
+}
+
+CARRIERS: dict[UUID, CarrierInfo] = {cls.info.id: cls.info for cls in _ADAPTER_CLASSES.values()}
+
+
+def carrier_info(carrier_id: UUID, *, field: str = "carrier_id") -> CarrierInfo:
+    """The registry entry, or a 422-shaped refusal naming the field."""
+    try:
+        return CARRIERS[carrier_id]
+    except KeyError:
+        raise ValidationFailed.one(field, f"unknown carrier {carrier_id}") from None
+
+
+def build_adapters(
+    http: httpx.AsyncClient, base_urls: dict[str, str]
+) -> dict[UUID, CarrierAdapter]:
+    """Adapters for every registered carrier, sharing one pooled HTTP client."""
+    return {
+        carrier_id: cls(CarrierHttpClient(http, base_urls[cls.info.slug]))
+        for carrier_id, cls in _ADAPTER_CLASSES.items()
+    }
+
+
+def rules_for(carrier_id: UUID) -> type[HttpCarrierAdapter]:
+    """The carrier's pure rules (ID normalisation, request checks), no HTTP needed."""
+    return _ADAPTER_CLASSES[carrier_info(carrier_id).id]

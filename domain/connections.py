@@ -1,0 +1,195 @@
+"""The group connection lifecycle: statuses, the one transition table, and workflow messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from domain.enums import LookupOutcome
+
+
+class ConnectionStatus(StrEnum):
+    CREATED = "created"
+    PROCESSING = "processing"
+    NOYO_REVIEW = "noyo_review"
+    WAITING_ON_CARRIER = "waiting_on_carrier"
+    CARRIER_AUTHORIZATION = "carrier_authorization"
+    ACTION_REQUIRED = "action_required"
+    UNABLE_TO_CONNECT = "unable_to_connect"
+    COMPLETED = "completed"
+
+
+S = ConnectionStatus
+
+# Statuses in which the workflow is parked, re-checking the carrier on a backing-off timer.
+WAITING: frozenset[ConnectionStatus] = frozenset(
+    {S.NOYO_REVIEW, S.WAITING_ON_CARRIER, S.CARRIER_AUTHORIZATION, S.ACTION_REQUIRED}
+)
+
+# Every legal move. A waiting status may change into another when the carrier's answer changes;
+# a re-check that finds the group goes back through `processing` to pull the account.
+TRANSITIONS: dict[ConnectionStatus, frozenset[ConnectionStatus]] = {
+    S.CREATED: frozenset({S.PROCESSING}),
+    S.PROCESSING: WAITING | {S.UNABLE_TO_CONNECT, S.COMPLETED},
+    **{status: (WAITING - {status}) | {S.PROCESSING, S.UNABLE_TO_CONNECT} for status in WAITING},
+    S.UNABLE_TO_CONNECT: frozenset({S.PROCESSING}),
+    S.COMPLETED: frozenset(),
+}
+
+# How each carrier answer lands: `found` is not a status of its own, it leads to the account pull.
+OUTCOME_STATUS: dict[LookupOutcome, ConnectionStatus] = {
+    LookupOutcome.NEEDS_REVIEW: S.NOYO_REVIEW,
+    LookupOutcome.NOT_INSTALLED: S.WAITING_ON_CARRIER,
+    LookupOutcome.ACTION_REQUIRED: S.ACTION_REQUIRED,
+    LookupOutcome.NOT_AUTHORIZED: S.CARRIER_AUTHORIZATION,
+    LookupOutcome.NOT_FOUND: S.UNABLE_TO_CONNECT,
+}
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, current: ConnectionStatus, new: ConnectionStatus) -> None:
+        super().__init__(f"a connection cannot move from {current} to {new}")
+        self.current = current
+        self.new = new
+
+
+def can_transition(current: ConnectionStatus, new: ConnectionStatus) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def check_transition(current: ConnectionStatus, new: ConnectionStatus) -> None:
+    if not can_transition(current, new):
+        raise IllegalTransition(current, new)
+
+
+def can_retry(status: ConnectionStatus) -> bool:
+    """A retry/amend is taken in every status but `completed`."""
+    return status is not S.COMPLETED
+
+
+def next_recheck_delay(previous: timedelta, policy: RecheckPolicy) -> timedelta:
+    """The backoff step: grow by the policy's factor, never past its ceiling."""
+    return min(
+        timedelta(seconds=previous.total_seconds() * policy.backoff), policy.maximum_interval
+    )
+
+
+class RecheckPolicy(BaseModel):
+    """How a waiting connection re-checks the carrier: from seconds (sandbox) to a day."""
+
+    initial_interval: timedelta
+    backoff: float = Field(ge=1.0)
+    maximum_interval: timedelta
+    wait_limit: timedelta
+
+
+class GroupData(BaseModel):
+    """The carrier-facing identifiers of a connection (the contract's `group_data`)."""
+
+    carrier_group_id: str
+    group_name: str | None = None
+    broker_federal_ein: str | None = None
+    broker_tin: str | None = None
+    employer_email_address: str | None = None
+
+    def contract(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class Amendment(BaseModel):
+    """A retry, optionally correcting identifiers: `PUT .../retry` body, normalized."""
+
+    carrier_group_id: str | None = None
+    broker_federal_ein: str | None = None
+    broker_tin: str | None = None
+    employer_email_address: str | None = None
+    federal_ein: str | None = None
+
+    def apply(self, data: GroupData) -> GroupData:
+        changes = self.model_dump(exclude_none=True, exclude={"federal_ein"})
+        return data.model_copy(update=changes)
+
+
+class ConnectionInput(BaseModel):
+    """Everything a connection run needs; also enough to recreate its row if it went missing."""
+
+    connection_id: uuid.UUID
+    organization_id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    group_data: GroupData
+    federal_ein: str | None = None
+    request_type: Literal["initial", "incremental"]
+    status: ConnectionStatus = S.CREATED
+    # Status writes carry an ever-growing sequence number so a retried write is applied once;
+    # a new run (a retry after `unable_to_connect`) continues from the row's last number.
+    status_seq: int = 0
+    recheck: RecheckPolicy
+
+
+class ReviewDecision(BaseModel):
+    """An operator's answer to `noyo_review`: approve the data and pull, or give up."""
+
+    decision: Literal["approve", "reject"]
+    note: str | None = None
+
+
+class LookupRequest(BaseModel):
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+    broker_federal_ein: str | None = None
+
+
+class PullRequest(BaseModel):
+    connection_id: uuid.UUID
+    organization_id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+
+
+class AccountSummary(BaseModel):
+    """What an account pull stored, without any of the data itself."""
+
+    audit_id: uuid.UUID
+    locations: int
+    contacts: int
+    group_enrollments: int
+    plans: int
+    differences: int
+    coverage_end_date: str | None = None
+
+
+class DataExchangeRequest(BaseModel):
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+    platform_reference: str
+    idempotency_key: str
+
+
+class ConnectionState(BaseModel):
+    """The live state a query answers with (and the amend update returns)."""
+
+    connection_id: uuid.UUID
+    status: ConnectionStatus
+    group_data: GroupData
+    federal_ein: str | None
+    reason: str | None = None
+    rechecks: int = 0
+    next_recheck_in_seconds: float | None = None
+    amendments: int = 0
+
+
+class StatusChange(BaseModel):
+    """One transition, as the status-recording activity writes it."""
+
+    connection: ConnectionInput
+    status: ConnectionStatus
+    seq: int
+    reason: str | None = None
+    setup_result: dict[str, Any] = {}
+    completed: bool = False

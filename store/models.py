@@ -1,0 +1,330 @@
+"""Tables of carrierlink. Versioned records keep every earlier version in `record_versions`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def unix_now() -> int:
+    return int(time.time())
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSONB,
+        list[str]: ARRAY(Text),
+        list[uuid.UUID]: ARRAY(Uuid),
+    }
+
+
+class Versioned:
+    """A record the contract calls versioned: stable `id`, a new `version` on every write."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    version: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4, unique=True)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    modified: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+
+    def as_contract(self) -> dict[str, Any]:
+        """The record as the wire contract shows it (also what history keeps)."""
+        raise NotImplementedError
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+
+
+class ApiToken(Base):
+    """A bearer token of one organization; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+
+
+class Carrier(Base):
+    """A row per registry entry, kept in step with `carriers.registry` at migrate time."""
+
+    __tablename__ = "carriers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lines_of_coverage: Mapped[list[str]]
+    network: Mapped[str] = mapped_column(String(20))
+
+
+class Group(Versioned, Base):
+    __tablename__ = "groups"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    dba_name: Mapped[str | None] = mapped_column(Text)
+    federal_ein: Mapped[str | None] = mapped_column(String(9))
+    sic_code: Mapped[str | None] = mapped_column(String(4))
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "name": self.name,
+            "dba_name": self.dba_name,
+            "federal_ein": self.federal_ein,
+            "sic_code": self.sic_code,
+            "organization_id": str(self.organization_id),
+        }
+
+
+class GroupConnection(Versioned, Base):
+    """A group-carrier connection request and, once completed, the live link itself."""
+
+    __tablename__ = "group_connections"
+    __table_args__ = (
+        # One live connection per carrier group and per group-carrier pair in an organization.
+        # A disconnected connection frees both keys for a later request.
+        Index(
+            "uq_group_connections_live_carrier_group",
+            "organization_id",
+            "carrier_id",
+            "carrier_group_id",
+            unique=True,
+            postgresql_where=text("disconnected IS NULL"),
+        ),
+        Index(
+            "uq_group_connections_live_group_carrier",
+            "group_id",
+            "carrier_id",
+            unique=True,
+            postgresql_where=text("disconnected IS NULL"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    carrier_group_id: Mapped[str] = mapped_column(String(64))
+    federal_ein: Mapped[str | None] = mapped_column(String(9))
+    request_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    group_data: Mapped[dict[str, Any]]
+    setup_result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    completed: Mapped[int | None] = mapped_column(BigInteger)
+    disconnected: Mapped[int | None] = mapped_column(BigInteger)
+    workflow_id: Mapped[str] = mapped_column(Text)
+    status_seq: Mapped[int] = mapped_column(default=0)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "completed": self.completed,
+            "organization_id": str(self.organization_id),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "federal_ein": self.federal_ein,
+            "request_type": self.request_type,
+            "status": self.status,
+            "group_data": self.group_data,
+            "setup_result": self.setup_result,
+        }
+
+
+class Contact(Versioned, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id", "carrier_contact_id"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("carriers.id"))
+    carrier_contact_id: Mapped[str | None] = mapped_column(Text)
+    types: Mapped[list[str]]
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone_number: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(Text)
+    primary_contact: Mapped[bool] = mapped_column(default=False)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "group_id": str(self.group_id),
+            "types": list(self.types),
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone_number": self.phone_number,
+            "title": self.title,
+            "primary_contact": self.primary_contact,
+            "carrier_id": str(self.carrier_id) if self.carrier_id else None,
+        }
+
+
+class Location(Versioned, Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id", "carrier_location_id"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    carrier_location_id: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text)
+    address: Mapped[dict[str, Any]]
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "group_id": str(self.group_id),
+            "display_name": self.display_name,
+            "address": self.address,
+        }
+
+
+class CarrierConfiguration(Versioned, Base):
+    __tablename__ = "carrier_configurations"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    carrier_group_id: Mapped[str | None] = mapped_column(String(64))
+    configuration: Mapped[dict[str, Any]]
+    connection_configuration: Mapped[dict[str, Any] | None]
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "carrier_group_id": self.carrier_group_id,
+            "configuration": self.configuration,
+            "connection_configuration": self.connection_configuration,
+        }
+
+
+class GroupEnrollment(Versioned, Base):
+    __tablename__ = "group_enrollments"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id", "carrier_enrollment_id"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    carrier_enrollment_id: Mapped[str] = mapped_column(Text)
+    line_of_coverage: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    effective_start_date: Mapped[date | None] = mapped_column(Date)
+    effective_end_date: Mapped[date | None] = mapped_column(Date)
+    open_enrollment_start_date: Mapped[date | None] = mapped_column(Date)
+    open_enrollment_end_date: Mapped[date | None] = mapped_column(Date)
+    open_enrollment_renewal_date: Mapped[date | None] = mapped_column(Date)
+
+    def as_contract(self) -> dict[str, Any]:
+        def iso(d: date | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "line_of_coverage": self.line_of_coverage,
+            "status": self.status,
+            "effective_start_date": iso(self.effective_start_date),
+            "effective_end_date": iso(self.effective_end_date),
+            "open_enrollment_start_date": iso(self.open_enrollment_start_date),
+            "open_enrollment_end_date": iso(self.open_enrollment_end_date),
+            "open_enrollment_renewal_date": iso(self.open_enrollment_renewal_date),
+        }
+
+
+class Plan(Versioned, Base):
+    """A group plan; the line-specific contract fields live in `details`."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id", "carrier_plan_id"),)
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    group_enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("group_enrollments.id"))
+    carrier_plan_id: Mapped[str] = mapped_column(Text)
+    line_of_coverage: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict[str, Any]]
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self.details,
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+            "group_enrollment_id": str(self.group_enrollment_id),
+            "carrier_id": str(self.carrier_id),
+            "line_of_coverage": self.line_of_coverage,
+            "status": self.status,
+        }
+
+
+class GroupAudit(Base):
+    """A finished comparison of the group with a carrier (the connection's first, then syncs)."""
+
+    __tablename__ = "group_audits"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_ids: Mapped[list[uuid.UUID]]
+    completed_at: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    trigger: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RecordVersion(Base):
+    """Every version ever written of a versioned record, for `effective_date` reads."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (Index("ix_record_versions_lookup", "record_type", "record_id", "valid_from"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[uuid.UUID]
+    version: Mapped[uuid.UUID] = mapped_column(unique=True)
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]]

@@ -1,0 +1,68 @@
+"""Organizations, their hashed API tokens, and the carrier rows every connection points at."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ApiToken, Carrier, Organization
+
+
+def hash_token(token: str) -> str:
+    # Tokens are high-entropy secrets, so a plain SHA-256 is enough to make a leaked table useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def ensure_organization(
+    session: AsyncSession, name: str, *, token: str | None = None
+) -> tuple[Organization, str | None]:
+    """The organization called `name` (created if missing), and `token` granted to it.
+
+    With no token given, a new random one is issued and returned; with a token given, it is
+    registered if not already (so the dev token survives restarts without duplicating rows).
+    """
+    org = await session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        org = Organization(name=name)
+        session.add(org)
+        await session.flush()
+    issued = token or secrets.token_urlsafe(32)
+    await session.execute(
+        insert(ApiToken)
+        .values(
+            id=uuid.uuid4(),
+            organization_id=org.id,
+            token_sha256=hash_token(issued),
+            label="dev" if token else "issued",
+        )
+        .on_conflict_do_nothing(index_elements=["token_sha256"])
+    )
+    return org, issued
+
+
+async def organization_for_token(session: AsyncSession, token: str) -> uuid.UUID | None:
+    return await session.scalar(
+        select(ApiToken.organization_id).where(ApiToken.token_sha256 == hash_token(token))
+    )
+
+
+async def sync_carriers(session: AsyncSession, carriers: list[Carrier]) -> None:
+    """Upsert the registry's carriers so foreign keys and joins see every registered carrier."""
+    for carrier in carriers:
+        values = {
+            "id": carrier.id,
+            "slug": carrier.slug,
+            "name": carrier.name,
+            "lines_of_coverage": carrier.lines_of_coverage,
+            "network": carrier.network,
+        }
+        await session.execute(
+            insert(Carrier)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["id"], set_=values)
+        )
