@@ -1,0 +1,78 @@
+"""The Temporal worker: registers workflows and activities and wires their dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.connection import ConnectionActivities
+from carrierlink import temporal
+from carrierlink.settings import Settings, get_settings
+from carriers import CARRIERS, build_adapters
+from store.db import Database
+from workflows.connection import GroupConnectionWorkflow
+
+WORKFLOWS = [GroupConnectionWorkflow]
+
+log = logging.getLogger("carrierlink.worker")
+
+
+@asynccontextmanager
+async def build_worker(
+    settings: Settings, client: Client, *, database: Database | None = None
+) -> AsyncIterator[Worker]:
+    """A worker with real dependencies; closes what it opened. Tests use this too."""
+    db = database or Database(
+        settings.require_database_url(), pool_size=settings.database_pool_size
+    )
+    timeout = httpx.Timeout(settings.carrier_timeout_seconds)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+        adapters = build_adapters(
+            http,
+            {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
+        )
+        connection = ConnectionActivities(db, adapters)
+        try:
+            yield Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=WORKFLOWS,
+                activities=[
+                    connection.record_status,
+                    connection.lookup_group,
+                    connection.register_data_exchange,
+                    connection.pull_account,
+                ],
+                max_concurrent_activities=200,
+            )
+        finally:
+            if database is None:
+                await db.dispose()
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    client = await temporal.connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(settings, client) as worker, worker:
+        log.info(
+            "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
+        )
+        await stop.wait()
+        log.info("worker stopping")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Temporal activities: thin classes calling carriers/ and store/, wired in `worker.py`."""

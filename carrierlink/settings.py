@@ -19,7 +19,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="CARRIERLINK_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="CARRIERLINK_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
 
     data_dir: Path = Path(".data")

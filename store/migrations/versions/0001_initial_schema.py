@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 05:37:58.275793
+Create Date: 2026-11-21 05:40:59.995423
 """
 
 from __future__ import annotations
@@ -173,6 +173,7 @@ def upgrade() -> None:
         sa.Column("completed", sa.BigInteger(), nullable=True),
         sa.Column("disconnected", sa.BigInteger(), nullable=True),
         sa.Column("workflow_id", sa.Text(), nullable=False),
+        sa.Column("status_seq", sa.Integer(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Uuid(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),

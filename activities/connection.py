@@ -1,0 +1,155 @@
+"""Activities of the connection lifecycle: carrier calls and status writes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pydantic
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from carriers import CarrierAdapter, CarrierRejected
+from domain.account import DataExchangeRegistration, GroupLookup
+from domain.connections import (
+    AccountSummary,
+    DataExchangeRequest,
+    LookupRequest,
+    PullRequest,
+    StatusChange,
+)
+from store.account import store_account_structure
+from store.db import Database
+from store.models import Group, GroupAudit, GroupConnection, unix_now
+from store.versioning import save_version
+from workflows import connection as names
+
+
+def _rejected(exc: Exception | str, type_: str = "CarrierRejected") -> ApplicationError:
+    return ApplicationError(str(exc), type=type_, non_retryable=True)
+
+
+class ConnectionActivities:
+    def __init__(self, database: Database, adapters: dict[uuid.UUID, CarrierAdapter]) -> None:
+        self._db = database
+        self._adapters = adapters
+
+    @activity.defn(name=names.RECORD_STATUS)
+    async def record_status(self, change: StatusChange) -> None:
+        """Write a transition once: a retried or replayed write with an old seq is a no-op."""
+        conn = change.connection
+        async with self._db.transaction() as session:
+            row = await session.get(GroupConnection, conn.connection_id, with_for_update=True)
+            if row is None:
+                # The API commits the row before the run is visible, but a crash between the
+                # workflow start and that commit must not lose the request.
+                row = await _recreate(session, change)
+            if row.status_seq >= change.seq:
+                return
+            row.status = change.status.value
+            row.status_seq = change.seq
+            row.group_data = conn.group_data.contract()
+            row.carrier_group_id = conn.group_data.carrier_group_id
+            row.federal_ein = conn.federal_ein
+            row.request_type = conn.request_type
+            row.setup_result = change.setup_result
+            if change.completed:
+                row.completed = unix_now()
+            await save_version(session, row)
+
+    @activity.defn(name=names.LOOKUP_GROUP)
+    async def lookup_group(self, request: LookupRequest) -> GroupLookup:
+        try:
+            return await self._adapters[request.carrier_id].lookup_group(
+                request.carrier_group_id, broker_federal_ein=request.broker_federal_ein
+            )
+        except CarrierRejected as exc:
+            raise _rejected(exc) from exc
+
+    @activity.defn(name=names.REGISTER_DATA_EXCHANGE)
+    async def register_data_exchange(
+        self, request: DataExchangeRequest
+    ) -> DataExchangeRegistration:
+        try:
+            return await self._adapters[request.carrier_id].register_data_exchange(
+                request.carrier_group_id,
+                platform_reference=request.platform_reference,
+                idempotency_key=request.idempotency_key,
+            )
+        except CarrierRejected as exc:
+            raise _rejected(exc) from exc
+
+    @activity.defn(name=names.PULL_ACCOUNT)
+    async def pull_account(self, request: PullRequest) -> AccountSummary:
+        """Pull the account structure into the store and record it as the group's first audit."""
+        adapter = self._adapters[request.carrier_id]
+        try:
+            account = await adapter.fetch_account(request.carrier_group_id)
+        except CarrierRejected as exc:
+            raise _rejected(exc) from exc
+        except pydantic.ValidationError as exc:
+            raise _rejected(
+                f"the carrier's account data is invalid: {exc.error_count()} problem(s), "
+                f"first at {'.'.join(map(str, exc.errors()[0]['loc']))}",
+                "InvalidCarrierData",
+            ) from exc
+        async with self._db.transaction() as session:
+            # The audit id is derived from the connection so a retried pull records one audit.
+            audit_id = uuid.uuid5(request.connection_id, "initial-audit")
+            changes = await store_account_structure(
+                session, group_id=request.group_id, carrier_id=request.carrier_id, account=account
+            )
+            if await session.get(GroupAudit, audit_id) is None:
+                session.add(
+                    GroupAudit(
+                        id=audit_id,
+                        group_id=request.group_id,
+                        carrier_ids=[request.carrier_id],
+                        trigger="connection",
+                        changes=changes.as_dict(),
+                    )
+                )
+        return AccountSummary(
+            audit_id=audit_id,
+            locations=len(account.locations),
+            contacts=len(account.contacts),
+            group_enrollments=len(account.group_enrollments),
+            plans=len(account.plans),
+            differences=len(changes.group_differences),
+            coverage_end_date=(
+                account.coverage_end_date.isoformat() if account.coverage_end_date else None
+            ),
+        )
+
+
+async def _recreate(session: object, change: StatusChange) -> GroupConnection:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession)
+    conn = change.connection
+    if await session.scalar(select(Group.id).where(Group.id == conn.group_id)) is None:
+        group = Group(
+            id=conn.group_id,
+            organization_id=conn.organization_id,
+            name=conn.group_data.group_name or conn.group_data.carrier_group_id,
+            federal_ein=conn.federal_ein,
+        )
+        await save_version(session, group, is_new=True)
+    row = GroupConnection(
+        id=conn.connection_id,
+        organization_id=conn.organization_id,
+        group_id=conn.group_id,
+        carrier_id=conn.carrier_id,
+        carrier_group_id=conn.group_data.carrier_group_id,
+        federal_ein=conn.federal_ein,
+        request_type=conn.request_type,
+        status=conn.status.value,
+        group_data=conn.group_data.contract(),
+        setup_result={},
+        workflow_id=names.workflow_id(
+            conn.organization_id, conn.carrier_id, conn.group_data.carrier_group_id
+        ),
+        status_seq=conn.status_seq,
+    )
+    await save_version(session, row, is_new=True)
+    return row

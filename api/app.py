@@ -1,0 +1,56 @@
+"""The FastAPI application: wiring of settings, database and Temporal client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routers import carriers, connections
+from carrierlink import temporal
+from carrierlink.settings import Settings, get_settings
+from store.db import Database
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    temporal_client: Client | None = None,
+) -> FastAPI:
+    """Build the app; tests hand in their own database and client, production builds them."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        app.state.database = database or Database(
+            settings.require_database_url(), pool_size=settings.database_pool_size
+        )
+        # Lazy: the API answers reads while Temporal restarts; calls that need it fail then.
+        app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+
+    app = FastAPI(
+        title="carrierlink",
+        version="0.1.0",
+        summary="Connect employer groups to insurance carriers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.get("/ping", tags=["health"])
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(carriers.router)
+    app.include_router(connections.router)
+    return app

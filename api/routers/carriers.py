@@ -1,0 +1,42 @@
+"""`/api/v1/carriers`: the carrier registry."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import OrganizationId, Page, Paging
+from api.errors import not_found
+from carriers import CARRIERS, CarrierInfo
+
+router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
+
+
+def _carrier(info: CarrierInfo) -> dict[str, Any]:
+    return {
+        "id": str(info.id),
+        "name": info.name,
+        "lines_of_coverage": [str(line) for line in info.lines_of_coverage],
+        "network": info.network,
+        "cobra": info.cobra,
+        "connection_time": info.connection_time,
+        "api_kinds": list(info.api_kinds),
+        "carrier_group_id_format": info.carrier_group_id_format,
+    }
+
+
+@router.get("")
+async def list_carriers(_: OrganizationId, page: Paging) -> Page[Any]:
+    carriers = sorted(CARRIERS.values(), key=lambda c: c.name)
+    window = carriers[page.offset : page.offset + page.page_size]
+    return Page.of([_carrier(c) for c in window], page, len(carriers))
+
+
+@router.get("/{carrier_id}")
+async def get_carrier(carrier_id: uuid.UUID, _: OrganizationId) -> dict[str, Any]:
+    info = CARRIERS.get(carrier_id)
+    if info is None:
+        raise not_found("carrier")
+    return _carrier(info)

