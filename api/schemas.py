@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-NineDigits = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
+NineDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
 
 
 class _Body(BaseModel):

@@ -32,8 +32,8 @@ INFO = CarrierInfo(
     carrier_group_id_format="the group's 7-digit policy number",
 )
 
-_POLICY_NUMBER = re.compile(r"^\d{7}$")
-_FEIN = re.compile(r"^\d{9}$")
+_POLICY_NUMBER = re.compile(r"^[0-9]{7}$")
+_FEIN = re.compile(r"^[0-9]{9}$")
 
 
 def normalize_carrier_group_id(raw: str) -> str:

@@ -23,8 +23,8 @@ from sandbox.app import create_app as create_sandbox
 from store.db import Database
 from store.tenancy import ensure_organization
 from tests.harness import VENV_BIN, AppServer, database_url, start_embedded_postgres
-from workflows import search_attributes
 from worker import build_worker
+from workflows import search_attributes
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +81,7 @@ async def settings(
         connection_recheck_initial=timedelta(seconds=1),
         connection_recheck_max=timedelta(seconds=4),
         connection_wait_limit=timedelta(minutes=30),
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     await prepare_database(s)
     return s

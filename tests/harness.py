@@ -39,7 +39,7 @@ class AppServer:
 
     async def __aenter__(self) -> AppServer:
         self._task = asyncio.create_task(self._server.serve())
-        await eventually(lambda: _true(self._server.started), timeout=10)
+        await eventually(lambda: _true(self._server.started), within=10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -53,17 +53,17 @@ async def _true(value: bool) -> bool:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1
+    check: Callable[[], Awaitable[Any]], *, within: float = 20.0, interval: float = 0.1
 ) -> Any:
     """Poll `check` until it returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+    raise AssertionError(f"condition not met within {within}s; last value: {last!r}")
 
 
 def start_embedded_postgres(data_dir: Path) -> tuple[Any, str]:
