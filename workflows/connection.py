@@ -44,6 +44,11 @@ CARRIER_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["CarrierRejected", "InvalidCarrierData"],
 )
+# A call must outlive the carrier client's own timeout (settings.carrier_timeout_seconds, 10 s)
+# but not by much: if a worker dies mid-call, the retry starts when this runs out.
+CARRIER_CALL_TIMEOUT = timedelta(seconds=15)
+ACCOUNT_PULL_TIMEOUT = timedelta(seconds=60)
+STORE_WRITE_TIMEOUT = timedelta(seconds=10)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
@@ -220,7 +225,7 @@ class GroupConnectionWorkflow:
                     broker_federal_ein=data.broker_federal_ein,
                 ),
                 result_type=GroupLookup,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
         except ActivityError as err:
@@ -243,7 +248,7 @@ class GroupConnectionWorkflow:
                     platform_reference=str(self._input.connection_id),
                     idempotency_key=key,
                 ),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
             summary = await workflow.execute_activity(
@@ -256,7 +261,7 @@ class GroupConnectionWorkflow:
                     carrier_group_id=data.carrier_group_id,
                 ),
                 result_type=AccountSummary,
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
         except ActivityError as err:
@@ -313,7 +318,7 @@ class GroupConnectionWorkflow:
                 setup_result=result,
                 completed=completed,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
         self._status, self._reason = status, reason
