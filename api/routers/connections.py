@@ -30,6 +30,7 @@ from api.deps import (
 )
 from api.errors import ApiError, not_found
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
+from carrierlink.connections import recheck_policy
 from carrierlink.settings import Settings
 from carriers import carrier_info, rules_for
 from domain.connections import (
@@ -38,7 +39,6 @@ from domain.connections import (
     ConnectionState,
     ConnectionStatus,
     GroupData,
-    RecheckPolicy,
     can_retry,
 )
 from domain.errors import ValidationFailed
@@ -50,15 +50,6 @@ from workflows import connection as wf
 router = APIRouter(tags=["group connections"])
 
 DB = Annotated[Database, Depends(get_database)]
-
-
-def recheck_policy(settings: Settings) -> RecheckPolicy:
-    return RecheckPolicy(
-        initial_interval=settings.connection_recheck_initial,
-        backoff=settings.connection_recheck_backoff,
-        maximum_interval=settings.connection_recheck_max,
-        wait_limit=settings.connection_wait_limit,
-    )
 
 
 def _checked_group_data(carrier_id: uuid.UUID, raw: dict[str, Any]) -> GroupData:

@@ -323,3 +323,30 @@ async def test_live_state_comes_from_the_workflow_query(api: httpx.AsyncClient) 
     assert live.status_code == 200, live.text
     assert live.json()["status"] == "waiting_on_carrier"
     assert live.json()["reason"]
+
+
+async def test_another_service_can_start_a_connection_through_temporal(
+    api: httpx.AsyncClient, client: Any, settings: Any, org_token: str, database: Any
+) -> None:
+    from uuid import UUID
+
+    from carrierlink.connections import start_group_connection
+    from domain.connections import GroupData
+    from store.tenancy import organization_for_token
+
+    async with database.transaction() as session:
+        organization_id = await organization_for_token(session, org_token)
+    assert organization_id is not None
+    handle = await start_group_connection(
+        client,
+        settings,
+        organization_id=organization_id,
+        carrier_id=UUID(UNUM),
+        group_data=GroupData(carrier_group_id="42", group_name="Started by another service"),
+    )
+    state = await handle.result()
+    assert state.status == "completed"
+    assert state.group_data.carrier_group_id == "00000042"
+    listed = (await api.get("/api/v1/group_connections")).json()
+    assert [c["id"] for c in listed["response"]] == [str(state.connection_id)]
+    assert listed["response"][0]["status"] == "completed"
