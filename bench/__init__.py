@@ -1,0 +1,1 @@
+"""Benchmarks against the running stack (`make run`); each prints its figures."""
