@@ -1,0 +1,1 @@
+"""Sandbox carrier systems: one HTTP app that plays Principal's and Unum's group APIs."""

@@ -350,3 +350,24 @@ async def test_another_service_can_start_a_connection_through_temporal(
     listed = (await api.get("/api/v1/group_connections")).json()
     assert [c["id"] for c in listed["response"]] == [str(state.connection_id)]
     assert listed["response"][0]["status"] == "completed"
+
+
+async def test_an_operator_signal_resolves_noyo_review(api: httpx.AsyncClient, client: Any) -> None:
+    from uuid import UUID
+
+    from domain.connections import ReviewDecision
+    from workflows.connection import workflow_id
+
+    carrier_group_id = principal_id("1989")
+    created = (
+        await api.post(
+            "/api/v1/group_connections", json=new_connection(PRINCIPAL, carrier_group_id)
+        )
+    ).json()
+    await reaches(api, created["id"], "noyo_review")
+    handle = client.get_workflow_handle(
+        workflow_id(UUID(created["organization_id"]), UUID(PRINCIPAL), carrier_group_id)
+    )
+    # The same signal an operator sends from the Temporal UI or `temporal workflow signal`.
+    await handle.signal("resolve_review", ReviewDecision(decision="approve", note="checked"))
+    await reaches(api, created["id"], "completed")

@@ -1,0 +1,29 @@
+"""`python -m sandbox`: serve the sandbox carriers with the `sandbox_*` settings."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from carrierlink.settings import get_settings
+from sandbox.app import SandboxConfig, create_app
+
+
+def main() -> None:
+    settings = get_settings()
+    config = SandboxConfig(
+        latency_ms=settings.sandbox_latency_ms,
+        error_rate=settings.sandbox_error_rate,
+        timeout_rate=settings.sandbox_timeout_rate,
+        timeout_seconds=settings.sandbox_timeout_seconds,
+        seed=settings.sandbox_seed,
+    )
+    uvicorn.run(
+        create_app(config),
+        host=settings.sandbox_host,
+        port=settings.sandbox_port,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The sandbox carriers' FastAPI app: Principal and Unum side by side, with fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox import carrier_api, control_api
+from sandbox.carriers import CARRIERS
+from sandbox.errors import SandboxError
+from sandbox.faults import Fault, FaultInjector, FaultSettings
+from sandbox.state import SandboxState
+
+
+class SandboxConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    latency_ms: int = Field(default=0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_seconds: float = Field(default=30.0, ge=0.0)
+    seed: int = 7
+
+
+def create_app(config: SandboxConfig) -> FastAPI:
+    """A fresh sandbox: all state lives on this app instance, so apps never share anything."""
+    faults = FaultInjector(
+        FaultSettings(
+            latency_ms=config.latency_ms,
+            error_rate=config.error_rate,
+            timeout_rate=config.timeout_rate,
+        ),
+        timeout_seconds=config.timeout_seconds,
+        seed=config.seed,
+    )
+    app = FastAPI(title="carrierlink sandbox carriers")
+    app.state.sandbox = SandboxState(faults)
+    app.add_exception_handler(SandboxError, _render_error)
+    app.middleware("http")(_carrier_faults)
+    app.include_router(control_api.router)
+    app.include_router(carrier_api.router)
+    return app
+
+
+async def _render_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SandboxError)
+    return JSONResponse(exc.body(), status_code=exc.status_code)
+
+
+async def _carrier_faults(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Count and disturb carrier requests; the fault is drawn before the handler runs, so an
+    injected 503 never applies a write."""
+    if request.url.path.split("/")[1] not in CARRIERS:
+        return await call_next(request)
+    state: SandboxState = request.app.state.sandbox
+    state.count_request()
+    fault = state.faults.draw()
+    latency_ms = state.faults.settings.latency_ms
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
+    if fault is Fault.ERROR:
+        return JSONResponse({"message": "carrier unavailable (injected)"}, status_code=503)
+    response = await call_next(request)
+    if fault is Fault.TIMEOUT:
+        # The carrier did the work and only its answer is late, as when a real carrier stalls
+        # past the client's timeout: a retry then meets an already-applied write.
+        await asyncio.sleep(state.faults.timeout_seconds)
+    return response

@@ -1,0 +1,72 @@
+"""The carrier systems' own endpoints, under /{carrier}: lookups, accounts and writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel, Field
+
+from sandbox.carriers import LookupStatus
+from sandbox.deps import Carrier, State
+from sandbox.errors import MissingIdempotencyKey
+from sandbox.idempotency import fingerprint
+from sandbox.plans import Json
+
+router = APIRouter(prefix="/{carrier}/groups/{carrier_group_id}")
+
+
+class GroupLookupBody(BaseModel):
+    carrier_group_id: str
+    status: LookupStatus
+    message: str | None
+
+
+class DataExchangeRequest(BaseModel):
+    platform_reference: str = Field(min_length=1)
+
+
+class DataExchangeRegistration(BaseModel):
+    registration_id: str
+    carrier_group_id: str
+    platform_reference: str
+    registered_at: datetime
+
+
+@router.get("")
+async def lookup_group(carrier: Carrier, carrier_group_id: str, state: State) -> GroupLookupBody:
+    lookup = state.lookup(carrier, carrier_group_id)
+    return GroupLookupBody(
+        carrier_group_id=carrier_group_id, status=lookup.status, message=lookup.message
+    )
+
+
+@router.get("/account")
+async def get_account(carrier: Carrier, carrier_group_id: str, state: State) -> Json:
+    return state.account(carrier, carrier_group_id, datetime.now(UTC).date())
+
+
+@router.post("/data_exchange", status_code=201, response_model=DataExchangeRegistration)
+async def register_data_exchange(
+    carrier: Carrier,
+    carrier_group_id: str,
+    payload: DataExchangeRequest,
+    request: Request,
+    response: Response,
+    state: State,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Json:
+    if not idempotency_key:
+        raise MissingIdempotencyKey("the Idempotency-Key header is required on carrier writes")
+    replayed, body = state.register_data_exchange(
+        carrier,
+        carrier_group_id,
+        payload.platform_reference,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint("POST", request.url.path, payload.model_dump()),
+        now=datetime.now(UTC),
+    )
+    if replayed:
+        response.status_code = 200
+    return body

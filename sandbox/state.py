@@ -1,0 +1,152 @@
+"""Everything one sandbox app remembers: changes, registrations, idempotency keys and counters."""
+
+from __future__ import annotations
+
+import calendar
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sandbox.carriers import CarrierRules, Lookup, LookupStatus
+from sandbox.changes import Change, SetStatus, apply_change
+from sandbox.errors import GroupUnavailable
+from sandbox.faults import FaultInjector
+from sandbox.generator import generate_account
+from sandbox.idempotency import IdempotencyStore
+from sandbox.plans import Json
+
+
+@dataclass
+class WriteCounts:
+    applied: int = 0
+    duplicates_absorbed: int = 0
+    # Applied writes that repeat an earlier one under a new Idempotency-Key: the client's bug.
+    doubled: int = 0
+
+
+def last_day_of_month(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+class SandboxState:
+    """One lock guards every read-modify-write: handlers may run concurrently."""
+
+    def __init__(self, faults: FaultInjector) -> None:
+        self.faults = faults
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._writes = WriteCounts()
+        self._idempotency = IdempotencyStore()
+        self._registrations: set[tuple[str, str, str]] = set()
+        self._changes: dict[tuple[str, str], list[Change]] = {}
+
+    def count_request(self) -> None:
+        with self._lock:
+            self._requests += 1
+
+    def counters(self) -> tuple[int, WriteCounts]:
+        with self._lock:
+            return self._requests, replace(self._writes)
+
+    def lookup(self, carrier: CarrierRules, carrier_group_id: str) -> Lookup:
+        with self._lock:
+            return self._lookup(carrier, carrier_group_id)
+
+    def account(self, carrier: CarrierRules, carrier_group_id: str, today: date) -> Json:
+        """The account of a found (or in-review) group; `today` dates carrier-ended groups."""
+        with self._lock:
+            lookup = self._lookup(carrier, carrier_group_id)
+            log = self._changes.get((carrier.slug, carrier_group_id), [])
+        # A group in review exists at the carrier: its data is readable, so a reviewer who
+        # approves it can have the account pulled.
+        if lookup.status is not LookupStatus.IN_REVIEW:
+            _require_found(lookup)
+        # Logs are replaced, never mutated, so this snapshot stays valid outside the lock.
+        return _build_account(carrier, carrier_group_id, log, today)
+
+    def change(
+        self, carrier: CarrierRules, carrier_group_id: str, change: Change, today: date
+    ) -> Json:
+        """Record a carrier-side change (any lookup status) and answer the changed account."""
+        with self._lock:
+            self._lookup(carrier, carrier_group_id)  # Refuses malformed IDs.
+            log = self._changes.get((carrier.slug, carrier_group_id), [])
+            account = _build_account(carrier, carrier_group_id, log, today)
+            # Applied before it is logged, so a rejected change leaves no trace.
+            apply_change(account, change, carrier=carrier, ordinal=len(log))
+            self._changes[(carrier.slug, carrier_group_id)] = [*log, change]
+            return account
+
+    def register_data_exchange(
+        self,
+        carrier: CarrierRules,
+        carrier_group_id: str,
+        platform_reference: str,
+        *,
+        idempotency_key: str,
+        fingerprint: str,
+        now: datetime,
+    ) -> tuple[bool, Json]:
+        """(replayed, body) of registering the platform's data-exchange link for the group."""
+
+        def apply() -> Json:
+            _require_found(self._lookup(carrier, carrier_group_id))
+            target = (carrier.slug, carrier_group_id, platform_reference)
+            if target in self._registrations:
+                self._writes.doubled += 1
+            self._registrations.add(target)
+            return {
+                "registration_id": str(uuid.uuid4()),
+                "carrier_group_id": carrier_group_id,
+                "platform_reference": platform_reference,
+                "registered_at": now.isoformat(),
+            }
+
+        return self._idempotent_write(carrier, idempotency_key, fingerprint, apply)
+
+    def _idempotent_write(
+        self, carrier: CarrierRules, key: str, fingerprint: str, apply: Callable[[], Json]
+    ) -> tuple[bool, Json]:
+        """Replay the key's stored answer, or apply the write and store its answer.
+
+        `apply` runs under the lock and must use only the unlocked helpers.
+        """
+        with self._lock:
+            stored = self._idempotency.replay(carrier.slug, key, fingerprint)
+            if stored is not None:
+                self._writes.duplicates_absorbed += 1
+                return True, stored
+            body = apply()
+            self._idempotency.remember(carrier.slug, key, fingerprint, body)
+            self._writes.applied += 1
+            return False, body
+
+    def _lookup(self, carrier: CarrierRules, carrier_group_id: str) -> Lookup:
+        generated = carrier.lookup(carrier_group_id)
+        if generated is None:
+            raise GroupUnavailable(
+                LookupStatus.NOT_FOUND,
+                f"{carrier_group_id!r} is not a well-formed {carrier.name} group ID",
+            )
+        for change in reversed(self._changes.get((carrier.slug, carrier_group_id), [])):
+            if isinstance(change, SetStatus):
+                return Lookup(change.status, change.message)
+        return generated
+
+
+def _require_found(lookup: Lookup) -> None:
+    if lookup.status is not LookupStatus.FOUND:
+        raise GroupUnavailable(lookup.status, lookup.message or "group is not available")
+
+
+def _build_account(
+    carrier: CarrierRules, carrier_group_id: str, log: list[Change], today: date
+) -> Json:
+    account = generate_account(carrier.slug, carrier_group_id)
+    if carrier.ended_by_carrier(carrier_group_id):
+        account["coverage_end_date"] = last_day_of_month(today).isoformat()
+    for ordinal, change in enumerate(log):
+        apply_change(account, change, carrier=carrier, ordinal=ordinal)
+    return account
