@@ -59,10 +59,7 @@ class SandboxState:
         with self._lock:
             lookup = self._lookup(carrier, carrier_group_id)
             log = self._changes.get((carrier.slug, carrier_group_id), [])
-        # A group in review exists at the carrier: its data is readable, so a reviewer who
-        # approves it can have the account pulled.
-        if lookup.status is not LookupStatus.IN_REVIEW:
-            _require_found(lookup)
+        _require_existing(lookup)
         # Logs are replaced, never mutated, so this snapshot stays valid outside the lock.
         return _build_account(carrier, carrier_group_id, log, today)
 
@@ -92,7 +89,7 @@ class SandboxState:
         """(replayed, body) of registering the platform's data-exchange link for the group."""
 
         def apply() -> Json:
-            _require_found(self._lookup(carrier, carrier_group_id))
+            _require_existing(self._lookup(carrier, carrier_group_id))
             target = (carrier.slug, carrier_group_id, platform_reference)
             if target in self._registrations:
                 self._writes.doubled += 1
@@ -136,8 +133,13 @@ class SandboxState:
         return generated
 
 
-def _require_found(lookup: Lookup) -> None:
-    if lookup.status is not LookupStatus.FOUND:
+def _require_existing(lookup: Lookup) -> None:
+    """Accounts and writes need the group to exist at the carrier: found, or in review.
+
+    A group in review is installed; only its data awaits a check, so a reviewer who approves
+    it can have the link registered and the account pulled.
+    """
+    if lookup.status not in (LookupStatus.FOUND, LookupStatus.IN_REVIEW):
         raise GroupUnavailable(lookup.status, lookup.message or "group is not available")
 
 
