@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import statistics
@@ -21,11 +22,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import quote
 
 import httpx
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+from carrierlink.admin import issue_token
+from carrierlink.settings import get_settings
 
 PRINCIPAL = "d0003042-eaae-4491-b219-4825456a3d16"
 UNUM = "23054cd9-0a41-43e3-bd43-2d2138006536"
@@ -41,29 +46,24 @@ SETTLED = {
 ACTIVITIES_PER_CONNECTION = 5
 
 
-def principal_id(prefix: str = "") -> str:
-    while True:
-        value = prefix + "".join(random.choices("0123456789", k=7 - len(prefix)))
-        if prefix or value[:4] not in {"1989", "1767", "1545", "1323", "1999"}:
-            return value
-
-
-def unum_id(prefix: str) -> str:
-    return prefix + "".join(random.choices("0123456789", k=8 - len(prefix)))
+# (carrier, ID prefix, width): plain prefixes complete, the others are sandbox test IDs.
+MIX = [
+    (PRINCIPAL, "2", 7),
+    (UNUM, "4", 8),
+    (PRINCIPAL, "1767", 7),
+    (PRINCIPAL, "1545", 7),
+    (UNUM, "212", 8),
+    (UNUM, "323", 8),
+    (PRINCIPAL, "1989", 7),
+]
+_SEQUENCE = itertools.count(random.randrange(10**6))
 
 
 def request_body(kind: int) -> dict[str, object]:
-    """A mix: mostly plain IDs (completed), and each sandbox test ID in turn."""
-    mix = [
-        (PRINCIPAL, principal_id()),
-        (UNUM, unum_id(random.choice(["1", "2", "4", "6"]))),
-        (PRINCIPAL, principal_id("1767")),
-        (PRINCIPAL, principal_id("1545")),
-        (UNUM, unum_id("212")),
-        (UNUM, unum_id("323")),
-        (PRINCIPAL, principal_id("1989")),
-    ]
-    carrier, carrier_group_id = mix[kind % len(mix)]
+    """Each kind of the mix in turn; IDs run in sequence so no two in a run collide."""
+    carrier, prefix, width = MIX[kind % len(MIX)]
+    suffix = str(next(_SEQUENCE) % 10 ** (width - len(prefix)))
+    carrier_group_id = prefix + suffix.zfill(width - len(prefix))
     data: dict[str, object] = {"carrier_group_id": carrier_group_id, "group_name": "Bench Co"}
     if carrier == PRINCIPAL:
         data["broker_federal_ein"] = "123456789"
@@ -216,21 +216,35 @@ async def floor(temporal_address: str, namespace: str, n: int) -> float:
     return n / elapsed
 
 
+async def fresh_organization_token() -> str:
+    """A token of a new organization, so runs never meet each other's live connections."""
+    settings = get_settings()
+    if settings.database_url is None:
+        # The dev stack's embedded server listens on a Unix socket in its data dir.
+        socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
+        url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
+        settings = settings.model_copy(update={"database_url": url})
+    return await issue_token(settings, f"bench-{uuid.uuid4().hex[:8]}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--api", default="http://127.0.0.1:8000")
-    parser.add_argument("--token", default=os.environ.get("CARRIERLINK_DEV_TOKEN", "dev-token"))
+    parser.add_argument(
+        "--token", help="an API token; by default a fresh organization is made for the run"
+    )
     parser.add_argument("--temporal", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--rate", type=float, default=5)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--burst", type=int, default=300)
     args = parser.parse_args()
+    token = args.token or await fresh_organization_token()
     async with httpx.AsyncClient(
         base_url=args.api,
-        headers={"Authorization": f"Bearer {args.token}"},
+        headers={"Authorization": f"Bearer {token}"},
         timeout=60,
         limits=httpx.Limits(max_connections=100),
     ) as api:

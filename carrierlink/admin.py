@@ -39,7 +39,8 @@ async def prepare_database(settings: Settings) -> None:
         await db.dispose()
 
 
-async def _issue_token(settings: Settings, organization: str) -> str:
+async def issue_token(settings: Settings, organization: str) -> str:
+    """A new token for `organization` (created if new)."""
     db = Database(settings.require_database_url(), pool_size=1)
     try:
         async with db.transaction() as session:
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(prepare_database(settings))
         print("database ready")
     else:
-        print(asyncio.run(_issue_token(settings, args.organization)))
+        print(asyncio.run(issue_token(settings, args.organization)))
     return 0
 
 
