@@ -46,6 +46,14 @@ class Versioned:
         """The record as the wire contract shows it (also what history keeps)."""
         raise NotImplementedError
 
+    def _record_fields(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": str(self.version),
+            "created": self.created,
+            "modified": self.modified,
+        }
+
 
 class Organization(Base):
     __tablename__ = "organizations"
@@ -92,10 +100,7 @@ class Group(Versioned, Base):
 
     def as_contract(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "name": self.name,
             "dba_name": self.dba_name,
             "federal_ein": self.federal_ein,
@@ -144,10 +149,7 @@ class GroupConnection(Versioned, Base):
 
     def as_contract(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "completed": self.completed,
             "organization_id": str(self.organization_id),
             "group_id": str(self.group_id),
@@ -177,10 +179,7 @@ class Contact(Versioned, Base):
 
     def as_contract(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "group_id": str(self.group_id),
             "types": list(self.types),
             "first_name": self.first_name,
@@ -205,10 +204,7 @@ class Location(Versioned, Base):
 
     def as_contract(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "group_id": str(self.group_id),
             "display_name": self.display_name,
             "address": self.address,
@@ -227,10 +223,7 @@ class CarrierConfiguration(Versioned, Base):
 
     def as_contract(self) -> dict[str, Any]:
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "group_id": str(self.group_id),
             "carrier_id": str(self.carrier_id),
             "carrier_group_id": self.carrier_group_id,
@@ -259,10 +252,7 @@ class GroupEnrollment(Versioned, Base):
             return d.isoformat() if d else None
 
         return {
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "group_id": str(self.group_id),
             "carrier_id": str(self.carrier_id),
             "line_of_coverage": self.line_of_coverage,
@@ -292,10 +282,7 @@ class Plan(Versioned, Base):
     def as_contract(self) -> dict[str, Any]:
         return {
             **self.details,
-            "id": str(self.id),
-            "version": str(self.version),
-            "created": self.created,
-            "modified": self.modified,
+            **self._record_fields(),
             "group_enrollment_id": str(self.group_enrollment_id),
             "carrier_id": str(self.carrier_id),
             "line_of_coverage": self.line_of_coverage,
