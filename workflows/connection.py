@@ -88,6 +88,7 @@ class GroupConnectionWorkflow:
         self._review: ReviewDecision | None = None
         self._rechecks = 0
         self._next_recheck_in: timedelta | None = None
+        self._moving_to: ConnectionStatus | None = None
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -131,7 +132,8 @@ class GroupConnectionWorkflow:
     @workflow.signal
     def resolve_review(self, decision: ReviewDecision) -> None:
         """An operator's decision on `noyo_review` (Temporal UI or `temporal workflow signal`)."""
-        if self._status is not S.NOYO_REVIEW:
+        # A decision sent as soon as `noyo_review` shows in the API may beat the run adopting it.
+        if S.NOYO_REVIEW not in (self._status, self._moving_to):
             workflow.logger.warning(
                 "ignored review decision %s: connection is %s", decision.decision, self._status
             )
@@ -142,7 +144,8 @@ class GroupConnectionWorkflow:
 
     @workflow.run
     async def run(self, input: ConnectionInput) -> ConnectionState:
-        while True:
+        # A retry racing the completion can start a run for a completed connection: end as is.
+        while self._status is not S.COMPLETED:
             try:
                 await self._attempt()
             except _Restart:
@@ -155,25 +158,26 @@ class GroupConnectionWorkflow:
         return self.state()
 
     async def _attempt(self) -> None:
-        self._take_amendments()
+        taken = self._take_amendments()
         await self._move(S.PROCESSING)
-        self._amendments_processed = self._amendments_received
+        # Only what was taken before the write: an amendment arriving during it restarts us.
+        self._amendments_processed = taken
         started = workflow.now()
         delay = self._input.recheck.initial_interval
+        ask_carrier = True
         while True:
-            lookup = await self._lookup()
-            if self._pending:
-                raise _Restart
-            if lookup is not None and lookup.outcome is LookupOutcome.FOUND:
-                await self._connect()
-                return
-            if lookup is not None:
-                status = OUTCOME_STATUS[lookup.outcome]
-                reason = lookup.message or _DEFAULT_REASONS[status]
-                if status is S.UNABLE_TO_CONNECT:
-                    await self._move(status, reason=reason)
-                    return
-                await self._move(status, reason=reason)
+            if ask_carrier:
+                lookup = await self._lookup()
+                if self._pending:
+                    raise _Restart
+                if lookup is not None and lookup.outcome is LookupOutcome.FOUND:
+                    if await self._connect():
+                        return
+                elif lookup is not None:
+                    status = OUTCOME_STATUS[lookup.outcome]
+                    await self._move(status, reason=lookup.message or _DEFAULT_REASONS[status])
+                    if status is S.UNABLE_TO_CONNECT:
+                        return
             remaining = started + self._input.recheck.wait_limit - workflow.now()
             if remaining <= timedelta(0):
                 await self._move(
@@ -184,6 +188,7 @@ class GroupConnectionWorkflow:
                     ),
                 )
                 return
+            ask_carrier = True
             if await self._wait(min(delay, remaining)):
                 review, self._review = self._review, None
                 if self._pending:
@@ -194,9 +199,11 @@ class GroupConnectionWorkflow:
                     )
                     return
                 if review is not None:
-                    await self._move(S.PROCESSING)
-                    await self._connect()
-                    return
+                    if await self._connect():
+                        return
+                    # The pull was refused again: back in review, waiting for the next word.
+                    ask_carrier = False
+                    continue
             delay = next_recheck_delay(delay, self._input.recheck)
             self._rechecks += 1
 
@@ -232,8 +239,8 @@ class GroupConnectionWorkflow:
             await self._move(S.ACTION_REQUIRED, reason=_cause(err))
             return None
 
-    async def _connect(self) -> None:
-        """Found: register the data-exchange link, pull the account, record the first audit."""
+    async def _connect(self) -> bool:
+        """Found: register the link, pull the account, record the first audit; False if refused."""
         if self._status is not S.PROCESSING:
             await self._move(S.PROCESSING)
         data = self._input.group_data
@@ -266,7 +273,7 @@ class GroupConnectionWorkflow:
             )
         except ActivityError as err:
             await self._move(S.NOYO_REVIEW, reason=_cause(err))
-            return
+            return False
         await self._move(
             S.COMPLETED,
             setup_result={
@@ -280,8 +287,10 @@ class GroupConnectionWorkflow:
             },
             completed=True,
         )
+        return True
 
-    def _take_amendments(self) -> None:
+    def _take_amendments(self) -> int:
+        """Apply every pending amendment; returns how many have been received so far."""
         for amendment in self._pending:
             self._input = self._input.model_copy(
                 update={
@@ -291,6 +300,7 @@ class GroupConnectionWorkflow:
                 }
             )
         self._pending.clear()
+        return self._amendments_received
 
     async def _move(
         self,
@@ -306,6 +316,7 @@ class GroupConnectionWorkflow:
         if status is not self._status:
             check_transition(self._status, status)
         self._seq += 1
+        self._moving_to = status
         result: dict[str, object] = {"reason": reason} if reason else {}
         result.update(setup_result or {})
         await workflow.execute_activity(
@@ -321,7 +332,9 @@ class GroupConnectionWorkflow:
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        self._status, self._reason = status, reason
+        self._status, self._reason, self._moving_to = status, reason, None
+        if status is not S.NOYO_REVIEW:
+            self._review = None  # a decision only ever answers the review it was sent for
         workflow.upsert_search_attributes(
             [
                 sa.CONNECTION_STATUS.value_set(status.value),
