@@ -1,0 +1,327 @@
+"""Mocked connection activities and a time-skipping Temporal environment for workflow tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from carrierlink.temporal import DATA_CONVERTER
+from domain.account import DataExchangeRegistration, GroupLookup
+from domain.connections import (
+    AccountSummary,
+    ConnectionInput,
+    ConnectionState,
+    ConnectionStatus,
+    DataExchangeRequest,
+    GroupData,
+    LookupRequest,
+    PullRequest,
+    RecheckPolicy,
+    StatusChange,
+    can_transition,
+)
+from domain.enums import LookupOutcome
+from workflows import search_attributes as sa
+from workflows.connection import (
+    LOOKUP_GROUP,
+    PULL_ACCOUNT,
+    RECORD_STATUS,
+    REGISTER_DATA_EXCHANGE,
+    GroupConnectionWorkflow,
+    search_attributes,
+    workflow_id,
+)
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+# The figures a mocked pull reports; tests compare the workflow's setup_result against them.
+SUMMARY = {
+    "locations": 2,
+    "contacts": 3,
+    "group_enrollments": 4,
+    "plans": 5,
+    "differences": 1,
+    "coverage_end_date": "2027-12-31",
+}
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """A time-skipping test server that knows the project's search attributes.
+
+    The test server refuses unregistered search attributes (at start: "search attribute
+    CarrierGroupId is not defined"; on upsert the workflow task fails and is retried every 10 s,
+    so the run never moves on). It has no `search_attributes` option, but it implements the
+    operator service's AddSearchAttributes, which is enough.
+    """
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=DATA_CONVERTER
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in sa.ALL
+                },
+            )
+        )
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env
+
+
+def connection_input(
+    carrier_group_id: str = "1234567",
+    *,
+    initial: timedelta = timedelta(minutes=1),
+    backoff: float = 2.0,
+    maximum: timedelta = timedelta(days=1),
+    wait_limit: timedelta = timedelta(days=30),
+    **overrides: Any,
+) -> ConnectionInput:
+    values: dict[str, Any] = {
+        "connection_id": uuid.uuid4(),
+        "organization_id": uuid.uuid4(),
+        "group_id": uuid.uuid4(),
+        "carrier_id": uuid.uuid4(),
+        "group_data": GroupData(carrier_group_id=carrier_group_id, group_name="Acme Corp"),
+        "federal_ein": "987654321",
+        "request_type": "initial",
+        "recheck": RecheckPolicy(
+            initial_interval=initial,
+            backoff=backoff,
+            maximum_interval=maximum,
+            wait_limit=wait_limit,
+        ),
+    }
+    values.update(overrides)
+    return ConnectionInput(**values)
+
+
+@dataclass
+class Lookup:
+    """One execution attempt of the lookup activity, with the server's (virtual) clock."""
+
+    carrier_group_id: str
+    attempt: int
+    scheduled: datetime  # when the workflow scheduled the lookup (first attempt)
+    attempt_scheduled: datetime  # when this attempt was scheduled (after retry backoff)
+
+
+Answer = Callable[[LookupRequest, int], LookupOutcome]
+"""Decides a lookup from the request and the attempt number; may raise to fail the attempt."""
+
+
+def always(outcome: LookupOutcome) -> Answer:
+    return lambda request, attempt: outcome
+
+
+def by_carrier_group_id(outcomes: dict[str, LookupOutcome]) -> Answer:
+    return lambda request, attempt: outcomes[request.carrier_group_id]
+
+
+def in_turn(*outcomes: LookupOutcome) -> Answer:
+    """One outcome per lookup (not per attempt), the last one repeated."""
+    answered = 0
+
+    def answer(request: LookupRequest, attempt: int) -> LookupOutcome:
+        nonlocal answered
+        outcome = outcomes[min(answered, len(outcomes) - 1)]
+        answered += 1
+        return outcome
+
+    return answer
+
+
+@dataclass
+class Gate:
+    """Holds an activity while a test sends messages to the workflow that scheduled it."""
+
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def reached(self, *, within: float = 10) -> None:
+        await asyncio.wait_for(self.entered.wait(), within)
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+@dataclass
+class FakeCarrier:
+    """The four connection activities, mocked: they record what they receive.
+
+    `record_status` also checks each status against the previous one of the same connection with
+    the domain's transition table, and the sequence numbers for growth, so every test asserts that
+    the workflow only ever made legal moves.
+    """
+
+    answer: Answer = field(default_factory=lambda: always(LookupOutcome.FOUND))
+    register_error: BaseException | None = None
+    pull_error: BaseException | None = None
+    gates: dict[str, Gate] = field(default_factory=dict)
+    # Called after a status is written, before the activity returns (what a watcher could do).
+    on_record: Callable[[StatusChange], Awaitable[None]] | None = None
+    changes: list[StatusChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
+    registrations: list[DataExchangeRequest] = field(default_factory=list)
+    pulls: list[PullRequest] = field(default_factory=list)
+    audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [self.record_status, self.lookup_group, self.register_data_exchange, self.pull]
+
+    @property
+    def statuses(self) -> list[ConnectionStatus]:
+        return [change.status for change in self.changes]
+
+    @property
+    def looked_up(self) -> list[str]:
+        """The carrier group IDs of each lookup (retried attempts counted once)."""
+        return [lookup.carrier_group_id for lookup in self.lookups if lookup.attempt == 1]
+
+    async def reached(
+        self, status: ConnectionStatus, *, times: int = 1, within: float = 10
+    ) -> None:
+        """Wait (in real time) until `status` has been recorded `times` times."""
+
+        async def seen() -> None:
+            while self.statuses.count(status) < times:
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(seen(), within)
+        except TimeoutError:
+            raise AssertionError(f"{status} not recorded {times}x: {self.statuses}") from None
+
+    def gate(self, name: str) -> Gate:
+        """From now on, calls of the activity `name` wait until the gate opens."""
+        self.gates[name] = Gate()
+        return self.gates[name]
+
+    def open_gates(self) -> None:
+        for gate in self.gates.values():
+            gate.opened.set()
+
+    async def _held(self, name: str) -> None:
+        gate = self.gates.get(name)
+        if gate is not None:
+            gate.entered.set()
+            await gate.opened.wait()
+
+    @activity.defn(name=RECORD_STATUS)
+    async def record_status(self, change: StatusChange) -> None:
+        await self._held(RECORD_STATUS)
+        mine = [
+            c for c in self.changes if c.connection.connection_id == change.connection.connection_id
+        ]
+        previous = mine[-1].status if mine else change.connection.status
+        # Re-recording the same status is how a restarted attempt announces `processing` again.
+        if change.status is not previous and not can_transition(previous, change.status):
+            self.problems.append(f"illegal move {previous} -> {change.status}")
+        if mine and change.seq <= mine[-1].seq:
+            self.problems.append(f"seq {change.seq} after {mine[-1].seq}")
+        self.changes.append(change)
+        self._changed.set()
+        if self.on_record is not None:
+            await self.on_record(change)
+
+    @activity.defn(name=LOOKUP_GROUP)
+    async def lookup_group(self, request: LookupRequest) -> GroupLookup:
+        info = activity.info()
+        self.lookups.append(
+            Lookup(
+                request.carrier_group_id,
+                info.attempt,
+                info.scheduled_time,
+                info.current_attempt_scheduled_time,
+            )
+        )
+        await self._held(LOOKUP_GROUP)
+        outcome = self.answer(request, info.attempt)
+        return GroupLookup(carrier_group_id=request.carrier_group_id, outcome=outcome)
+
+    @activity.defn(name=REGISTER_DATA_EXCHANGE)
+    async def register_data_exchange(
+        self, request: DataExchangeRequest
+    ) -> DataExchangeRegistration:
+        self.registrations.append(request)
+        await self._held(REGISTER_DATA_EXCHANGE)
+        if self.register_error is not None:
+            raise self.register_error
+        return DataExchangeRegistration(
+            registration_id=f"reg-{request.idempotency_key}",
+            carrier_group_id=request.carrier_group_id,
+            platform_reference=request.platform_reference,
+        )
+
+    @activity.defn(name=PULL_ACCOUNT)
+    async def pull(self, request: PullRequest) -> AccountSummary:
+        self.pulls.append(request)
+        await self._held(PULL_ACCOUNT)
+        if self.pull_error is not None:
+            raise self.pull_error
+        return AccountSummary(audit_id=self.audit_id, **SUMMARY)
+
+
+@dataclass
+class Rig:
+    """One test's Temporal: its own time-skipping server, a worker and the mocked carrier."""
+
+    env: WorkflowEnvironment
+    carrier: FakeCarrier
+    task_queue: str
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def start(
+        self, input: ConnectionInput, *, id: str | None = None
+    ) -> WorkflowHandle[Any, ConnectionState]:
+        """Start a connection as the API does; the handle's `result()` skips time."""
+        data = input.group_data
+        return await self.client.start_workflow(
+            GroupConnectionWorkflow.run,
+            input,
+            id=id or workflow_id(input.organization_id, input.carrier_id, data.carrier_group_id),
+            task_queue=self.task_queue,
+            search_attributes=search_attributes(input),
+        )
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncIterator[Rig]:
+    """A worker for the connection workflow and a fresh mocked carrier, on a unique task queue."""
+    carrier = FakeCarrier()
+    task_queue = f"connections-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[GroupConnectionWorkflow],
+        activities=carrier.activities,
+        **worker_options,
+    ):
+        try:
+            yield Rig(env, carrier, task_queue)
+        finally:
+            carrier.open_gates()  # a held activity would stall the worker's shutdown
