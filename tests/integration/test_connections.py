@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from carrierlink.connections import start_group_connection
+from domain.connections import GroupData, ReviewDecision
+from store.models import CarrierConfiguration, Contact, GroupAudit, Location, Plan
+from store.tenancy import organization_for_token
 from tests.harness import eventually
+from workflows.connection import workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +61,9 @@ async def reaches(api: httpx.AsyncClient, connection_id: str, status: str, withi
     await eventually(check, within=within)
 
 
-async def test_plain_principal_id_completes_with_its_data_stored(api: httpx.AsyncClient) -> None:
+async def test_plain_principal_id_completes_with_its_data_stored(
+    api: httpx.AsyncClient, database: Any
+) -> None:
     response = await api.post(
         "/api/v1/group_connections", json=new_connection(PRINCIPAL, principal_id())
     )
@@ -69,6 +78,21 @@ async def test_plain_principal_id_completes_with_its_data_stored(api: httpx.Asyn
     assert final["completed"] >= final["created"]
     assert final["setup_result"]["plans"] > 0
     assert final["version"] != body["version"]
+
+    group_id = UUID(body["group_id"])
+    async with database.transaction() as session:
+        for model in (Plan, Location, Contact, CarrierConfiguration):
+            stored = await session.scalar(
+                select(func.count()).select_from(model).where(model.group_id == group_id)
+            )
+            assert stored, f"no {model.__tablename__} stored for the group"
+        audits = (
+            await session.scalars(select(GroupAudit).where(GroupAudit.group_id == group_id))
+        ).all()
+    assert len(audits) == 1
+    assert audits[0].carrier_ids == [UUID(PRINCIPAL)]
+    assert str(audits[0].id) == final["setup_result"]["audit_id"]
+    assert audits[0].completed_at >= final["created"]
 
 
 @pytest.mark.parametrize(
@@ -328,12 +352,6 @@ async def test_live_state_comes_from_the_workflow_query(api: httpx.AsyncClient) 
 async def test_another_service_can_start_a_connection_through_temporal(
     api: httpx.AsyncClient, client: Any, settings: Any, org_token: str, database: Any
 ) -> None:
-    from uuid import UUID
-
-    from carrierlink.connections import start_group_connection
-    from domain.connections import GroupData
-    from store.tenancy import organization_for_token
-
     async with database.transaction() as session:
         organization_id = await organization_for_token(session, org_token)
     assert organization_id is not None
@@ -353,11 +371,6 @@ async def test_another_service_can_start_a_connection_through_temporal(
 
 
 async def test_an_operator_signal_resolves_noyo_review(api: httpx.AsyncClient, client: Any) -> None:
-    from uuid import UUID
-
-    from domain.connections import ReviewDecision
-    from workflows.connection import workflow_id
-
     carrier_group_id = principal_id("1989")
     created = (
         await api.post(
