@@ -52,6 +52,25 @@ router = APIRouter(tags=["group connections"])
 DB = Annotated[Database, Depends(get_database)]
 
 
+def _run_input(row: GroupConnection, settings: Settings, **overrides: Any) -> ConnectionInput:
+    """What a run needs to carry the stored connection on from where its row stands."""
+    return ConnectionInput.model_validate(
+        {
+            "connection_id": row.id,
+            "organization_id": row.organization_id,
+            "group_id": row.group_id,
+            "carrier_id": row.carrier_id,
+            "group_data": row.group_data,
+            "federal_ein": row.federal_ein,
+            "request_type": row.request_type,
+            "status": row.status,
+            "status_seq": row.status_seq,
+            "recheck": recheck_policy(settings),
+            **overrides,
+        }
+    )
+
+
 def _checked_group_data(carrier_id: uuid.UUID, raw: dict[str, Any]) -> GroupData:
     """Apply the carrier's identifier rules: 422 naming the field, or the normalized data."""
     carrier_info(carrier_id)
@@ -133,16 +152,7 @@ async def _create(
                 workflow_id=workflow_id,
             )
             await save_version(session, row, is_new=True)  # a duplicate fails here (unique index)
-            run_input = ConnectionInput(
-                connection_id=connection_id,
-                organization_id=organization_id,
-                group_id=group_id,
-                carrier_id=carrier_id,
-                group_data=data,
-                federal_ein=federal_ein,
-                request_type="initial" if new_group_name else "incremental",
-                recheck=recheck_policy(settings),
-            )
+            run_input = _run_input(row, settings)
             # Started inside the transaction: if the start fails nothing is kept; if the commit
             # fails after it, the run's first status write recreates the rows from its input.
             await temporal.start_workflow(
@@ -401,18 +411,7 @@ async def retry_connection(
             )
             if existing is not None:
                 raise _duplicate(existing)
-        run_input = ConnectionInput(
-            connection_id=row.id,
-            organization_id=row.organization_id,
-            group_id=row.group_id,
-            carrier_id=row.carrier_id,
-            group_data=GroupData.model_validate(row.group_data),
-            federal_ein=row.federal_ein,
-            request_type="incremental",
-            status=ConnectionStatus(row.status),
-            status_seq=row.status_seq,
-            recheck=recheck_policy(settings),
-        )
+        run_input = _run_input(row, settings, request_type="incremental")
         workflow_id = row.workflow_id
     # Wakes a waiting run at once, or starts a new run of a finished one (unable_to_connect).
     start = WithStartWorkflowOperation(
