@@ -6,6 +6,7 @@ import uuid
 
 import pydantic
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -122,10 +123,7 @@ class ConnectionActivities:
         )
 
 
-async def _recreate(session: object, change: StatusChange) -> GroupConnection:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
+async def _recreate(session: AsyncSession, change: StatusChange) -> GroupConnection:
     conn = change.connection
     if await session.scalar(select(Group.id).where(Group.id == conn.group_id)) is None:
         group = Group(

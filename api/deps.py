@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError
@@ -30,13 +28,6 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def session_dep(
-    db: Annotated[Database, Depends(get_database)],
-) -> AsyncIterator[AsyncSession]:
-    async with db.transaction() as session:
-        yield session
-
-
 async def organization_dep(
     db: Annotated[Database, Depends(get_database)],
     authorization: Annotated[str | None, Header()] = None,
@@ -54,7 +45,6 @@ async def organization_dep(
 
 
 OrganizationId = Annotated[uuid.UUID, Depends(organization_dep)]
-Session = Annotated[AsyncSession, Depends(session_dep)]
 TemporalClient = Annotated[Client, Depends(get_temporal)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 

@@ -7,6 +7,7 @@ connection started here shows up in the REST API like any other.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
@@ -27,6 +28,17 @@ def recheck_policy(settings: Settings) -> RecheckPolicy:
     )
 
 
+def checked_group_data(carrier_id: uuid.UUID, raw: dict[str, Any]) -> GroupData:
+    """Apply the carrier's identifier rules: `ValidationFailed` naming the field, or the
+    normalized data (e.g. Unum policy IDs left-padded) that is stored and sent."""
+    rules = rules_for(carrier_id)
+    rules.validate_group_data(raw)
+    data = GroupData.model_validate(raw)
+    return data.model_copy(
+        update={"carrier_group_id": rules.normalize_carrier_group_id(data.carrier_group_id)}
+    )
+
+
 async def start_group_connection(
     client: Client,
     settings: Settings,
@@ -43,11 +55,7 @@ async def start_group_connection(
     `temporalio.exceptions.WorkflowAlreadyStartedError` if this carrier group already has a
     running lifecycle in the organization.
     """
-    rules = rules_for(carrier_id)
-    rules.validate_group_data(group_data.model_dump())
-    data = group_data.model_copy(
-        update={"carrier_group_id": rules.normalize_carrier_group_id(group_data.carrier_group_id)}
-    )
+    data = checked_group_data(carrier_id, group_data.model_dump())
     run_input = ConnectionInput(
         connection_id=uuid.uuid4(),
         organization_id=organization_id,

@@ -30,7 +30,7 @@ from api.deps import (
 )
 from api.errors import ApiError, not_found
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
-from carrierlink.connections import recheck_policy
+from carrierlink.connections import checked_group_data, recheck_policy
 from carrierlink.settings import Settings
 from carriers import carrier_info, rules_for
 from domain.connections import (
@@ -68,17 +68,6 @@ def _run_input(row: GroupConnection, settings: Settings, **overrides: Any) -> Co
             "recheck": recheck_policy(settings),
             **overrides,
         }
-    )
-
-
-def _checked_group_data(carrier_id: uuid.UUID, raw: dict[str, Any]) -> GroupData:
-    """Apply the carrier's identifier rules: 422 naming the field, or the normalized data."""
-    carrier_info(carrier_id)
-    rules = rules_for(carrier_id)
-    rules.validate_group_data(raw)
-    data = GroupData.model_validate(raw)
-    return data.model_copy(
-        update={"carrier_group_id": rules.normalize_carrier_group_id(data.carrier_group_id)}
     )
 
 
@@ -203,7 +192,7 @@ async def create_connection_with_new_group(
     temporal: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
-    data = _checked_group_data(body.carrier_id, body.group_data.model_dump())
+    data = checked_group_data(body.carrier_id, body.group_data.model_dump())
     return await _create(
         db,
         temporal,
@@ -231,7 +220,7 @@ async def create_connection_for_group(
         if group is None or group.organization_id != organization_id:
             raise not_found("group")
         federal_ein = group.federal_ein
-    data = _checked_group_data(body.carrier_id, body.group_data.model_dump())
+    data = checked_group_data(body.carrier_id, body.group_data.model_dump())
     contract = await _create(
         db,
         temporal,
@@ -398,7 +387,7 @@ async def retry_connection(
             )
         amendment = Amendment.model_validate(body.model_dump(exclude_none=True))
         merged = amendment.apply(GroupData.model_validate(row.group_data)).contract()
-        data = _checked_group_data(row.carrier_id, merged)
+        data = checked_group_data(row.carrier_id, merged)
         amendment = amendment.model_copy(update={"carrier_group_id": data.carrier_group_id})
         if data.carrier_group_id != row.carrier_group_id:
             existing = await _live_conflict(
