@@ -12,14 +12,16 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
 from activities.connection import ConnectionActivities
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS, build_adapters
 from store.db import Database
+from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
 
-WORKFLOWS = [GroupConnectionWorkflow]
+WORKFLOWS = [GroupConnectionWorkflow, GroupAuditWorkflow]
 
 log = logging.getLogger("carrierlink.worker")
 
@@ -40,6 +42,7 @@ async def build_worker(
             {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
         )
         connection = ConnectionActivities(db, adapters)
+        audit = AuditActivities(db, adapters, client, settings)
         try:
             yield Worker(
                 client,
@@ -49,7 +52,8 @@ async def build_worker(
                     connection.record_status,
                     connection.lookup_group,
                     connection.register_data_exchange,
-                    connection.pull_account,
+                    audit.pull_account,
+                    audit.ensure_audit_schedule,
                 ],
                 max_concurrent_activities=200,
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pydantic
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -13,15 +12,12 @@ from temporalio.exceptions import ApplicationError
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.connections import (
-    AccountSummary,
     DataExchangeRequest,
     LookupRequest,
-    PullRequest,
     StatusChange,
 )
-from store.account import store_account_structure
 from store.db import Database
-from store.models import Group, GroupAudit, GroupConnection, unix_now
+from store.models import Group, GroupConnection, unix_now
 from store.versioning import save_version
 from workflows import connection as names
 
@@ -79,48 +75,6 @@ class ConnectionActivities:
             )
         except CarrierRejected as exc:
             raise _rejected(exc) from exc
-
-    @activity.defn(name=names.PULL_ACCOUNT)
-    async def pull_account(self, request: PullRequest) -> AccountSummary:
-        """Pull the account structure into the store and record it as the group's first audit."""
-        adapter = self._adapters[request.carrier_id]
-        try:
-            account = await adapter.fetch_account(request.carrier_group_id)
-        except CarrierRejected as exc:
-            raise _rejected(exc) from exc
-        except pydantic.ValidationError as exc:
-            raise _rejected(
-                f"the carrier's account data is invalid: {exc.error_count()} problem(s), "
-                f"first at {'.'.join(map(str, exc.errors()[0]['loc']))}",
-                "InvalidCarrierData",
-            ) from exc
-        async with self._db.transaction() as session:
-            # The audit id is derived from the connection so a retried pull records one audit.
-            audit_id = uuid.uuid5(request.connection_id, "initial-audit")
-            changes = await store_account_structure(
-                session, group_id=request.group_id, carrier_id=request.carrier_id, account=account
-            )
-            if await session.get(GroupAudit, audit_id) is None:
-                session.add(
-                    GroupAudit(
-                        id=audit_id,
-                        group_id=request.group_id,
-                        carrier_ids=[request.carrier_id],
-                        trigger="connection",
-                        changes=changes.as_dict(),
-                    )
-                )
-        return AccountSummary(
-            audit_id=audit_id,
-            locations=len(account.locations),
-            contacts=len(account.contacts),
-            group_enrollments=len(account.group_enrollments),
-            plans=len(account.plans),
-            differences=len(changes.group_differences),
-            coverage_end_date=(
-                account.coverage_end_date.isoformat() if account.coverage_end_date else None
-            ),
-        )
 
 
 async def _recreate(session: AsyncSession, change: StatusChange) -> GroupConnection:

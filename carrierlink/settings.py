@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     connection_recheck_max: timedelta = timedelta(days=1)
     connection_wait_limit: timedelta = timedelta(days=30)
 
+    # Carrier audits: how often each completed connection's schedule re-pulls the group.
+    audit_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"

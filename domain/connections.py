@@ -144,26 +144,6 @@ class LookupRequest(BaseModel):
     broker_federal_ein: str | None = None
 
 
-class PullRequest(BaseModel):
-    connection_id: uuid.UUID
-    organization_id: uuid.UUID
-    group_id: uuid.UUID
-    carrier_id: uuid.UUID
-    carrier_group_id: str
-
-
-class AccountSummary(BaseModel):
-    """What an account pull stored, without any of the data itself."""
-
-    audit_id: uuid.UUID
-    locations: int
-    contacts: int
-    group_enrollments: int
-    plans: int
-    differences: int
-    coverage_end_date: str | None = None
-
-
 class DataExchangeRequest(BaseModel):
     carrier_id: uuid.UUID
     carrier_group_id: str

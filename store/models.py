@@ -291,16 +291,34 @@ class Plan(Versioned, Base):
 
 
 class GroupAudit(Base):
-    """A finished comparison of the group with a carrier (the connection's first, then syncs)."""
+    """A comparison of the group with a carrier: the connection's first, scheduled, or requested.
+
+    A requested audit is recorded when asked for (`completed_at` empty, `workflow_id` set) so its
+    id can be followed; scheduled and initial audits are recorded once they finish.
+    """
 
     __tablename__ = "group_audits"
+    __table_args__ = (Index("ix_group_audits_latest", "group_id", "completed_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
     carrier_ids: Mapped[list[uuid.UUID]]
-    completed_at: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    completed_at: Mapped[int | None] = mapped_column(BigInteger)
     trigger: Mapped[str] = mapped_column(String(32))
+    workflow_id: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "group_id": str(self.group_id),
+            "carrier_ids": [str(c) for c in self.carrier_ids],
+            "trigger": self.trigger,
+            "created": self.created,
+            "completed_at": self.completed_at,
+            "changes": self.changes,
+        }
 
 
 class RecordVersion(Base):

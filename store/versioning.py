@@ -9,6 +9,7 @@ from datetime import time as dtime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import RecordVersion, Versioned
@@ -64,6 +65,6 @@ async def as_of(
             RecordVersion.valid_from <= cutoff,
         )
         .order_by(RecordVersion.record_id, RecordVersion.valid_from.desc())
-        .distinct(RecordVersion.record_id)
+        .ext(distinct_on(RecordVersion.record_id))
     )
     return {record_id: data for record_id, data in rows.all()}

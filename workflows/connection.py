@@ -10,16 +10,15 @@ from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttri
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain.account import GroupLookup
+from domain.audits import AccountSummary, PullRequest
 from domain.connections import (
     OUTCOME_STATUS,
-    AccountSummary,
     Amendment,
     ConnectionInput,
     ConnectionState,
     ConnectionStatus,
     DataExchangeRequest,
     LookupRequest,
-    PullRequest,
     ReviewDecision,
     StatusChange,
     check_transition,
@@ -35,6 +34,9 @@ RECORD_STATUS = "record_connection_status"
 LOOKUP_GROUP = "lookup_carrier_group"
 REGISTER_DATA_EXCHANGE = "register_data_exchange"
 PULL_ACCOUNT = "pull_account_structure"
+ENSURE_AUDIT_SCHEDULE = "ensure_audit_schedule"
+# Completed connections made before audits existed finish without creating a schedule.
+AUDIT_SCHEDULE_PATCH = "audit-schedule"
 
 # Carrier faults (5xx, timeouts) are retried here, indefinitely and without touching the
 # status; refusals of the data are non-retryable and land in a status with the reason.
@@ -260,13 +262,7 @@ class GroupConnectionWorkflow:
             )
             summary = await workflow.execute_activity(
                 PULL_ACCOUNT,
-                PullRequest(
-                    connection_id=self._input.connection_id,
-                    organization_id=self._input.organization_id,
-                    group_id=self._input.group_id,
-                    carrier_id=self._input.carrier_id,
-                    carrier_group_id=data.carrier_group_id,
-                ),
+                self._pull_request(),
                 result_type=AccountSummary,
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
@@ -274,6 +270,14 @@ class GroupConnectionWorkflow:
         except ActivityError as err:
             await self._move(S.NOYO_REVIEW, reason=_cause(err))
             return False
+        # Before `completed` is recorded, so every completed connection has its audits running.
+        if workflow.patched(AUDIT_SCHEDULE_PATCH):
+            await workflow.execute_activity(
+                ENSURE_AUDIT_SCHEDULE,
+                self._pull_request(),
+                start_to_close_timeout=STORE_WRITE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
         await self._move(
             S.COMPLETED,
             setup_result={
@@ -288,6 +292,15 @@ class GroupConnectionWorkflow:
             completed=True,
         )
         return True
+
+    def _pull_request(self) -> PullRequest:
+        return PullRequest(
+            connection_id=self._input.connection_id,
+            organization_id=self._input.organization_id,
+            group_id=self._input.group_id,
+            carrier_id=self._input.carrier_id,
+            carrier_group_id=self._input.group_data.carrier_group_id,
+        )
 
     def _take_amendments(self) -> int:
         """Apply every pending amendment; returns how many have been received so far."""

@@ -7,9 +7,13 @@ import asyncio
 import asyncpg
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from store import migrate
 from store.db import Database
+from store.models import Base
 from store.tenancy import ensure_organization
 from tests.conftest import create_database
 from tests.harness import AppServer
@@ -120,3 +124,14 @@ async def test_migrations_go_down_to_base_and_up_again(postgres_base_url: str) -
         )
     finally:
         await conn.close()
+
+    # The migrations build exactly the schema the models describe: nothing missing or extra.
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            drift = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert drift == []

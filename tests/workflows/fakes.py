@@ -21,22 +21,23 @@ from temporalio.worker import Worker
 
 from carrierlink.temporal import DATA_CONVERTER
 from domain.account import DataExchangeRegistration, GroupLookup
+from domain.audits import AccountSummary, PullRequest
 from domain.connections import (
-    AccountSummary,
     ConnectionInput,
     ConnectionState,
     ConnectionStatus,
     DataExchangeRequest,
     GroupData,
     LookupRequest,
-    PullRequest,
     RecheckPolicy,
     StatusChange,
     can_transition,
 )
 from domain.enums import LookupOutcome
 from workflows import search_attributes as sa
+from workflows.audit import GroupAuditWorkflow
 from workflows.connection import (
+    ENSURE_AUDIT_SCHEDULE,
     LOOKUP_GROUP,
     PULL_ACCOUNT,
     RECORD_STATUS,
@@ -164,7 +165,7 @@ class Gate:
 
 @dataclass
 class FakeCarrier:
-    """The four connection activities, mocked: they record what they receive.
+    """The connection activities, mocked: they record what they receive.
 
     `record_status` also checks each status against the previous one of the same connection with
     the domain's transition table, and the sequence numbers for growth, so every test asserts that
@@ -182,12 +183,19 @@ class FakeCarrier:
     lookups: list[Lookup] = field(default_factory=list)
     registrations: list[DataExchangeRequest] = field(default_factory=list)
     pulls: list[PullRequest] = field(default_factory=list)
+    schedules: list[PullRequest] = field(default_factory=list)
     audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def activities(self) -> Sequence[Callable[..., Any]]:
-        return [self.record_status, self.lookup_group, self.register_data_exchange, self.pull]
+        return [
+            self.record_status,
+            self.lookup_group,
+            self.register_data_exchange,
+            self.pull,
+            self.ensure_audit_schedule,
+        ]
 
     @property
     def statuses(self) -> list[ConnectionStatus]:
@@ -282,6 +290,11 @@ class FakeCarrier:
             raise self.pull_error
         return AccountSummary(audit_id=self.audit_id, **SUMMARY)
 
+    @activity.defn(name=ENSURE_AUDIT_SCHEDULE)
+    async def ensure_audit_schedule(self, request: PullRequest) -> str:
+        self.schedules.append(request)
+        return f"group-audit/{request.carrier_group_id}"
+
 
 @dataclass
 class Rig:
@@ -311,13 +324,13 @@ class Rig:
 
 @asynccontextmanager
 async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncIterator[Rig]:
-    """A worker for the connection workflow and a fresh mocked carrier, on a unique task queue."""
+    """A worker for the connection and audit workflows with a fresh mocked carrier."""
     carrier = FakeCarrier()
     task_queue = f"connections-{uuid.uuid4().hex[:8]}"
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[GroupConnectionWorkflow],
+        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow],
         activities=carrier.activities,
         **worker_options,
     ):

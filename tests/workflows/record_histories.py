@@ -2,10 +2,10 @@
 
 Run `python -m tests.workflows.record_histories` from the project root. Each scenario runs the
 real workflow against mocked activities on a time-skipping test server and writes its history to
-`tests/histories/connection_<scenario>.json` (the file's stem is the workflow ID replay uses).
+`tests/histories/<scenario>.json` (the file's stem is the workflow ID replay uses).
 
 Re-record only for an intentional change that running workflows can survive, i.e. one made
-behind `workflow.patched(...)`: keep the old files (rename them, e.g. `connection_<scenario>_v1`)
+behind `workflow.patched(...)`: keep the old files (rename them, e.g. `<scenario>_v1`)
 so the replay test still proves the old histories replay, and add the new ones beside them.
 Re-recording to make a failing replay pass hides exactly the nondeterminism the test is for.
 """
@@ -18,11 +18,20 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 
-from domain.connections import Amendment, ConnectionState, ConnectionStatus, ReviewDecision
+from domain.audits import AuditTrigger, PullRequest
+from domain.connections import (
+    Amendment,
+    ConnectionInput,
+    ConnectionState,
+    ConnectionStatus,
+    ReviewDecision,
+)
 from domain.enums import LookupOutcome
 from tests.workflows.fakes import (
     Rig,
@@ -32,6 +41,7 @@ from tests.workflows.fakes import (
     running,
     start_time_skipping,
 )
+from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -119,13 +129,45 @@ async def retried_after_unable_to_connect(rig: Rig, id: str) -> Handle:
     return second
 
 
-SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[Handle]]] = {
-    "completed_first_try": completed_first_try,
-    "amended": amended,
-    "review_approved": review_approved,
-    "unable_to_connect": unable_to_connect,
-    "gave_up_after_wait_limit": gave_up_after_wait_limit,
-    "retried_after_unable_to_connect": retried_after_unable_to_connect,
+def audit_request(input: ConnectionInput, trigger: AuditTrigger) -> PullRequest:
+    return PullRequest(
+        connection_id=input.connection_id,
+        organization_id=input.organization_id,
+        group_id=input.group_id,
+        carrier_id=input.carrier_id,
+        carrier_group_id=input.group_data.carrier_group_id,
+        trigger=trigger,
+    )
+
+
+async def scheduled(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A scheduled audit: the run makes the audit's id and pulls once."""
+    handle = await rig.client.start_workflow(
+        GroupAuditWorkflow.run,
+        audit_request(connection_input(), AuditTrigger.SCHEDULE),
+        id=id,
+        task_queue=rig.task_queue,
+    )
+    await handle.result()
+    return handle
+
+
+async def skipped_after_disconnection(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    rig.carrier.pull_error = ApplicationError(
+        "no live connection", type="GroupNotConnected", non_retryable=True
+    )
+    return await scheduled(rig, id)
+
+
+SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
+    "connection_completed_first_try": completed_first_try,
+    "connection_amended": amended,
+    "connection_review_approved": review_approved,
+    "connection_unable_to_connect": unable_to_connect,
+    "connection_gave_up_after_wait_limit": gave_up_after_wait_limit,
+    "connection_retried_after_unable_to_connect": retried_after_unable_to_connect,
+    "audit_scheduled": scheduled,
+    "audit_skipped_after_disconnection": skipped_after_disconnection,
 }
 
 
@@ -136,7 +178,7 @@ async def record() -> list[Path]:
         env = await start_time_skipping()
         try:
             async with running(env) as rig:
-                workflow_id = f"connection_{scenario}"
+                workflow_id = scenario
                 handle = await run(rig, workflow_id)
                 history = await handle.fetch_history()
                 assert not rig.carrier.problems, rig.carrier.problems

@@ -150,6 +150,10 @@ async def test_found_on_the_first_lookup_registers_pulls_and_completes(rig: Rig)
     completed = carrier.changes[-1]
     assert completed.completed is True
     assert completed.setup_result == {"audit_id": str(carrier.audit_id), **SUMMARY}
+    # Completion hands the group to its audit schedule, for the same group and carrier.
+    assert [(s.group_id, s.carrier_id, s.carrier_group_id) for s in carrier.schedules] == [
+        (input.group_id, input.carrier_id, "1234567")
+    ]
     # The status is visible to operators as a search attribute.
     described = await handle.describe()
     assert described.status == WorkflowExecutionStatus.COMPLETED

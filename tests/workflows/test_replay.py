@@ -1,4 +1,4 @@
-"""Recorded GroupConnection histories still replay against today's workflow code.
+"""Recorded GroupConnection and GroupAudit histories still replay against today's workflow code.
 
 The histories come from `python -m tests.workflows.record_histories` (see its docstring for when
 to re-record). A nondeterminism error here means a change would break running connections.
@@ -18,10 +18,11 @@ from temporalio.workflow import NondeterminismError
 
 from carrierlink.temporal import DATA_CONVERTER
 from domain.connections import ConnectionInput, LookupRequest
+from workflows.audit import GroupAuditWorkflow
 from workflows.connection import LOOKUP_GROUP, WORKFLOW_NAME, GroupConnectionWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-FILES = sorted(HISTORIES.glob("connection_*.json"))
+FILES = sorted(HISTORIES.glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -30,6 +31,10 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_the_recorded_histories_are_there_and_cover_every_kind_of_message() -> None:
     assert len(FILES) >= 4, f"expected recorded histories in {HISTORIES}"
+    stems = {path.stem for path in FILES}
+    # Histories from before the audit-schedule patch stay, beside the ones recorded with it.
+    assert {"connection_completed_first_try_v1", "connection_completed_first_try"} <= stems
+    assert any(stem.startswith("audit_") for stem in stems)
     kinds = {event.event_type for path in FILES for event in load(path).events}
     assert {
         EventType.EVENT_TYPE_TIMER_FIRED,
@@ -42,7 +47,9 @@ def test_the_recorded_histories_are_there_and_cover_every_kind_of_message() -> N
 
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
-    replayer = Replayer(workflows=[GroupConnectionWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow], data_converter=DATA_CONVERTER
+    )
 
     result = await replayer.replay_workflow(load(path))
 
@@ -72,4 +79,4 @@ async def test_replay_catches_a_nondeterministic_change() -> None:
     )
 
     with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(load(FILES[0]))
+        await replayer.replay_workflow(load(HISTORIES / "connection_completed_first_try.json"))

@@ -1,0 +1,57 @@
+"""GroupAudit: pull a connected group's account from its carrier and record what changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from domain.audits import AccountSummary, PullRequest
+from workflows.connection import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, PULL_ACCOUNT
+
+WORKFLOW_NAME = "GroupAudit"
+
+# A carrier that is down keeps an audit retrying this long; the next scheduled run tries again.
+AUDIT_DEADLINE = timedelta(hours=1)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class GroupAuditWorkflow:
+    """One audit: run by the group's schedule, or started by a platform's audit request."""
+
+    @workflow.run
+    async def run(self, request: PullRequest) -> AccountSummary | None:
+        if request.audit_id is None:
+            # Made once per run (replays see the same id), so a retried pull records one audit.
+            request = request.model_copy(update={"audit_id": workflow.uuid4()})
+        workflow.set_current_details(
+            f"audit `{request.audit_id}` ({request.trigger.value}) of carrier group "
+            f"`{request.carrier_group_id}`"
+        )
+        try:
+            summary = await workflow.execute_activity(
+                PULL_ACCOUNT,
+                request,
+                result_type=AccountSummary,
+                start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
+                schedule_to_close_timeout=AUDIT_DEADLINE,
+                retry_policy=CARRIER_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "GroupNotConnected":
+                # A run that raced the group's disconnection: nothing to audit any more.
+                workflow.set_current_details(f"skipped: {cause.message}")
+                return None
+            raise
+        workflow.set_current_details(
+            f"audit `{summary.audit_id}`: created {summary.created or 'nothing'}, "
+            f"changed {summary.changed or 'nothing'}"
+            + (
+                f"\n\nthe carrier ends the group on {summary.coverage_end_date}"
+                if summary.coverage_end_date
+                else ""
+            )
+        )
+        return summary
