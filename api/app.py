@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routers import carriers, connections
+from api.routers import audits, carriers, connections, group_data, groups
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from store.db import Database
@@ -53,4 +53,7 @@ def create_app(
 
     app.include_router(carriers.router)
     app.include_router(connections.router)
+    app.include_router(groups.router)
+    app.include_router(group_data.router)
+    app.include_router(audits.router)
     return app

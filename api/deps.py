@@ -1,18 +1,25 @@
-"""Request dependencies: the caller's organization, the database, the Temporal client, paging."""
+"""Request dependencies: caller's organization, database, Temporal client, paging, shared reads."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError
+from api.errors import ApiError, not_found
 from carrierlink.settings import Settings
+from domain.errors import ValidationFailed
+from store import group_data
 from store.db import Database
+from store.models import Versioned
 from store.tenancy import organization_for_token
 
 
@@ -98,3 +105,76 @@ class Page(BaseModel, Generic[T]):
 def csv_values(raw: str | None) -> list[str]:
     """A comma-separated filter as a list (empty items dropped)."""
     return [v.strip() for v in raw.split(",") if v.strip()] if raw else []
+
+
+# Reads shared by the routers: dates, multi-value filters, organization-scoped records.
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def effective_date_dep(
+    effective_date: Annotated[
+        str | None,
+        Query(description="YYYY-MM-DD: the record as it stood at the end of that day (UTC)"),
+    ] = None,
+) -> date | None:
+    if effective_date is None:
+        return None
+    try:
+        if not _ISO_DATE.match(effective_date):
+            raise ValueError
+        return date.fromisoformat(effective_date)
+    except ValueError:
+        raise ValidationFailed.one("effective_date", "must be a date YYYY-MM-DD") from None
+
+
+EffectiveDate = Annotated[date | None, Depends(effective_date_dep)]
+
+
+def csv_uuids(raw: str | None, field: str) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in csv_values(raw)]
+    except ValueError:
+        raise ValidationFailed.one(field, "must be a comma-separated list of UUIDs") from None
+
+
+def csv_choices(raw: str | None, field: str, allowed: Iterable[str]) -> list[str]:
+    values, choices = csv_values(raw), list(allowed)
+    unknown = [v for v in values if v not in choices]
+    if unknown:
+        raise ValidationFailed.one(
+            field, f"unknown value {', '.join(unknown)}; one of {', '.join(choices)}"
+        )
+    return values
+
+
+RecordT = TypeVar("RecordT", bound=Versioned)
+
+
+async def owned_or_404(
+    session: AsyncSession,
+    model: type[RecordT],
+    record_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    what: str,
+    *,
+    group_id: uuid.UUID | None = None,
+    for_update: bool = False,
+) -> RecordT:
+    """The organization's record, or 404 (unknown and another organization's alike)."""
+    row = await group_data.owned(
+        session, model, record_id, organization_id, group_id=group_id, for_update=for_update
+    )
+    if row is None:
+        raise not_found(what)
+    return row
+
+
+async def view_or_404(
+    session: AsyncSession, row: Versioned, day: date | None, what: str
+) -> dict[str, Any]:
+    """The record now or as of `day`; 404 when it did not exist yet on that day."""
+    record = await group_data.view(session, row, day)
+    if record is None:
+        raise not_found(what)
+    return record

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 NineDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
@@ -43,3 +43,65 @@ class ConnectionRetry(_Body):
     broker_tin: str | None = None
     employer_email_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     federal_ein: NineDigits | None = None
+
+
+# Groups and group data (`/api/v1/groups/...`).
+
+FourDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
+ContactType = Literal["company", "billing", "executive", "online", "carrier"]
+
+
+def _not_null(value: Any) -> Any:
+    """For edit fields that may be left out but, being required on the record, not sent as null."""
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
+class NewGroup(_Body):
+    name: NonEmpty
+    dba_name: str | None = None
+    federal_ein: NineDigits | None = None
+    sic_code: FourDigits | None = None
+    organization_id: uuid.UUID | None = None
+
+
+class GroupEdit(_Body):
+    name: NonEmpty | None = None
+    dba_name: str | None = None
+    federal_ein: NineDigits | None = None
+    sic_code: FourDigits | None = None
+
+    _name_not_null = field_validator("name")(_not_null)
+
+
+class NewContact(_Body):
+    first_name: NonEmpty
+    last_name: NonEmpty
+    email: EmailAddress
+    types: list[ContactType] = Field(min_length=1)
+    phone_number: E164 | None = None
+    title: str | None = None
+    primary_contact: bool = False
+    carrier_id: uuid.UUID | None = None
+
+
+class ContactEdit(_Body):
+    first_name: NonEmpty | None = None
+    last_name: NonEmpty | None = None
+    email: EmailAddress | None = None
+    types: list[ContactType] | None = Field(default=None, min_length=1)
+    phone_number: E164 | None = None
+    title: str | None = None
+    primary_contact: bool | None = None
+    carrier_id: uuid.UUID | None = None
+
+    _required_not_null = field_validator(
+        "first_name", "last_name", "email", "types", "primary_contact"
+    )(_not_null)
+
+
+class AuditRequestBody(_Body):
+    carrier_id: uuid.UUID

