@@ -14,14 +14,16 @@ from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
 from activities.connection import ConnectionActivities
+from activities.disconnection import DisconnectionActivities
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS, build_adapters
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
+from workflows.disconnection import GroupDisconnectionWorkflow
 
-WORKFLOWS = [GroupConnectionWorkflow, GroupAuditWorkflow]
+WORKFLOWS = [GroupConnectionWorkflow, GroupAuditWorkflow, GroupDisconnectionWorkflow]
 
 log = logging.getLogger("carrierlink.worker")
 
@@ -43,6 +45,7 @@ async def build_worker(
         )
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)
+        disconnection = DisconnectionActivities(db, client, settings)
         try:
             yield Worker(
                 client,
@@ -54,6 +57,10 @@ async def build_worker(
                     connection.register_data_exchange,
                     audit.pull_account,
                     audit.ensure_audit_schedule,
+                    disconnection.record_status,
+                    disconnection.check_request,
+                    disconnection.disconnect_group,
+                    disconnection.raise_carrier_disconnection,
                 ],
                 max_concurrent_activities=200,
             )

@@ -15,13 +15,14 @@ from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
 from domain.audits import AccountSummary, AuditTrigger, PullRequest
-from domain.connections import ConnectionStatus
 from domain.errors import ValidationFailed
 from domain.plans import validate_plan
 from store.account import store_account_structure
+from store.connections import live_connection
 from store.db import Database
-from store.models import Group, GroupAudit, GroupConnection, unix_now
+from store.models import Group, GroupAudit, unix_now
 from workflows import connection as names
+from workflows.common import PULL_ACCOUNT
 
 
 def _refused(message: str, type_: str) -> ApplicationError:
@@ -41,7 +42,7 @@ class AuditActivities:
         self._client = client
         self._settings = settings
 
-    @activity.defn(name=names.PULL_ACCOUNT)
+    @activity.defn(name=PULL_ACCOUNT)
     async def pull_account(self, request: PullRequest) -> AccountSummary:
         """Store the carrier's version of the group and record the audit; safe to repeat."""
         if request.trigger is not AuditTrigger.CONNECTION:
@@ -103,12 +104,8 @@ class AuditActivities:
 
     async def _require_live_connection(self, request: PullRequest) -> None:
         async with self._db.transaction() as session:
-            row = await session.get(GroupConnection, request.connection_id)
-        if (
-            row is None
-            or row.disconnected is not None
-            or row.status != ConnectionStatus.COMPLETED.value
-        ):
+            connection = await live_connection(session, request.group_id, request.carrier_id)
+        if connection is None or connection.id != request.connection_id:
             raise _refused(
                 f"group {request.group_id} has no live completed connection to carrier "
                 f"{request.carrier_id}",

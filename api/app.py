@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routers import audits, carriers, connections, group_data, groups
+from api.routers import audits, carriers, connections, disconnections, group_data, groups
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from store.db import Database
@@ -56,4 +56,5 @@ def create_app(
     app.include_router(groups.router)
     app.include_router(group_data.router)
     app.include_router(audits.router)
+    app.include_router(disconnections.router)
     return app

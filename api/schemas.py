@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from domain.disconnections import DisconnectionReason, RejectionReason
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 NineDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
@@ -105,3 +108,41 @@ class ContactEdit(_Body):
 
 class AuditRequestBody(_Body):
     carrier_id: uuid.UUID
+
+
+# Group disconnection requests (`/api/v1/group_disconnection_requests`).
+
+
+class NewDisconnectionRequest(_Body):
+    carrier_id: uuid.UUID
+    group_id: uuid.UUID
+    # The last day coverage is managed through carrierlink.
+    effective_end_date: date
+    reason: DisconnectionReason | None = None
+    context: str | None = None
+
+
+class DisconnectionConfirm(_Body):
+    """Optional body of `PUT .../{id}/confirm`; the end date is needed only if none is set yet."""
+
+    effective_end_date: date | None = None
+
+
+class DisconnectionReject(_Body):
+    """Optional body of `PUT .../{id}/reject`."""
+
+    reason: RejectionReason | None = None
+    context: str | None = None
+
+
+class DisconnectionEdit(_Body):
+    """`PUT .../{id}/{version}`: the general way to confirm (processing) or reject (rejected).
+
+    `reason` is a rejection reason for `rejected` and a disconnection reason for `processing`
+    (checked by the router, which names the field).
+    """
+
+    status: Literal["processing", "rejected"]
+    effective_end_date: date | None = None
+    reason: str | None = None
+    context: str | None = None

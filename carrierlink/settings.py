@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Carrier audits: how often each completed connection's schedule re-pulls the group.
     audit_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 
+    # Disconnections: how far in the past a platform's effective end date may lie.
+    disconnection_max_days_past: int = Field(default=30, ge=0)
+
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"

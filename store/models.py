@@ -321,6 +321,61 @@ class GroupAudit(Base):
         }
 
 
+class GroupDisconnectionRequest(Versioned, Base):
+    """A request to stop managing a group at a carrier, from the platform or the carrier."""
+
+    __tablename__ = "group_disconnection_requests"
+    __table_args__ = (
+        # One open request (needs_review or processing) per group and carrier.
+        Index(
+            "uq_group_disconnection_requests_open",
+            "group_id",
+            "carrier_id",
+            unique=True,
+            postgresql_where=text("status IN ('needs_review', 'processing')"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group_connections.id"))
+    group_name: Mapped[str] = mapped_column(Text)
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[uuid.UUID | None]
+    source_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    effective_end_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[str | None] = mapped_column(Text)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    decided: Mapped[int | None] = mapped_column(BigInteger)
+    completed: Mapped[int | None] = mapped_column(BigInteger)
+    workflow_id: Mapped[str] = mapped_column(Text)
+    status_seq: Mapped[int] = mapped_column(default=0)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "organization_id": str(self.organization_id),
+            "carrier_id": str(self.carrier_id),
+            "group_id": str(self.group_id),
+            "group_name": self.group_name,
+            "source_type": self.source_type,
+            "source_id": str(self.source_id) if self.source_id else None,
+            "source_date": self.source_date.isoformat() if self.source_date else None,
+            "status": self.status,
+            "effective_end_date": (
+                self.effective_end_date.isoformat() if self.effective_end_date else None
+            ),
+            "reason": self.reason,
+            "context": self.context,
+            "status_reason": self.status_reason,
+            "decided": self.decided,
+            "completed": self.completed,
+        }
+
+
 class RecordVersion(Base):
     """Every version ever written of a versioned record, for `effective_date` reads."""
 

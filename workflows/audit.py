@@ -8,7 +8,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain.audits import AccountSummary, PullRequest
-from workflows.connection import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, PULL_ACCOUNT
+from workflows.common import (
+    ACCOUNT_PULL_TIMEOUT,
+    CARRIER_RETRY,
+    PULL_ACCOUNT,
+    report_carrier_ended,
+)
 
 WORKFLOW_NAME = "GroupAudit"
 
@@ -54,4 +59,5 @@ class GroupAuditWorkflow:
                 else ""
             )
         )
+        await report_carrier_ended(request, summary)
         return summary

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain.account import GroupLookup
@@ -26,6 +26,15 @@ from domain.connections import (
 )
 from domain.enums import LookupOutcome
 from workflows import search_attributes as sa
+from workflows.common import (
+    ACCOUNT_PULL_TIMEOUT,
+    CARRIER_CALL_TIMEOUT,
+    CARRIER_RETRY,
+    PULL_ACCOUNT,
+    STORE_RETRY,
+    STORE_WRITE_TIMEOUT,
+    report_carrier_ended,
+)
 
 S = ConnectionStatus
 
@@ -33,27 +42,9 @@ WORKFLOW_NAME = "GroupConnection"
 RECORD_STATUS = "record_connection_status"
 LOOKUP_GROUP = "lookup_carrier_group"
 REGISTER_DATA_EXCHANGE = "register_data_exchange"
-PULL_ACCOUNT = "pull_account_structure"
 ENSURE_AUDIT_SCHEDULE = "ensure_audit_schedule"
-# Completed connections made before audits existed finish without creating a schedule.
-AUDIT_SCHEDULE_PATCH = "audit-schedule"
-
-# Carrier faults (5xx, timeouts) are retried here, indefinitely and without touching the
-# status; refusals of the data are non-retryable and land in a status with the reason.
-CARRIER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["CarrierRejected", "InvalidCarrierData"],
-)
-# A call must outlive the carrier client's own timeout (settings.carrier_timeout_seconds, 10 s)
-# but not by much: if a worker dies mid-call, the retry starts when this runs out.
-CARRIER_CALL_TIMEOUT = timedelta(seconds=15)
-ACCOUNT_PULL_TIMEOUT = timedelta(seconds=60)
-STORE_WRITE_TIMEOUT = timedelta(seconds=10)
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-)
+# Connections completed before audits existed finish without a schedule or a carrier-ended check.
+AFTER_COMPLETION_PATCH = "audit-schedule-and-carrier-ended"
 
 
 def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
@@ -270,8 +261,9 @@ class GroupConnectionWorkflow:
         except ActivityError as err:
             await self._move(S.NOYO_REVIEW, reason=_cause(err))
             return False
-        # Before `completed` is recorded, so every completed connection has its audits running.
-        if workflow.patched(AUDIT_SCHEDULE_PATCH):
+        after_completion = workflow.patched(AFTER_COMPLETION_PATCH)
+        if after_completion:
+            # Before `completed` is recorded, so every completed connection has audits running.
             await workflow.execute_activity(
                 ENSURE_AUDIT_SCHEDULE,
                 self._pull_request(),
@@ -291,6 +283,8 @@ class GroupConnectionWorkflow:
             },
             completed=True,
         )
+        if after_completion:
+            await report_carrier_ended(self._pull_request(), summary)
         return True
 
     def _pull_request(self) -> PullRequest:

@@ -23,10 +23,10 @@ from api.schemas import AuditRequestBody
 from carrierlink.audits import audit_workflow_id, start_audit
 from carriers import carrier_info
 from domain.audits import AuditTrigger, PullRequest
-from domain.connections import ConnectionStatus
 from domain.errors import ValidationFailed
+from store.connections import live_connection
 from store.db import Database
-from store.models import CarrierConfiguration, Group, GroupAudit, GroupConnection
+from store.models import CarrierConfiguration, Group, GroupAudit
 from store.versioning import end_of_day_micros
 
 router = APIRouter(prefix="/api/v1/groups/{group_id}/audit_requests", tags=["group audits"])
@@ -111,14 +111,7 @@ async def request_audit(
     audit_id = uuid.uuid4()
     async with db.transaction() as session:
         await owned_or_404(session, Group, group_id, organization_id, "group")
-        connection = await session.scalar(
-            select(GroupConnection).where(
-                GroupConnection.group_id == group_id,
-                GroupConnection.carrier_id == body.carrier_id,
-                GroupConnection.disconnected.is_(None),
-                GroupConnection.status == ConnectionStatus.COMPLETED.value,
-            )
-        )
+        connection = await live_connection(session, group_id, body.carrier_id)
         if connection is None:
             raise ValidationFailed.one(
                 "carrier_id", "the group has no completed connection to this carrier to audit"

@@ -26,3 +26,4 @@ async def rig(env: WorkflowEnvironment) -> AsyncIterator[Rig]:
         yield rig
     # Every test also proves the workflow made only legal moves with growing sequence numbers.
     assert rig.carrier.problems == []
+    assert rig.disconnections.problems == []

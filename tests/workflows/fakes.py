@@ -1,4 +1,4 @@
-"""Mocked connection activities and a time-skipping Temporal environment for workflow tests."""
+"""Mocked activities of every lifecycle and a time-skipping Temporal environment for tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,22 @@ from domain.connections import (
     StatusChange,
     can_transition,
 )
+from domain.disconnections import (
+    CarrierEnded,
+    CheckResult,
+    DisconnectGroup,
+    DisconnectionChange,
+    DisconnectionInput,
+    DisconnectionState,
+    DisconnectionStatus,
+    RequestCheck,
+    SourceType,
+)
+from domain.disconnections import can_transition as can_disconnection_transition
 from domain.enums import LookupOutcome
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
+from workflows.common import RAISE_CARRIER_DISCONNECTION
 from workflows.connection import (
     ENSURE_AUDIT_SCHEDULE,
     LOOKUP_GROUP,
@@ -45,6 +58,12 @@ from workflows.connection import (
     GroupConnectionWorkflow,
     search_attributes,
     workflow_id,
+)
+from workflows.disconnection import (
+    CHECK_REQUEST,
+    DISCONNECT_GROUP,
+    RECORD_DISCONNECTION,
+    GroupDisconnectionWorkflow,
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -184,6 +203,7 @@ class FakeCarrier:
     registrations: list[DataExchangeRequest] = field(default_factory=list)
     pulls: list[PullRequest] = field(default_factory=list)
     schedules: list[PullRequest] = field(default_factory=list)
+    carrier_ended: list[CarrierEnded] = field(default_factory=list)
     audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -195,6 +215,7 @@ class FakeCarrier:
             self.register_data_exchange,
             self.pull,
             self.ensure_audit_schedule,
+            self.raise_carrier_disconnection,
         ]
 
     @property
@@ -290,10 +311,98 @@ class FakeCarrier:
             raise self.pull_error
         return AccountSummary(audit_id=self.audit_id, **SUMMARY)
 
+    @activity.defn(name=RAISE_CARRIER_DISCONNECTION)
+    async def raise_carrier_disconnection(self, ended: CarrierEnded) -> uuid.UUID | None:
+        self.carrier_ended.append(ended)
+        return ended.request_id()
+
     @activity.defn(name=ENSURE_AUDIT_SCHEDULE)
     async def ensure_audit_schedule(self, request: PullRequest) -> str:
         self.schedules.append(request)
         return f"group-audit/{request.carrier_group_id}"
+
+
+@dataclass
+class FakeDisconnectionStore:
+    """The disconnection activities, mocked: a request table in memory and what was asked."""
+
+    problem: str | None = None  # what the platform-request check answers
+    disconnect_gate: Gate | None = None
+    changes: list[DisconnectionChange] = field(default_factory=list)
+    checks: list[RequestCheck] = field(default_factory=list)
+    disconnected: list[DisconnectGroup] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [self.record_status, self.check_request, self.disconnect_group]
+
+    def statuses(self, request_id: uuid.UUID) -> list[DisconnectionStatus]:
+        return [c.state.status for c in self.changes if c.input.request_id == request_id]
+
+    async def reached(
+        self, request_id: uuid.UUID, status: DisconnectionStatus, *, within: float = 10
+    ) -> None:
+        async def seen() -> None:
+            while status not in self.statuses(request_id):
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(seen(), within)
+        except TimeoutError:
+            raise AssertionError(f"{status} not recorded: {self.statuses(request_id)}") from None
+
+    @activity.defn(name=RECORD_DISCONNECTION)
+    async def record_status(self, change: DisconnectionChange) -> uuid.UUID:
+        mine = [c for c in self.changes if c.input.request_id == change.input.request_id]
+        previous = mine[-1].state.status if mine else change.input.state.status
+        new = change.state.status
+        if new is not previous and not can_disconnection_transition(previous, new):
+            self.problems.append(f"illegal move {previous} -> {new}")
+        if mine and change.seq <= mine[-1].seq:
+            self.problems.append(f"seq {change.seq} after {mine[-1].seq}")
+        self.changes.append(change)
+        self._changed.set()
+        return uuid.uuid4()
+
+    @activity.defn(name=CHECK_REQUEST)
+    async def check_request(self, check: RequestCheck) -> CheckResult:
+        self.checks.append(check)
+        return CheckResult(connection_id=uuid.uuid4(), problem=self.problem)
+
+    @activity.defn(name=DISCONNECT_GROUP)
+    async def disconnect_group(self, request: DisconnectGroup) -> None:
+        self.disconnected.append(request)
+        if self.disconnect_gate is not None:
+            self.disconnect_gate.entered.set()
+            await self.disconnect_gate.opened.wait()
+
+
+def disconnection_input(
+    status: DisconnectionStatus = DisconnectionStatus.PROCESSING,
+    *,
+    effective_end_date: date | None = None,
+    source_type: SourceType = SourceType.PLATFORM,
+    **overrides: Any,
+) -> DisconnectionInput:
+    request_id = uuid.uuid4()
+    values: dict[str, Any] = {
+        "request_id": request_id,
+        "organization_id": uuid.uuid4(),
+        "group_id": uuid.uuid4(),
+        "carrier_id": uuid.uuid4(),
+        "source_type": source_type,
+        "state": DisconnectionState(
+            request_id=request_id,
+            status=status,
+            version=uuid.uuid4(),
+            effective_end_date=effective_end_date,
+        ),
+    }
+    values.update(overrides)
+    return DisconnectionInput(**values)
 
 
 @dataclass
@@ -302,6 +411,7 @@ class Rig:
 
     env: WorkflowEnvironment
     carrier: FakeCarrier
+    disconnections: FakeDisconnectionStore
     task_queue: str
 
     @property
@@ -326,15 +436,18 @@ class Rig:
 async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncIterator[Rig]:
     """A worker for the connection and audit workflows with a fresh mocked carrier."""
     carrier = FakeCarrier()
+    disconnections = FakeDisconnectionStore()
     task_queue = f"connections-{uuid.uuid4().hex[:8]}"
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow],
-        activities=carrier.activities,
+        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow, GroupDisconnectionWorkflow],
+        activities=[*carrier.activities, *disconnections.activities],
         **worker_options,
     ):
         try:
-            yield Rig(env, carrier, task_queue)
+            yield Rig(env, carrier, disconnections, task_queue)
         finally:
             carrier.open_gates()  # a held activity would stall the worker's shutdown
+            if disconnections.disconnect_gate is not None:
+                disconnections.disconnect_gate.open()

@@ -13,14 +13,20 @@ Re-recording to make a failing replay pass hides exactly the nondeterminism the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -32,17 +38,26 @@ from domain.connections import (
     ConnectionStatus,
     ReviewDecision,
 )
+from domain.disconnections import (
+    Decision,
+    DisconnectionInput,
+    DisconnectionStatus,
+    SourceType,
+)
 from domain.enums import LookupOutcome
 from tests.workflows.fakes import (
     Rig,
     always,
     by_carrier_group_id,
     connection_input,
+    disconnection_input,
     running,
     start_time_skipping,
 )
 from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
+from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
+from workflows.disconnection import search_attributes as disconnection_search_attributes
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 S = ConnectionStatus
@@ -159,6 +174,57 @@ async def skipped_after_disconnection(rig: Rig, id: str) -> WorkflowHandle[Any, 
     return await scheduled(rig, id)
 
 
+async def platform_disconnected_at_end_date(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A platform request: checked, a durable timer to the end date, disconnected."""
+    input = disconnection_input(effective_end_date=date.today() + timedelta(days=60))
+    handle = await start_disconnection(rig, input, id)
+    await handle.result()
+    return handle
+
+
+async def carrier_request_confirmed_by_signal(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A carrier's request in review; an ignored illegal signal, then a confirm signal."""
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, source_type=SourceType.CARRIER)
+    handle = await start_disconnection(rig, input, id)
+    await handle.signal(GroupDisconnectionWorkflow.confirm)  # no end date anywhere: ignored
+    await handle.signal(
+        GroupDisconnectionWorkflow.confirm, ConfirmSignal(effective_end_date=date.today())
+    )
+    await handle.result()
+    return handle
+
+
+async def carrier_request_rejected_by_update(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    input = disconnection_input(
+        DisconnectionStatus.NEEDS_REVIEW,
+        effective_end_date=date.today(),
+        source_type=SourceType.CARRIER,
+    )
+    handle = await start_disconnection(rig, input, id)
+    with contextlib.suppress(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            GroupDisconnectionWorkflow.decide,
+            Decision(kind="edit", status="rejected", expected_version=uuid.uuid4()),
+        )
+    await handle.execute_update(
+        GroupDisconnectionWorkflow.decide, Decision.reject("connection_restored")
+    )
+    await handle.result()
+    return handle
+
+
+async def start_disconnection(
+    rig: Rig, input: DisconnectionInput, id: str
+) -> WorkflowHandle[Any, Any]:
+    return await rig.client.start_workflow(
+        GroupDisconnectionWorkflow.run,
+        input,
+        id=id,
+        task_queue=rig.task_queue,
+        search_attributes=disconnection_search_attributes(input),
+    )
+
+
 SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
     "connection_completed_first_try": completed_first_try,
     "connection_amended": amended,
@@ -168,6 +234,9 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "connection_retried_after_unable_to_connect": retried_after_unable_to_connect,
     "audit_scheduled": scheduled,
     "audit_skipped_after_disconnection": skipped_after_disconnection,
+    "disconnection_platform_at_end_date": platform_disconnected_at_end_date,
+    "disconnection_confirmed_by_signal": carrier_request_confirmed_by_signal,
+    "disconnection_rejected_by_update": carrier_request_rejected_by_update,
 }
 
 

@@ -154,6 +154,10 @@ async def test_found_on_the_first_lookup_registers_pulls_and_completes(rig: Rig)
     assert [(s.group_id, s.carrier_id, s.carrier_group_id) for s in carrier.schedules] == [
         (input.group_id, input.carrier_id, "1234567")
     ]
+    # The carrier reported an end date (SUMMARY): a request is raised for a person to review.
+    assert [(e.coverage_end_date.isoformat(), e.audit_id) for e in carrier.carrier_ended] == [
+        (SUMMARY["coverage_end_date"], carrier.audit_id)
+    ]
     # The status is visible to operators as a search attribute.
     described = await handle.describe()
     assert described.status == WorkflowExecutionStatus.COMPLETED

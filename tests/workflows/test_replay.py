@@ -1,4 +1,4 @@
-"""Recorded GroupConnection and GroupAudit histories still replay against today's workflow code.
+"""Recorded histories of every workflow still replay against today's workflow code.
 
 The histories come from `python -m tests.workflows.record_histories` (see its docstring for when
 to re-record). A nondeterminism error here means a change would break running connections.
@@ -18,8 +18,8 @@ from temporalio.workflow import NondeterminismError
 
 from carrierlink.temporal import DATA_CONVERTER
 from domain.connections import ConnectionInput, LookupRequest
-from workflows.audit import GroupAuditWorkflow
-from workflows.connection import LOOKUP_GROUP, WORKFLOW_NAME, GroupConnectionWorkflow
+from worker import WORKFLOWS
+from workflows.connection import LOOKUP_GROUP, WORKFLOW_NAME
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -47,9 +47,7 @@ def test_the_recorded_histories_are_there_and_cover_every_kind_of_message() -> N
 
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
-    replayer = Replayer(
-        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow], data_converter=DATA_CONVERTER
-    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
 
     result = await replayer.replay_workflow(load(path))
 

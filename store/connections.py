@@ -1,0 +1,65 @@
+"""Reads of group connections and their disconnection requests, shared by API and activities."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.connections import ConnectionStatus
+from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
+from store.models import GroupConnection, GroupDisconnectionRequest
+
+
+async def live_connection(
+    session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
+) -> GroupConnection | None:
+    """The group's completed, not disconnected connection to the carrier, if any."""
+    return await session.scalar(
+        select(GroupConnection).where(
+            GroupConnection.group_id == group_id,
+            GroupConnection.carrier_id == carrier_id,
+            GroupConnection.disconnected.is_(None),
+            GroupConnection.status == ConnectionStatus.COMPLETED.value,
+        )
+    )
+
+
+async def open_disconnection_request(
+    session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
+) -> GroupDisconnectionRequest | None:
+    """The group's open (needs_review or processing) request for the carrier, if any."""
+    return await session.scalar(
+        select(GroupDisconnectionRequest).where(
+            GroupDisconnectionRequest.group_id == group_id,
+            GroupDisconnectionRequest.carrier_id == carrier_id,
+            GroupDisconnectionRequest.status.in_([status.value for status in OPEN]),
+        )
+    )
+
+
+async def carrier_link(
+    session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
+) -> CarrierLink:
+    """What enrollment intake checks (`domain.disconnections.check_enrollment_change`)."""
+    if await live_connection(session, group_id, carrier_id) is not None:
+        pending = await session.scalar(
+            select(GroupDisconnectionRequest.effective_end_date).where(
+                GroupDisconnectionRequest.group_id == group_id,
+                GroupDisconnectionRequest.carrier_id == carrier_id,
+                GroupDisconnectionRequest.status == DisconnectionStatus.PROCESSING.value,
+            )
+        )
+        return CarrierLink(connected=True, ends_on=pending)
+    ended = await session.scalar(
+        select(GroupDisconnectionRequest.effective_end_date)
+        .where(
+            GroupDisconnectionRequest.group_id == group_id,
+            GroupDisconnectionRequest.carrier_id == carrier_id,
+            GroupDisconnectionRequest.status == DisconnectionStatus.COMPLETED.value,
+        )
+        .order_by(GroupDisconnectionRequest.completed.desc())
+        .limit(1)
+    )
+    return CarrierLink(connected=False, disconnected_on=ended)

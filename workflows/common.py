@@ -1,0 +1,50 @@
+"""What the lifecycles share: retry policies, timeouts, and steps more than one of them takes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from domain.audits import AccountSummary, PullRequest
+from domain.disconnections import CarrierEnded
+
+PULL_ACCOUNT = "pull_account_structure"
+RAISE_CARRIER_DISCONNECTION = "raise_carrier_disconnection"
+
+# Carrier faults (5xx, timeouts) are retried here, indefinitely and without touching the
+# status; refusals of the data are non-retryable and land in a status with the reason.
+CARRIER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["CarrierRejected", "InvalidCarrierData"],
+)
+# A call must outlive the carrier client's own timeout (settings.carrier_timeout_seconds, 10 s)
+# but not by much: if a worker dies mid-call, the retry starts when this runs out.
+CARRIER_CALL_TIMEOUT = timedelta(seconds=15)
+ACCOUNT_PULL_TIMEOUT = timedelta(seconds=60)
+STORE_WRITE_TIMEOUT = timedelta(seconds=10)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
+
+
+async def report_carrier_ended(request: PullRequest, summary: AccountSummary) -> None:
+    """The pull found the carrier ending the group: raise a request for a person to review."""
+    if summary.coverage_end_date is None:
+        return
+    await workflow.execute_activity(
+        RAISE_CARRIER_DISCONNECTION,
+        CarrierEnded(
+            connection_id=request.connection_id,
+            organization_id=request.organization_id,
+            group_id=request.group_id,
+            carrier_id=request.carrier_id,
+            coverage_end_date=date.fromisoformat(summary.coverage_end_date),
+            audit_id=summary.audit_id,
+        ),
+        start_to_close_timeout=STORE_WRITE_TIMEOUT,
+        retry_policy=STORE_RETRY,
+    )

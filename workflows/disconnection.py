@@ -1,0 +1,273 @@
+"""GroupDisconnection: wait for a person's word or for the end date, then disconnect the group."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+
+from domain.disconnections import (
+    CheckResult,
+    Decision,
+    DisconnectGroup,
+    DisconnectionChange,
+    DisconnectionInput,
+    DisconnectionState,
+    DisconnectionStatus,
+    IllegalDecision,
+    RequestCheck,
+    SourceType,
+    VersionConflict,
+    apply_decision,
+    check_decision,
+    check_transition,
+    disconnects_at,
+)
+from domain.errors import ValidationFailed
+from workflows import search_attributes as sa
+from workflows.common import STORE_RETRY, STORE_WRITE_TIMEOUT
+
+D = DisconnectionStatus
+
+WORKFLOW_NAME = "GroupDisconnection"
+RECORD_DISCONNECTION = "record_disconnection_status"
+CHECK_REQUEST = "check_disconnection_request"
+DISCONNECT_GROUP = "disconnect_group"
+
+# Failure types a refused update carries back to the API (its 409 and 422 answers).
+ILLEGAL_DECISION = "IllegalDecision"
+VERSION_CONFLICT = "VersionConflict"
+INVALID_DECISION = "InvalidDecision"
+
+
+def workflow_id(request_id: uuid.UUID) -> str:
+    return f"group-disconnection/{request_id}"
+
+
+def search_attributes(input: DisconnectionInput) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.DISCONNECTION_STATUS, input.state.status.value),
+            SearchAttributePair(sa.CARRIER_ID, str(input.carrier_id)),
+            SearchAttributePair(sa.GROUP_ID, str(input.group_id)),
+        ]
+    )
+
+
+class ConfirmSignal(BaseModel):
+    """The optional input of the `confirm` signal, e.g. `{"effective_end_date": "2026-12-31"}`."""
+
+    effective_end_date: date | None = None
+
+
+class RejectSignal(BaseModel):
+    """The optional input of the `reject` signal, e.g. `{"reason": "connection_restored"}`."""
+
+    reason: str | None = None
+    context: str | None = None
+
+
+def _refusal(err: Exception) -> ApplicationError:
+    """A refused decision as the failure the API maps to 409 or 422."""
+    if isinstance(err, IllegalDecision):
+        return ApplicationError(str(err), err.status.value, type=ILLEGAL_DECISION)
+    if isinstance(err, VersionConflict):
+        return ApplicationError(str(err), str(err.current), type=VERSION_CONFLICT)
+    assert isinstance(err, ValidationFailed)
+    problem = err.problems[0]
+    return ApplicationError(str(err), problem.field, problem.reason, type=INVALID_DECISION)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class GroupDisconnectionWorkflow:
+    @workflow.init
+    def __init__(self, input: DisconnectionInput) -> None:
+        self._input = input
+        self._state = input.state
+        self._seq = input.status_seq
+        self._connection_id = input.connection_id
+        # Decisions in arrival order, each with its ticket; outcomes by ticket (None: applied).
+        self._pending: list[tuple[int, Decision]] = []
+        self._received = 0
+        self._outcomes: dict[int, ApplicationError | None] = {}
+        self._signal_tickets: set[int] = set()  # nobody waits for a signal's outcome
+        # The end date a platform request was last checked for; None: check (again).
+        self._checked_end: date | None = None
+
+    # --- messages -----------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> DisconnectionState:
+        return self._state
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> DisconnectionState:
+        """Confirm, reject or edit; answers once the decision is recorded, or refuses it."""
+        ticket = self._enqueue(decision)
+        await workflow.wait_condition(lambda: ticket in self._outcomes)
+        refusal = self._outcomes.pop(ticket)
+        if refusal is not None:
+            raise refusal
+        return self._state
+
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        try:
+            check_decision(self._state, decision)
+        except (IllegalDecision, VersionConflict, ValidationFailed) as err:
+            raise _refusal(err) from None
+
+    @workflow.signal
+    def confirm(self, body: ConfirmSignal | None = None) -> None:
+        """An operator's confirm, from the Temporal UI or `temporal workflow signal`."""
+        self._signalled(Decision.confirm((body or ConfirmSignal()).effective_end_date))
+
+    @workflow.signal
+    def reject(self, body: RejectSignal | None = None) -> None:
+        """An operator's reject, from the Temporal UI or `temporal workflow signal`."""
+        body = body or RejectSignal()
+        self._signalled(Decision.reject(body.reason, body.context))
+
+    def _signalled(self, decision: Decision) -> None:
+        # A signal cannot be refused to its sender: an illegal one is logged and dropped.
+        try:
+            check_decision(self._state, decision)
+        except (IllegalDecision, VersionConflict, ValidationFailed) as err:
+            workflow.logger.warning("ignored %s signal: %s", decision.kind, err)
+            return
+        self._signal_tickets.add(self._enqueue(decision))
+
+    def _enqueue(self, decision: Decision) -> int:
+        self._received += 1
+        self._pending.append((self._received, decision))
+        return self._received
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: DisconnectionInput) -> DisconnectionState:
+        while True:
+            await self._apply_decisions()
+            status = self._state.status
+            if status in (D.COMPLETED, D.REJECTED):
+                # Rejected is where this run ends (an edit later starts the next one from the
+                # row), unless a decision accepted meanwhile still waits for its answer.
+                await workflow.wait_condition(
+                    lambda: bool(self._pending) or workflow.all_handlers_finished()
+                )
+                if self._pending:
+                    continue
+                break
+            if status is D.NEEDS_REVIEW:
+                await workflow.wait_condition(lambda: bool(self._pending))
+                continue
+            if status is D.PROCESSING:
+                await self._process()
+        return self._state
+
+    async def _process(self) -> None:
+        """Check a platform request, wait for the end date, disconnect; returns on a decision."""
+        end = self._state.effective_end_date
+        assert end is not None, "processing always has an end date (check_decision)"
+        if self._input.source_type is SourceType.PLATFORM and self._checked_end != end:
+            result = await workflow.execute_activity(
+                CHECK_REQUEST,
+                RequestCheck(
+                    request_id=self._input.request_id,
+                    group_id=self._input.group_id,
+                    carrier_id=self._input.carrier_id,
+                    effective_end_date=end,
+                ),
+                result_type=CheckResult,
+                start_to_close_timeout=STORE_WRITE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            if self._pending:
+                return  # a decision arrived meanwhile: it may change what to check
+            if result.problem is not None:
+                await self._move(
+                    self._state.model_copy(
+                        update={"status": D.REJECTED, "status_reason": result.problem}
+                    )
+                )
+                return
+            self._checked_end = end
+            self._connection_id = result.connection_id or self._connection_id
+        remaining = disconnects_at(end) - workflow.now()
+        if remaining > timedelta(0):
+            workflow.set_current_details(
+                f"**processing**: disconnects at the end of {end} (in {remaining})"
+            )
+            try:
+                await workflow.wait_condition(lambda: bool(self._pending), timeout=remaining)
+                return
+            except TimeoutError:
+                pass
+        if self._pending:
+            return
+        # No way back from here: later decisions are refused (check_decision).
+        self._state = self._state.model_copy(update={"disconnecting": True})
+        await workflow.execute_activity(
+            DISCONNECT_GROUP,
+            DisconnectGroup(
+                request_id=self._input.request_id,
+                group_id=self._input.group_id,
+                carrier_id=self._input.carrier_id,
+                connection_id=self._connection_id,
+            ),
+            start_to_close_timeout=STORE_WRITE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        await self._move(self._state.model_copy(update={"status": D.COMPLETED}), completed=True)
+
+    async def _apply_decisions(self) -> None:
+        """Apply waiting decisions in arrival order, each checked against the state it meets."""
+        while self._pending:
+            ticket, decision = self._pending.pop(0)
+            signalled = ticket in self._signal_tickets
+            self._signal_tickets.discard(ticket)
+            try:
+                check_decision(self._state, decision)
+            except (IllegalDecision, VersionConflict, ValidationFailed) as err:
+                if signalled:
+                    workflow.logger.warning("ignored %s signal: %s", decision.kind, err)
+                else:
+                    self._outcomes[ticket] = _refusal(err)
+                continue
+            self._checked_end = None
+            await self._move(apply_decision(self._state, decision), decided=True)
+            if not signalled:
+                self._outcomes[ticket] = None
+
+    async def _move(
+        self, new: DisconnectionState, *, decided: bool = False, completed: bool = False
+    ) -> None:
+        """Check, record (PostgreSQL, search attributes, UI details) and adopt a new state."""
+        if new.status is not self._state.status:
+            check_transition(self._state.status, new.status)
+        self._seq += 1
+        version = await workflow.execute_activity(
+            RECORD_DISCONNECTION,
+            DisconnectionChange(
+                input=self._input.model_copy(update={"connection_id": self._connection_id}),
+                state=new,
+                seq=self._seq,
+                decided=decided,
+                completed=completed,
+            ),
+            result_type=uuid.UUID,
+            start_to_close_timeout=STORE_WRITE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+        self._state = new.model_copy(update={"version": version})
+        workflow.upsert_search_attributes([sa.DISCONNECTION_STATUS.value_set(new.status.value)])
+        details = f"**{new.status.value}**"
+        if new.effective_end_date:
+            details += f"\n\neffective end date {new.effective_end_date}"
+        if new.status_reason:
+            details += f"\n\n{new.status_reason}"
+        workflow.set_current_details(details)
