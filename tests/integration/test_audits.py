@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleIntervalSpec
 
+from carrierlink.admin import ensure_audit_schedules
 from carrierlink.audits import pause_audit_schedule, schedule_id, start_audit
 from carrierlink.settings import Settings
 from domain.audits import AuditTrigger, PullRequest
@@ -298,3 +299,21 @@ async def test_another_organizations_audits_are_not_found(
             await other.post(base, json={"carrier_id": PRINCIPAL}),
         ):
             assert response.status_code == 404, response.text
+
+
+async def test_connections_completed_before_audits_existed_get_their_schedule_back(
+    api: httpx.AsyncClient, client: Client, settings: Settings
+) -> None:
+    carrier_group_id = principal_id()
+    group_id = await connected(api, PRINCIPAL, carrier_group_id)
+    handle = client.get_schedule_handle(
+        schedule_id(UUID(PRINCIPAL), carrier_group_id, UUID(group_id))
+    )
+    await handle.delete()  # as if the connection had completed before audits existed
+
+    ensured = await ensure_audit_schedules(settings, client)
+
+    assert ensured >= 1
+    described = await handle.describe()
+    assert described.schedule.state.paused is False
+    assert "Acme Corp" in (described.schedule.state.note or "")
