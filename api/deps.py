@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
@@ -19,12 +19,16 @@ from carrierlink.settings import Settings
 from domain.errors import ValidationFailed
 from store import group_data
 from store.db import Database
-from store.models import Versioned
+from store.group_data import Filter
+from store.models import Group, Versioned
 from store.tenancy import organization_for_token
 
 
 def get_database(request: Request) -> Database:
     return request.app.state.database
+
+
+DB = Annotated[Database, Depends(get_database)]
 
 
 def get_temporal(request: Request) -> Client:
@@ -36,7 +40,7 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 async def organization_dep(
-    db: Annotated[Database, Depends(get_database)],
+    db: DB,
     authorization: Annotated[str | None, Header()] = None,
 ) -> uuid.UUID:
     if not authorization:
@@ -178,3 +182,66 @@ async def view_or_404(
     if record is None:
         raise not_found(what)
     return record
+
+
+# A group's records: one page of a kind, or one record (404 when not the organization's).
+
+
+async def group_listing(
+    db: Database,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    model: type[Versioned],
+    day: date | None,
+    *,
+    filters: Sequence[Filter] = (),
+    page: PageRequest | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The group's records of `model` matching `filters` (a window of them when `page` is
+    given), and how many match in all; 404 when the group is not the organization's."""
+    column: Any = model.group_id  # type: ignore[attr-defined]
+    async with db.transaction() as session:
+        await owned_or_404(session, Group, group_id, organization_id, "group")
+        return await group_data.listing(
+            session,
+            model,
+            scope=[column == group_id],
+            filters=filters,
+            day=day,
+            offset=page.offset if page else 0,
+            limit=page.page_size if page else None,
+        )
+
+
+async def group_records(
+    db: Database,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    model: type[Versioned],
+    page: PageRequest,
+    day: date | None,
+    filters: Sequence[Filter] = (),
+) -> Page[Any]:
+    """One page of the group's records of `model` matching `filters`."""
+    records, total = await group_listing(
+        db, organization_id, group_id, model, day, filters=filters, page=page
+    )
+    return Page.of(records, page, total)
+
+
+async def group_record(
+    db: Database,
+    organization_id: uuid.UUID,
+    model: type[Versioned],
+    record_id: uuid.UUID,
+    what: str,
+    *,
+    group_id: uuid.UUID | None = None,
+    day: date | None = None,
+) -> dict[str, Any]:
+    """The organization's record (in `group_id`, when given) now or as of `day`, or 404."""
+    async with db.transaction() as session:
+        row = await owned_or_404(
+            session, model, record_id, organization_id, what, group_id=group_id
+        )
+        return await view_or_404(session, row, day, what)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
+    DB,
     AppSettings,
     EffectiveDate,
     OrganizationId,
     TemporalClient,
-    get_database,
     owned_or_404,
 )
 from api.errors import ApiError, not_found
@@ -25,13 +25,10 @@ from carriers import carrier_info
 from domain.audits import AuditTrigger, PullRequest
 from domain.errors import ValidationFailed
 from store.connections import live_connection
-from store.db import Database
 from store.models import CarrierConfiguration, Group, GroupAudit
 from store.versioning import end_of_day_micros
 
 router = APIRouter(prefix="/api/v1/groups/{group_id}/audit_requests", tags=["group audits"])
-
-DB = Annotated[Database, Depends(get_database)]
 
 
 def _latest(group: Group, audit: GroupAudit | None) -> dict[str, Any]:

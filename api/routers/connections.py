@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import (
+    DB,
     AppSettings,
     OrganizationId,
     Page,
@@ -27,7 +28,6 @@ from api.deps import (
     TemporalClient,
     csv_choices,
     csv_uuids,
-    get_database,
 )
 from api.errors import ApiError, not_found
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
@@ -49,8 +49,6 @@ from store.versioning import save_version
 from workflows import connection as wf
 
 router = APIRouter(tags=["group connections"])
-
-DB = Annotated[Database, Depends(get_database)]
 
 
 def _run_input(row: GroupConnection, settings: Settings, **overrides: Any) -> ConnectionInput:

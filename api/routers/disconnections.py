@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.deps import (
+    DB,
     AppSettings,
     OrganizationId,
     Page,
@@ -28,7 +30,6 @@ from api.deps import (
     TemporalClient,
     csv_choices,
     csv_uuids,
-    get_database,
     owned_or_404,
 )
 from api.errors import ApiError
@@ -57,8 +58,6 @@ from store.versioning import save_version
 from workflows import disconnection as wf
 
 router = APIRouter(prefix="/api/v1", tags=["group disconnection requests"])
-
-DB = Annotated[Database, Depends(get_database)]
 GDR = GroupDisconnectionRequest
 WHAT = "group disconnection request"
 
@@ -153,32 +152,57 @@ def _date_param(raw: str | None, field: str) -> date | None:
         raise ValidationFailed.one(field, "must be a date YYYY-MM-DD") from None
 
 
-def _filters(
-    *,
-    status: str | None,
-    carrier_id: str | None,
-    min_effective_end_date: str | None,
-    max_effective_end_date: str | None,
-    search: str | None,
-    source_type: str | None,
-    id: str | None,
-) -> list[Any]:
-    conditions: list[Any] = []
-    if statuses := csv_choices(status, "status", (s.value for s in DisconnectionStatus)):
-        conditions.append(GDR.status.in_(statuses))
-    if carriers := csv_uuids(carrier_id, "carrier_id"):
-        conditions.append(GDR.carrier_id.in_(carriers))
-    if (earliest := _date_param(min_effective_end_date, "min_effective_end_date")) is not None:
-        conditions.append(GDR.effective_end_date >= earliest)
-    if (latest := _date_param(max_effective_end_date, "max_effective_end_date")) is not None:
-        conditions.append(GDR.effective_end_date <= latest)
-    if search:
-        conditions.append(Contains(("group_name",), search).condition(GDR))
-    if sources := csv_choices(source_type, "source_type", (s.value for s in SourceType)):
-        conditions.append(GDR.source_type.in_(sources))
-    if ids := csv_uuids(id, "id"):
-        conditions.append(GDR.id.in_(ids))
-    return conditions
+StatusFilter = Annotated[
+    str | None,
+    Query(description="comma-separated: needs_review, processing, completed, rejected"),
+]
+CarrierFilter = Annotated[str | None, Query(description="comma-separated carrier ids")]
+MinEnd = Annotated[str | None, Query(description="YYYY-MM-DD: effective_end_date on or after")]
+MaxEnd = Annotated[str | None, Query(description="YYYY-MM-DD: effective_end_date on or before")]
+Search = Annotated[str | None, Query(description="part of the group name (any case)")]
+SourceFilter = Annotated[str | None, Query(description="comma-separated source types")]
+IdFilter = Annotated[str | None, Query(description="comma-separated request ids")]
+
+
+@dataclass(frozen=True)
+class DisconnectionFilters:
+    """The query filters both lists take, as given.
+
+    Checked by `conditions()` in the endpoint, not here: FastAPI calls a dependency even when
+    other parameters failed, and their 422 must come first.
+    """
+
+    status: StatusFilter = None
+    carrier_id: CarrierFilter = None
+    min_effective_end_date: MinEnd = None
+    max_effective_end_date: MaxEnd = None
+    search: Search = None
+    source_type: SourceFilter = None
+    id: IdFilter = None
+
+    def conditions(self) -> list[Any]:
+        """The filters as conditions on the requests (422 naming the first one not valid)."""
+        conditions: list[Any] = []
+        if statuses := csv_choices(self.status, "status", (s.value for s in DisconnectionStatus)):
+            conditions.append(GDR.status.in_(statuses))
+        if carriers := csv_uuids(self.carrier_id, "carrier_id"):
+            conditions.append(GDR.carrier_id.in_(carriers))
+        earliest = _date_param(self.min_effective_end_date, "min_effective_end_date")
+        if earliest is not None:
+            conditions.append(GDR.effective_end_date >= earliest)
+        latest = _date_param(self.max_effective_end_date, "max_effective_end_date")
+        if latest is not None:
+            conditions.append(GDR.effective_end_date <= latest)
+        if self.search:
+            conditions.append(Contains(("group_name",), self.search).condition(GDR))
+        if sources := csv_choices(self.source_type, "source_type", (s.value for s in SourceType)):
+            conditions.append(GDR.source_type.in_(sources))
+        if ids := csv_uuids(self.id, "id"):
+            conditions.append(GDR.id.in_(ids))
+        return conditions
+
+
+Filters = Annotated[DisconnectionFilters, Depends()]
 
 
 async def _list(
@@ -200,43 +224,17 @@ async def _list(
         return Page.of([r.as_contract() for r in rows], page, total or 0)
 
 
-StatusFilter = Annotated[
-    str | None,
-    Query(description="comma-separated: needs_review, processing, completed, rejected"),
-]
-CarrierFilter = Annotated[str | None, Query(description="comma-separated carrier ids")]
-MinEnd = Annotated[str | None, Query(description="YYYY-MM-DD: effective_end_date on or after")]
-MaxEnd = Annotated[str | None, Query(description="YYYY-MM-DD: effective_end_date on or before")]
-Search = Annotated[str | None, Query(description="part of the group name (any case)")]
-SourceFilter = Annotated[str | None, Query(description="comma-separated source types")]
-IdFilter = Annotated[str | None, Query(description="comma-separated request ids")]
-
-
 @router.get("/group_disconnection_requests")
 async def list_disconnection_requests(
     organization_id: OrganizationId,
     db: DB,
+    filters: Filters,
     page: Paging,
-    status: StatusFilter = None,
-    carrier_id: CarrierFilter = None,
     group_id: Annotated[str | None, Query(description="comma-separated group ids")] = None,
-    min_effective_end_date: MinEnd = None,
-    max_effective_end_date: MaxEnd = None,
-    search: Search = None,
-    source_type: SourceFilter = None,
-    id: IdFilter = None,
     sort_by: SortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = _filters(
-        status=status,
-        carrier_id=carrier_id,
-        min_effective_end_date=min_effective_end_date,
-        max_effective_end_date=max_effective_end_date,
-        search=search,
-        source_type=source_type,
-        id=id,
-    )
+    conditions = filters.conditions()
     if groups := csv_uuids(group_id, "group_id"):
         conditions.append(GDR.group_id.in_(groups))
     return await _list(db, organization_id, page, sort_by, sort_direction, conditions)
@@ -247,26 +245,12 @@ async def list_group_disconnection_requests(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
     db: DB,
+    filters: Filters,
     page: Paging,
-    status: StatusFilter = None,
-    carrier_id: CarrierFilter = None,
-    min_effective_end_date: MinEnd = None,
-    max_effective_end_date: MaxEnd = None,
-    search: Search = None,
-    source_type: SourceFilter = None,
-    id: IdFilter = None,
     sort_by: SortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = _filters(
-        status=status,
-        carrier_id=carrier_id,
-        min_effective_end_date=min_effective_end_date,
-        max_effective_end_date=max_effective_end_date,
-        search=search,
-        source_type=source_type,
-        id=id,
-    )
+    conditions = filters.conditions()
     async with db.transaction() as session:
         await owned_or_404(session, Group, group_id, organization_id, "group")
     conditions.append(GDR.group_id == group_id)

@@ -9,28 +9,28 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api.deps import (
+    DB,
     EffectiveDate,
     OrganizationId,
     Page,
     Paging,
     csv_choices,
     csv_uuids,
-    get_database,
+    group_listing,
+    group_record,
+    group_records,
     owned_or_404,
     view_or_404,
 )
 from domain.enums import LineOfCoverage
 from store import group_data
-from store.db import Database
 from store.group_data import Filter, OneOf
-from store.models import CarrierConfiguration, Group, GroupEnrollment, Plan
+from store.models import CarrierConfiguration, GroupEnrollment, Plan
 
 router = APIRouter(prefix="/api/v1", tags=["group data"])
-
-DB = Annotated[Database, Depends(get_database)]
 
 ENROLLMENT_STATUSES = ("pending", "active", "completed")
 PLAN_STATUSES = ("pending", "active", "discontinued")
@@ -44,14 +44,7 @@ def _one_of(field: str, values: list[Any]) -> list[Filter]:
 async def list_carrier_configurations(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> list[dict[str, Any]]:
-    async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-        records, _ = await group_data.listing(
-            session,
-            CarrierConfiguration,
-            scope=[CarrierConfiguration.group_id == group_id],
-            day=day,
-        )
+    records, _ = await group_listing(db, organization_id, group_id, CarrierConfiguration, day)
     return records
 
 
@@ -67,29 +60,16 @@ async def list_group_enrollments(
     ] = None,
 ) -> Page[Any]:
     filters = _one_of("status", csv_choices(status, "status", ENROLLMENT_STATUSES))
-    async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-        records, total = await group_data.listing(
-            session,
-            GroupEnrollment,
-            scope=[GroupEnrollment.group_id == group_id],
-            filters=filters,
-            day=day,
-            offset=page.offset,
-            limit=page.page_size,
-        )
-    return Page.of(records, page, total)
+    return await group_records(db, organization_id, group_id, GroupEnrollment, page, day, filters)
 
 
 @router.get("/group_enrollments/{enrollment_id}")
 async def get_group_enrollment(
     enrollment_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        enrollment = await owned_or_404(
-            session, GroupEnrollment, enrollment_id, organization_id, "group enrollment"
-        )
-        return await view_or_404(session, enrollment, day, "group enrollment")
+    return await group_record(
+        db, organization_id, GroupEnrollment, enrollment_id, "group enrollment", day=day
+    )
 
 
 @router.get("/group_enrollments/{enrollment_id}/plans")
@@ -134,24 +114,11 @@ async def list_plans(
         ),
         *_one_of("carrier_id", csv_uuids(carrier_id, "carrier_id")),
     ]
-    async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-        records, total = await group_data.listing(
-            session,
-            Plan,
-            scope=[Plan.group_id == group_id],
-            filters=filters,
-            day=day,
-            offset=page.offset,
-            limit=page.page_size,
-        )
-    return Page.of(records, page, total)
+    return await group_records(db, organization_id, group_id, Plan, page, day, filters)
 
 
 @router.get("/plans/{plan_id}")
 async def get_plan(
     plan_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        plan = await owned_or_404(session, Plan, plan_id, organization_id, "plan")
-        return {"plan": await view_or_404(session, plan, day, "plan")}
+    return {"plan": await group_record(db, organization_id, Plan, plan_id, "plan", day=day)}

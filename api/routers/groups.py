@@ -5,32 +5,30 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from api.deps import (
+    DB,
     EffectiveDate,
     OrganizationId,
     Page,
     Paging,
     csv_uuids,
-    get_database,
+    group_record,
+    group_records,
     owned_or_404,
-    view_or_404,
 )
 from api.errors import ApiError
 from api.schemas import ContactEdit, GroupEdit, NewContact, NewGroup
 from carriers import CARRIERS, carrier_info, rules_for
 from domain.errors import ValidationFailed
 from store import group_data
-from store.db import Database
 from store.group_data import Contains, Filter
 from store.models import Contact, Group, GroupConnection, Location, Versioned
 from store.versioning import save_version
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
-
-DB = Annotated[Database, Depends(get_database)]
 
 
 def _stale(row: Versioned) -> ApiError:
@@ -98,9 +96,7 @@ async def list_groups(
 async def get_group(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        group = await owned_or_404(session, Group, group_id, organization_id, "group")
-        return await view_or_404(session, group, day, "group")
+    return await group_record(db, organization_id, Group, group_id, "group", day=day)
 
 
 @router.post("/groups", status_code=201)
@@ -154,17 +150,7 @@ def _check_carrier_contact(types: list[str], carrier_id: uuid.UUID | None) -> No
 async def list_contacts(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
 ) -> Page[Any]:
-    async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-        records, total = await group_data.listing(
-            session,
-            Contact,
-            scope=[Contact.group_id == group_id],
-            day=day,
-            offset=page.offset,
-            limit=page.page_size,
-        )
-    return Page.of(records, page, total)
+    return await group_records(db, organization_id, group_id, Contact, page, day)
 
 
 @router.get("/groups/{group_id}/contacts/{contact_id}")
@@ -175,11 +161,9 @@ async def get_contact(
     db: DB,
     day: EffectiveDate,
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        contact = await owned_or_404(
-            session, Contact, contact_id, organization_id, "contact", group_id=group_id
-        )
-        return await view_or_404(session, contact, day, "contact")
+    return await group_record(
+        db, organization_id, Contact, contact_id, "contact", group_id=group_id, day=day
+    )
 
 
 @router.post("/groups/{group_id}/contacts", status_code=201)
@@ -240,17 +224,7 @@ async def edit_contact(
 async def list_locations(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
 ) -> Page[Any]:
-    async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-        records, total = await group_data.listing(
-            session,
-            Location,
-            scope=[Location.group_id == group_id],
-            day=day,
-            offset=page.offset,
-            limit=page.page_size,
-        )
-    return Page.of(records, page, total)
+    return await group_records(db, organization_id, group_id, Location, page, day)
 
 
 @router.get("/groups/{group_id}/locations/{location_id}")
@@ -261,8 +235,6 @@ async def get_location(
     db: DB,
     day: EffectiveDate,
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        location = await owned_or_404(
-            session, Location, location_id, organization_id, "location", group_id=group_id
-        )
-        return await view_or_404(session, location, day, "location")
+    return await group_record(
+        db, organization_id, Location, location_id, "location", group_id=group_id, day=day
+    )
