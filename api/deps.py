@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -116,20 +117,25 @@ def csv_values(raw: str | None) -> list[str]:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def date_param(raw: str | None, field: str) -> date | None:
+    """A `YYYY-MM-DD` query value, or 422 naming `field`."""
+    if raw is None:
+        return None
+    try:
+        if not _ISO_DATE.match(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed.one(field, "must be a date YYYY-MM-DD") from None
+
+
 def effective_date_dep(
     effective_date: Annotated[
         str | None,
         Query(description="YYYY-MM-DD: the record as it stood at the end of that day (UTC)"),
     ] = None,
 ) -> date | None:
-    if effective_date is None:
-        return None
-    try:
-        if not _ISO_DATE.match(effective_date):
-            raise ValueError
-        return date.fromisoformat(effective_date)
-    except ValueError:
-        raise ValidationFailed.one("effective_date", "must be a date YYYY-MM-DD") from None
+    return date_param(effective_date, "effective_date")
 
 
 EffectiveDate = Annotated[date | None, Depends(effective_date_dep)]
@@ -245,3 +251,24 @@ async def group_record(
             session, model, record_id, organization_id, what, group_id=group_id
         )
         return await view_or_404(session, row, day, what)
+
+
+async def sorted_page(
+    db: Database,
+    model: Any,
+    page: PageRequest,
+    *,
+    conditions: list[Any],
+    sort_by: str,
+    sort_direction: str,
+) -> Page[Any]:
+    """One page of `model` rows matching `conditions`, sorted (ties broken by id)."""
+    base = select(model).where(*conditions)
+    column = getattr(model, sort_by)
+    order = column.asc() if sort_direction == "asc" else column.desc()
+    async with db.transaction() as session:
+        total = await session.scalar(select(func.count()).select_from(base.subquery()))
+        rows = await session.scalars(
+            base.order_by(order, model.id).offset(page.offset).limit(page.page_size)
+        )
+        return Page.of([r.as_contract() for r in rows], page, total or 0)

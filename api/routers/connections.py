@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
@@ -23,11 +23,11 @@ from api.deps import (
     AppSettings,
     OrganizationId,
     Page,
-    PageRequest,
     Paging,
     TemporalClient,
     csv_choices,
     csv_uuids,
+    sorted_page,
 )
 from api.errors import ApiError, not_found
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
@@ -239,28 +239,6 @@ SortBy = Literal["created", "modified", "status"]
 Direction = Literal["asc", "desc"]
 
 
-async def _list(
-    db: Database,
-    organization_id: uuid.UUID,
-    page: PageRequest,
-    sort_by: SortBy,
-    sort_direction: Direction,
-    *,
-    conditions: list[Any],
-) -> Page[Any]:
-    base = select(GroupConnection).where(
-        GroupConnection.organization_id == organization_id, *conditions
-    )
-    column = getattr(GroupConnection, sort_by)
-    order = column.asc() if sort_direction == "asc" else column.desc()
-    async with db.transaction() as session:
-        total = await session.scalar(select(func.count()).select_from(base.subquery()))
-        rows = await session.scalars(
-            base.order_by(order, GroupConnection.id).offset(page.offset).limit(page.page_size)
-        )
-        return Page.of([r.as_contract() for r in rows], page, total or 0)
-
-
 @router.get("/api/v1/group_connections")
 async def list_connections(
     organization_id: OrganizationId,
@@ -293,7 +271,14 @@ async def list_connections(
             )
         normalized = rules_for(carriers[0]).normalize_carrier_group_id(carrier_group_id)
         conditions.append(GroupConnection.carrier_group_id == normalized)
-    return await _list(db, organization_id, page, sort_by, sort_direction, conditions=conditions)
+    return await sorted_page(
+        db,
+        GroupConnection,
+        page,
+        conditions=[GroupConnection.organization_id == organization_id, *conditions],
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+    )
 
 
 @router.get("/api/v1/groups/{group_id}/group_connections")
@@ -313,7 +298,14 @@ async def list_group_connections(
     conditions: list[Any] = [GroupConnection.group_id == group_id]
     if statuses := csv_choices(status, "status", (s.value for s in ConnectionStatus)):
         conditions.append(GroupConnection.status.in_(statuses))
-    return await _list(db, organization_id, page, sort_by, sort_direction, conditions=conditions)
+    return await sorted_page(
+        db,
+        GroupConnection,
+        page,
+        conditions=[GroupConnection.organization_id == organization_id, *conditions],
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+    )
 
 
 async def _owned(

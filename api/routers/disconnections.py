@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
@@ -25,12 +24,13 @@ from api.deps import (
     AppSettings,
     OrganizationId,
     Page,
-    PageRequest,
     Paging,
     TemporalClient,
     csv_choices,
     csv_uuids,
+    date_param,
     owned_or_404,
+    sorted_page,
 )
 from api.errors import ApiError
 from api.schemas import (
@@ -141,17 +141,6 @@ async def create_disconnection_request(
 # Lists.
 
 
-def _date_param(raw: str | None, field: str) -> date | None:
-    if raw is None:
-        return None
-    try:
-        if not _ISO_DATE.match(raw):
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed.one(field, "must be a date YYYY-MM-DD") from None
-
-
 StatusFilter = Annotated[
     str | None,
     Query(description="comma-separated: needs_review, processing, completed, rejected"),
@@ -187,10 +176,10 @@ class DisconnectionFilters:
             conditions.append(GDR.status.in_(statuses))
         if carriers := csv_uuids(self.carrier_id, "carrier_id"):
             conditions.append(GDR.carrier_id.in_(carriers))
-        earliest = _date_param(self.min_effective_end_date, "min_effective_end_date")
+        earliest = date_param(self.min_effective_end_date, "min_effective_end_date")
         if earliest is not None:
             conditions.append(GDR.effective_end_date >= earliest)
-        latest = _date_param(self.max_effective_end_date, "max_effective_end_date")
+        latest = date_param(self.max_effective_end_date, "max_effective_end_date")
         if latest is not None:
             conditions.append(GDR.effective_end_date <= latest)
         if self.search:
@@ -203,25 +192,6 @@ class DisconnectionFilters:
 
 
 Filters = Annotated[DisconnectionFilters, Depends()]
-
-
-async def _list(
-    db: Database,
-    organization_id: uuid.UUID,
-    page: PageRequest,
-    sort_by: SortBy,
-    sort_direction: Direction,
-    conditions: list[Any],
-) -> Page[Any]:
-    base = select(GDR).where(GDR.organization_id == organization_id, *conditions)
-    column = getattr(GDR, sort_by)
-    order = column.asc() if sort_direction == "asc" else column.desc()
-    async with db.transaction() as session:
-        total = await session.scalar(select(func.count()).select_from(base.subquery()))
-        rows = await session.scalars(
-            base.order_by(order, GDR.id).offset(page.offset).limit(page.page_size)
-        )
-        return Page.of([r.as_contract() for r in rows], page, total or 0)
 
 
 @router.get("/group_disconnection_requests")
@@ -237,7 +207,14 @@ async def list_disconnection_requests(
     conditions = filters.conditions()
     if groups := csv_uuids(group_id, "group_id"):
         conditions.append(GDR.group_id.in_(groups))
-    return await _list(db, organization_id, page, sort_by, sort_direction, conditions)
+    return await sorted_page(
+        db,
+        GDR,
+        page,
+        conditions=[GDR.organization_id == organization_id, *conditions],
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+    )
 
 
 @router.get("/groups/{group_id}/group_disconnection_requests")
@@ -254,7 +231,14 @@ async def list_group_disconnection_requests(
     async with db.transaction() as session:
         await owned_or_404(session, Group, group_id, organization_id, "group")
     conditions.append(GDR.group_id == group_id)
-    return await _list(db, organization_id, page, sort_by, sort_direction, conditions)
+    return await sorted_page(
+        db,
+        GDR,
+        page,
+        conditions=[GDR.organization_id == organization_id, *conditions],
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+    )
 
 
 @router.get("/group_disconnection_requests/{request_id}")
