@@ -8,8 +8,8 @@ import pydantic
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refused
 from carrierlink.audits import ensure_audit_schedule
 from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected
@@ -23,10 +23,6 @@ from store.db import Database
 from store.models import Group, GroupAudit, unix_now
 from workflows import connection as names
 from workflows.common import PULL_ACCOUNT
-
-
-def _refused(message: str, type_: str) -> ApplicationError:
-    return ApplicationError(message, type=type_, non_retryable=True)
 
 
 class AuditActivities:
@@ -106,7 +102,7 @@ class AuditActivities:
         async with self._db.transaction() as session:
             connection = await live_connection(session, request.group_id, request.carrier_id)
         if connection is None or connection.id != request.connection_id:
-            raise _refused(
+            raise refused(
                 f"group {request.group_id} has no live completed connection to carrier "
                 f"{request.carrier_id}",
                 "GroupNotConnected",
@@ -119,10 +115,10 @@ class AuditActivities:
                 request.carrier_group_id
             )
         except CarrierRejected as exc:
-            raise _refused(str(exc), "CarrierRejected") from exc
+            raise refused(str(exc), "CarrierRejected") from exc
         except pydantic.ValidationError as exc:
             first = ".".join(map(str, exc.errors()[0]["loc"]))
-            raise _refused(
+            raise refused(
                 f"the carrier's account data is invalid: {exc.error_count()} problem(s), "
                 f"first at {first}",
                 "InvalidCarrierData",
@@ -131,7 +127,7 @@ class AuditActivities:
             for index, plan in enumerate(account.plans):
                 validate_plan(plan.details(), prefix=f"plans.{index}")
         except ValidationFailed as exc:
-            raise _refused(
+            raise refused(
                 f"the carrier's account data is invalid: {exc}", "InvalidCarrierData"
             ) from exc
         return account

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.connections import (
@@ -20,10 +20,6 @@ from store.db import Database
 from store.models import Group, GroupConnection, unix_now
 from store.versioning import save_version
 from workflows import connection as names
-
-
-def _rejected(exc: Exception | str, type_: str = "CarrierRejected") -> ApplicationError:
-    return ApplicationError(str(exc), type=type_, non_retryable=True)
 
 
 class ConnectionActivities:
@@ -61,7 +57,7 @@ class ConnectionActivities:
                 request.carrier_group_id, broker_federal_ein=request.broker_federal_ein
             )
         except CarrierRejected as exc:
-            raise _rejected(exc) from exc
+            raise refused(exc) from exc
 
     @activity.defn(name=names.REGISTER_DATA_EXCHANGE)
     async def register_data_exchange(
@@ -74,7 +70,7 @@ class ConnectionActivities:
                 idempotency_key=request.idempotency_key,
             )
         except CarrierRejected as exc:
-            raise _rejected(exc) from exc
+            raise refused(exc) from exc
 
 
 async def _recreate(session: AsyncSession, change: StatusChange) -> GroupConnection:
