@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -64,6 +65,17 @@ from workflows.disconnection import (
     DISCONNECT_GROUP,
     RECORD_DISCONNECTION,
     GroupDisconnectionWorkflow,
+)
+from workflows.member_snapshot import (
+    BUILD_TRANSACTIONS,
+    FINISH_SNAPSHOT,
+    SEND_TRANSACTION,
+    TRACK_TRANSACTION,
+    MemberSnapshotWorkflow,
+    SendTransaction,
+    SnapshotRun,
+    TransactionOutcome,
+    TransactionRef,
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -406,6 +418,66 @@ def disconnection_input(
 
 
 @dataclass
+class FakeSnapshotStore:
+    """The member snapshot activities, mocked: each snapshot's transactions, and what was asked.
+
+    `outcomes` says how a transaction's send ends (default: sent); `polls` how many times the
+    carrier answers "still working" before `final` (default: completed); `send_failures` how
+    many sends fail transiently first (the carrier is down).
+    """
+
+    transactions: dict[uuid.UUID, list[TransactionRef]] = field(default_factory=dict)
+    outcomes: dict[uuid.UUID, TransactionOutcome] = field(default_factory=dict)
+    final: dict[uuid.UUID, TransactionOutcome] = field(default_factory=dict)
+    polls: int = 2
+    send_failures: int = 0
+    built: list[uuid.UUID] = field(default_factory=list)
+    sends: list[SendTransaction] = field(default_factory=list)
+    tracked: dict[uuid.UUID, int] = field(default_factory=dict)
+    finished: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [self.build, self.send, self.track, self.finish]
+
+    def snapshot(self, *carriers: uuid.UUID) -> SnapshotRun:
+        """A snapshot with one transaction per carrier given."""
+        run = SnapshotRun(snapshot_id=uuid.uuid4())
+        self.transactions[run.snapshot_id] = [
+            TransactionRef(transaction_id=uuid.uuid4(), carrier_id=carrier) for carrier in carriers
+        ]
+        return run
+
+    @activity.defn(name=BUILD_TRANSACTIONS)
+    async def build(self, run: SnapshotRun) -> list[TransactionRef]:
+        self.built.append(run.snapshot_id)
+        return self.transactions.get(run.snapshot_id, [])
+
+    @activity.defn(name=SEND_TRANSACTION)
+    async def send(self, send: SendTransaction) -> TransactionOutcome:
+        self.sends.append(send)
+        if self.send_failures > 0:
+            self.send_failures -= 1
+            raise ApplicationError("carrier unavailable", type="CarrierUnavailable")
+        return self.outcomes.get(send.transaction_id, TransactionOutcome.SENT)
+
+    @activity.defn(name=TRACK_TRANSACTION)
+    async def track(self, transaction_id: uuid.UUID) -> TransactionOutcome:
+        self.tracked[transaction_id] = self.tracked.get(transaction_id, 0) + 1
+        if self.tracked[transaction_id] <= self.polls:
+            raise ApplicationError(
+                "still processing",
+                type="CarrierProcessing",
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return self.final.get(transaction_id, TransactionOutcome.COMPLETED)
+
+    @activity.defn(name=FINISH_SNAPSHOT)
+    async def finish(self, run: SnapshotRun) -> None:
+        self.finished.append(run.snapshot_id)
+
+
+@dataclass
 class Rig:
     """One test's Temporal: its own time-skipping server, a worker and the mocked carrier."""
 
@@ -413,6 +485,7 @@ class Rig:
     carrier: FakeCarrier
     disconnections: FakeDisconnectionStore
     task_queue: str
+    snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
 
     @property
     def client(self) -> Client:
@@ -437,16 +510,22 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
     """A worker for the connection and audit workflows with a fresh mocked carrier."""
     carrier = FakeCarrier()
     disconnections = FakeDisconnectionStore()
+    snapshots = FakeSnapshotStore()
     task_queue = f"connections-{uuid.uuid4().hex[:8]}"
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[GroupConnectionWorkflow, GroupAuditWorkflow, GroupDisconnectionWorkflow],
-        activities=[*carrier.activities, *disconnections.activities],
+        workflows=[
+            GroupConnectionWorkflow,
+            GroupAuditWorkflow,
+            GroupDisconnectionWorkflow,
+            MemberSnapshotWorkflow,
+        ],
+        activities=[*carrier.activities, *disconnections.activities, *snapshots.activities],
         **worker_options,
     ):
         try:
-            yield Rig(env, carrier, disconnections, task_queue)
+            yield Rig(env, carrier, disconnections, task_queue, snapshots)
         finally:
             carrier.open_gates()  # a held activity would stall the worker's shutdown
             if disconnections.disconnect_gate is not None:
