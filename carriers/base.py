@@ -10,6 +10,16 @@ import httpx
 
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
 from domain.enums import LineOfCoverage, LookupOutcome
+from domain.members import (
+    CarrierMember,
+    CarrierMemberRecord,
+    CarrierTransactionReceipt,
+    CarrierTransactionStatus,
+    CoverageChoice,
+    GroupSetup,
+    MemberRulesOutcome,
+)
+from domain.snapshots import MemberSnapshot
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,15 @@ class CarrierAdapter(Protocol):
         """Refuse a connection request's `group_data` this carrier cannot accept."""
         ...
 
+    def check_member_snapshot(
+        self, snapshot: MemberSnapshot, choices: list[CoverageChoice], setup: GroupSetup
+    ) -> MemberRulesOutcome:
+        """Resolve each coverage's carrier configuration, or refuse (`ValidationFailed`).
+
+        `choices` are the snapshot's coverages with this carrier, each with its plan found.
+        """
+        ...
+
     async def lookup_group(
         self, carrier_group_id: str, *, broker_federal_ein: str | None
     ) -> GroupLookup: ...
@@ -57,6 +76,28 @@ class CarrierAdapter(Protocol):
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str
     ) -> DataExchangeRegistration: ...
+
+    async def send_member_transaction(
+        self,
+        carrier_group_id: str,
+        *,
+        transaction_id: str,
+        transaction_type: str,
+        member: CarrierMember,
+        idempotency_key: str,
+    ) -> CarrierTransactionReceipt:
+        """Send the member as the carrier should hold it; the same key never applies twice."""
+        ...
+
+    async def member_transaction_status(
+        self, carrier_group_id: str, carrier_transaction_id: str
+    ) -> CarrierTransactionStatus: ...
+
+    async def fetch_member(
+        self, carrier_group_id: str, employee_id: UUID
+    ) -> CarrierMemberRecord | None:
+        """The member as the carrier holds it now; None when the carrier has no such member."""
+        ...
 
 
 # The carrier systems answer lookups in their own words; these are the sandbox's (and, for the
@@ -129,6 +170,47 @@ class CarrierHttpClient:
         )
         return DataExchangeRegistration.model_validate(body)
 
+    async def send_member_transaction(
+        self,
+        carrier_group_id: str,
+        *,
+        transaction_id: str,
+        transaction_type: str,
+        member: CarrierMember,
+        idempotency_key: str,
+    ) -> CarrierTransactionReceipt:
+        body = await self.request(
+            "POST",
+            f"/groups/{carrier_group_id}/member_transactions",
+            json={
+                "transaction_id": transaction_id,
+                "transaction_type": transaction_type,
+                "member": member.model_dump(mode="json"),
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return CarrierTransactionReceipt.model_validate(body)
+
+    async def member_transaction_status(
+        self, carrier_group_id: str, carrier_transaction_id: str
+    ) -> CarrierTransactionStatus:
+        body = await self.request(
+            "GET", f"/groups/{carrier_group_id}/member_transactions/{carrier_transaction_id}"
+        )
+        return CarrierTransactionStatus.model_validate(body)
+
+    async def fetch_member(
+        self, carrier_group_id: str, employee_id: UUID
+    ) -> CarrierMemberRecord | None:
+        body = await self.request(
+            "GET", f"/groups/{carrier_group_id}/members/{employee_id}", allow_not_found=True
+        )
+        # A 404 answers a message, not a member: any (also of a group the carrier no longer
+        # shares) reads as "the carrier holds no such member".
+        if "employee" not in body:
+            return None
+        return CarrierMemberRecord.model_validate(body)
+
 
 class HttpCarrierAdapter:
     """Shared I/O of the API carriers; each carrier module adds its identifier rules."""
@@ -148,6 +230,12 @@ class HttpCarrierAdapter:
     def validate_group_data(group_data: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def check_member_snapshot(
+        snapshot: MemberSnapshot, choices: list[CoverageChoice], setup: GroupSetup
+    ) -> MemberRulesOutcome:
+        raise NotImplementedError
+
     async def lookup_group(
         self, carrier_group_id: str, *, broker_federal_ein: str | None
     ) -> GroupLookup:
@@ -163,3 +251,32 @@ class HttpCarrierAdapter:
         return await self._client.register_data_exchange(
             carrier_group_id, platform_reference=platform_reference, idempotency_key=idempotency_key
         )
+
+    async def send_member_transaction(
+        self,
+        carrier_group_id: str,
+        *,
+        transaction_id: str,
+        transaction_type: str,
+        member: CarrierMember,
+        idempotency_key: str,
+    ) -> CarrierTransactionReceipt:
+        return await self._client.send_member_transaction(
+            carrier_group_id,
+            transaction_id=transaction_id,
+            transaction_type=transaction_type,
+            member=member,
+            idempotency_key=idempotency_key,
+        )
+
+    async def member_transaction_status(
+        self, carrier_group_id: str, carrier_transaction_id: str
+    ) -> CarrierTransactionStatus:
+        return await self._client.member_transaction_status(
+            carrier_group_id, carrier_transaction_id
+        )
+
+    async def fetch_member(
+        self, carrier_group_id: str, employee_id: UUID
+    ) -> CarrierMemberRecord | None:
+        return await self._client.fetch_member(carrier_group_id, employee_id)
