@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     sandbox_timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     sandbox_timeout_seconds: float = 30.0
     sandbox_seed: int = 7
+    # Member transactions: seconds until one finishes, and how many times longer managed ones take.
+    sandbox_processing_delay_seconds: float = Field(default=2.0, ge=0.0)
+    sandbox_managed_factor: float = Field(default=5.0, ge=1.0)
 
     # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
     principal_base_url: str | None = None

@@ -16,6 +16,8 @@ def main() -> None:
         timeout_rate=settings.sandbox_timeout_rate,
         timeout_seconds=settings.sandbox_timeout_seconds,
         seed=settings.sandbox_seed,
+        processing_delay_seconds=settings.sandbox_processing_delay_seconds,
+        managed_factor=settings.sandbox_managed_factor,
     )
     uvicorn.run(
         create_app(config),

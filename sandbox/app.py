@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from sandbox import carrier_api, control_api
 from sandbox.carriers import CARRIERS
 from sandbox.errors import SandboxError
 from sandbox.faults import Fault, FaultInjector, FaultSettings
+from sandbox.members import ProcessingSettings
 from sandbox.state import SandboxState
 
 
@@ -24,10 +26,17 @@ class SandboxConfig(BaseModel):
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     timeout_seconds: float = Field(default=30.0, ge=0.0)
     seed: int = 7
+    # Member transactions finish this long after they start; managed ones take `managed_factor`
+    # times as long.
+    processing_delay_seconds: float = Field(default=2.0, ge=0.0)
+    managed_factor: float = Field(default=5.0, ge=1.0)
 
 
-def create_app(config: SandboxConfig) -> FastAPI:
-    """A fresh sandbox: all state lives on this app instance, so apps never share anything."""
+def create_app(config: SandboxConfig, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """A fresh sandbox: all state lives on this app instance, so apps never share anything.
+
+    `clock` (UTC-aware) times member transactions; tests pass one they can move.
+    """
     faults = FaultInjector(
         FaultSettings(
             latency_ms=config.latency_ms,
@@ -38,7 +47,13 @@ def create_app(config: SandboxConfig) -> FastAPI:
         seed=config.seed,
     )
     app = FastAPI(title="carrierlink sandbox carriers")
-    app.state.sandbox = SandboxState(faults)
+    app.state.sandbox = SandboxState(
+        faults,
+        processing=ProcessingSettings(
+            delay_seconds=config.processing_delay_seconds, managed_factor=config.managed_factor
+        ),
+        clock=clock,
+    )
     app.add_exception_handler(SandboxError, _render_error)
     app.middleware("http")(_carrier_faults)
     app.include_router(control_api.router)

@@ -1,9 +1,10 @@
-"""The carrier systems' own endpoints, under /{carrier}: lookups, accounts and writes."""
+"""The carrier systems' own endpoints, under /{carrier}: lookups, accounts, writes and members."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, Field
@@ -12,6 +13,7 @@ from sandbox.carriers import LookupStatus
 from sandbox.deps import Carrier, State
 from sandbox.errors import MissingIdempotencyKey
 from sandbox.idempotency import fingerprint
+from sandbox.members import MemberTransactionRequest, TransactionStatus
 from sandbox.plans import Json
 
 router = APIRouter(prefix="/{carrier}/groups/{carrier_group_id}")
@@ -32,6 +34,29 @@ class DataExchangeRegistration(BaseModel):
     carrier_group_id: str
     platform_reference: str
     registered_at: datetime
+
+
+class MemberTransactionReceipt(BaseModel):
+    id: str
+    transaction_id: str
+    status: TransactionStatus
+    received_at: datetime
+
+
+class MemberTransactionStep(BaseModel):
+    status: TransactionStatus
+    at: datetime
+
+
+class MemberTransactionBody(BaseModel):
+    id: str
+    transaction_id: str
+    transaction_type: str
+    employee_id: UUID
+    status: TransactionStatus
+    reason: str | None
+    managed: bool
+    history: list[MemberTransactionStep]
 
 
 @router.get("")
@@ -70,3 +95,43 @@ async def register_data_exchange(
     if replayed:
         response.status_code = 200
     return body
+
+
+@router.post("/member_transactions", status_code=201, response_model=MemberTransactionReceipt)
+async def send_member_transaction(
+    carrier: Carrier,
+    carrier_group_id: str,
+    payload: MemberTransactionRequest,
+    request: Request,
+    response: Response,
+    state: State,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Json:
+    if not idempotency_key:
+        raise MissingIdempotencyKey("the Idempotency-Key header is required on carrier writes")
+    replayed, body = state.send_member_transaction(
+        carrier,
+        carrier_group_id,
+        payload,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint("POST", request.url.path, payload.model_dump(mode="json")),
+    )
+    if replayed:
+        response.status_code = 200
+    return body
+
+
+@router.get("/member_transactions/{carrier_transaction_id}", response_model=MemberTransactionBody)
+async def get_member_transaction(
+    carrier: Carrier, carrier_group_id: str, carrier_transaction_id: str, state: State
+) -> Json:
+    """One member transaction by the id this carrier gave it."""
+    return state.member_transaction(carrier, carrier_group_id, carrier_transaction_id)
+
+
+@router.get("/members/{employee_id}")
+async def get_member(
+    carrier: Carrier, carrier_group_id: str, employee_id: UUID, state: State
+) -> Json:
+    """The member as last completed (the engine's CarrierMember JSON) and `terminated`."""
+    return state.member(carrier, carrier_group_id, employee_id)

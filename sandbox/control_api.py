@@ -1,16 +1,17 @@
-"""Sandbox control endpoints, under /_sandbox: counters, live faults and carrier-side changes."""
+"""Sandbox control endpoints, under /_sandbox: counters, live faults and speeds, carrier changes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
 from sandbox.changes import Change
 from sandbox.deps import Carrier, State
 from sandbox.faults import FaultSettings
+from sandbox.members import ProcessingSettings
 from sandbox.plans import Json
 
 router = APIRouter(prefix="/_sandbox")
@@ -22,15 +23,26 @@ class WriteStats(BaseModel):
     doubled: int
 
 
+class MemberTransactionStats(BaseModel):
+    received: int
+    completed: int
+    failed: int
+    managed: int  # received on the managed path (finished or not)
+
+
 class Stats(BaseModel):
     requests: int
     writes: WriteStats
     faults_injected: int
+    # Present once a member transaction was received (so stats of apps without any keep their
+    # shape); `GET /_sandbox/member_transactions/stats` always answers the counts.
+    member_transactions: MemberTransactionStats | None = None
 
 
-@router.get("/stats")
+@router.get("/stats", response_model_exclude_none=True)
 async def get_stats(state: State) -> Stats:
     requests, writes = state.counters()
+    members = await get_member_transaction_stats(state)
     return Stats(
         requests=requests,
         writes=WriteStats(
@@ -39,7 +51,39 @@ async def get_stats(state: State) -> Stats:
             doubled=writes.doubled,
         ),
         faults_injected=state.faults.injected,
+        member_transactions=members if members.received else None,
     )
+
+
+@router.get("/member_transactions/stats")
+async def get_member_transaction_stats(state: State) -> MemberTransactionStats:
+    counts = state.member_transaction_counts()
+    return MemberTransactionStats(
+        received=counts.received,
+        completed=counts.completed,
+        failed=counts.failed,
+        managed=counts.managed,
+    )
+
+
+@router.get("/member_transactions")
+async def find_member_transactions(
+    state: State, transaction_id: Annotated[str, Query(min_length=1)]
+) -> list[Json]:
+    """Every carrier transaction made for one client transaction id, each with its carrier and
+    group: two or more mean the client sent it twice under different keys."""
+    return state.member_transactions(transaction_id)
+
+
+@router.get("/processing")
+async def get_processing(state: State) -> ProcessingSettings:
+    return state.processing()
+
+
+@router.put("/processing")
+async def put_processing(settings: ProcessingSettings, state: State) -> ProcessingSettings:
+    state.set_processing(settings)
+    return settings
 
 
 @router.get("/faults")

@@ -1,4 +1,4 @@
-"""Everything one sandbox app remembers: changes, registrations, idempotency keys and counters."""
+"""Everything one sandbox app remembers: changes, registrations, members, keys and counters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from uuid import UUID
 
 from sandbox.carriers import CarrierRules, Lookup, LookupStatus
 from sandbox.changes import Change, SetStatus, apply_change
@@ -15,6 +16,12 @@ from sandbox.errors import GroupUnavailable
 from sandbox.faults import FaultInjector
 from sandbox.generator import generate_account
 from sandbox.idempotency import IdempotencyStore
+from sandbox.members import (
+    MemberStore,
+    MemberTransactionCounts,
+    MemberTransactionRequest,
+    ProcessingSettings,
+)
 from sandbox.plans import Json
 
 
@@ -33,14 +40,23 @@ def last_day_of_month(day: date) -> date:
 class SandboxState:
     """One lock guards every read-modify-write: handlers may run concurrently."""
 
-    def __init__(self, faults: FaultInjector) -> None:
+    def __init__(
+        self,
+        faults: FaultInjector,
+        *,
+        processing: ProcessingSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.faults = faults
+        # Member transactions are timed by this clock alone, so tests can move time.
+        self.clock: Callable[[], datetime] = clock or _utc_now
         self._lock = threading.Lock()
         self._requests = 0
         self._writes = WriteCounts()
         self._idempotency = IdempotencyStore()
         self._registrations: set[tuple[str, str, str]] = set()
         self._changes: dict[tuple[str, str], list[Change]] = {}
+        self._members = MemberStore(processing or ProcessingSettings())
 
     def count_request(self) -> None:
         with self._lock:
@@ -103,6 +119,68 @@ class SandboxState:
 
         return self._idempotent_write(carrier, idempotency_key, fingerprint, apply)
 
+    # --- members ------------------------------------------------------------------------------
+    # The member store finishes what is due on every call (of one member's queue where only
+    # that member is concerned); it is called under the lock only.
+
+    def send_member_transaction(
+        self,
+        carrier: CarrierRules,
+        carrier_group_id: str,
+        request: MemberTransactionRequest,
+        *,
+        idempotency_key: str,
+        fingerprint: str,
+    ) -> tuple[bool, Json]:
+        """(replayed, receipt) of a member transaction sent to the group."""
+
+        def apply() -> Json:
+            now = self.clock()  # Read under the lock, so receipts are in clock order.
+            _require_existing(self._lookup(carrier, carrier_group_id))
+            if self._members.seen(carrier.slug, carrier_group_id, request.transaction_id):
+                self._writes.doubled += 1
+            transaction = self._members.receive(carrier.slug, carrier_group_id, request, now)
+            return transaction.receipt()
+
+        return self._idempotent_write(carrier, idempotency_key, fingerprint, apply)
+
+    def member_transaction(self, carrier: CarrierRules, carrier_group_id: str, id: str) -> Json:
+        """The status of one of the group's member transactions, as of now."""
+        with self._lock:
+            now = self.clock()
+            self._lookup(carrier, carrier_group_id)  # Refuses malformed IDs.
+            return self._members.transaction(carrier.slug, carrier_group_id, id, now)
+
+    def member(self, carrier: CarrierRules, carrier_group_id: str, employee_id: UUID) -> Json:
+        """The member as the carrier holds it now: after every finished transaction."""
+        with self._lock:
+            now = self.clock()
+            self._lookup(carrier, carrier_group_id)
+            return self._members.member(carrier.slug, carrier_group_id, employee_id, now)
+
+    def member_transactions(self, transaction_id: str) -> list[Json]:
+        """Every carrier transaction made for one of the client's transaction ids."""
+        with self._lock:
+            now = self.clock()
+            return self._members.transactions(transaction_id, now)
+
+    def member_transaction_counts(self) -> MemberTransactionCounts:
+        with self._lock:
+            now = self.clock()
+            self._members.advance(now)
+            return replace(self._members.counts)
+
+    def processing(self) -> ProcessingSettings:
+        with self._lock:
+            return self._members.settings
+
+    def set_processing(self, settings: ProcessingSettings) -> None:
+        """New speeds apply to every unfinished transaction; what is due now finishes first."""
+        with self._lock:
+            now = self.clock()
+            self._members.advance(now)
+            self._members.settings = settings
+
     def _idempotent_write(
         self, carrier: CarrierRules, key: str, fingerprint: str, apply: Callable[[], Json]
     ) -> tuple[bool, Json]:
@@ -131,6 +209,10 @@ class SandboxState:
             if isinstance(change, SetStatus):
                 return Lookup(change.status, change.message)
         return generated
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _require_existing(lookup: Lookup) -> None:

@@ -1,0 +1,497 @@
+"""Members at the sandbox carriers: what each holds, how it takes a member transaction, and when.
+
+A transaction's body is the whole member as the platform wants the carrier to hold it (the
+engine's `CarrierMember` JSON). The carrier compares it with what it holds for that employee and
+either applies it (`completed`), applies it through its slow manual path (`managed`, then
+`completed`), or refuses it (`failed`, with a reason; what it holds is unchanged).
+
+Timing is lazy, from timestamps only: nothing runs in the background. Each employee's
+transactions form one queue, taken in receipt order: a transaction starts (`processing`) when it
+is received or when the one before it finished, whichever is later, and finishes `delay` later
+(`delay * managed_factor` on the managed path, which it enters `delay` after its start). Every
+read and write first finishes whatever is due, so a later transaction is always applied after an
+earlier one.
+
+A transaction is classified when it is received, against the member as it will be held once the
+earlier transactions of the queue are done (all of them are already classified, so that
+projection is exact): the outcome is decided at receipt and only revealed as time passes.
+
+Nothing here logs, and no reason echoes a value: bodies hold PII.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.errors import SandboxError
+
+Json = dict[str, Any]
+
+OPEN_END = date(9999, 12, 31)
+
+
+class TransactionStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PROCESSING = "processing"
+    MANAGED = "managed"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ProcessingSettings(BaseModel):
+    """How fast the carriers process; `PUT /_sandbox/processing` replaces them whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delay_seconds: float = Field(default=2.0, ge=0.0)
+    # The managed (manual) path takes this many times the delay; never faster than the normal one.
+    managed_factor: float = Field(default=5.0, ge=1.0)
+
+
+class UnknownRecord(SandboxError):
+    """An unknown member transaction or member of a group."""
+
+    status_code = 404
+
+
+# --- the body: the engine's CarrierMember JSON, read leniently (the carrier keeps it whole) -------
+
+
+class _Body(BaseModel):
+    # Fields the carrier does not compare ride along untouched and are answered back as sent.
+    model_config = ConfigDict(extra="allow")
+
+
+class EnrolledMember(_Body):
+    individual_id: UUID
+    individual_type: str
+    effective_start_date: date
+    effective_end_date: date
+    volume: int | None = None
+
+    def active(self, today: date) -> bool:
+        return self.effective_end_date >= self.effective_start_date and (
+            self.effective_end_date == OPEN_END or self.effective_end_date >= today
+        )
+
+
+class MemberCoverage(_Body):
+    line_of_coverage: str
+    plan_id: UUID
+    carrier_plan_id: str
+    carrier_config: Json = {}
+    enrolled_members: list[EnrolledMember]
+
+
+class MemberPerson(_Body):
+    id: UUID
+    person: Json = Field(repr=False)
+
+
+class MemberEmployee(MemberPerson):
+    employment: Json = Field(repr=False)
+
+
+class MemberDependent(MemberPerson):
+    relationship: str
+
+
+class Member(_Body):
+    employee: MemberEmployee
+    dependents: list[MemberDependent] = []
+    coverages: list[MemberCoverage] = []
+
+    def enrollments(self) -> dict[tuple[UUID, UUID], EnrolledMember]:
+        """Each (plan, individual) enrollment."""
+        return {
+            (coverage.plan_id, enrolled.individual_id): enrolled
+            for coverage in self.coverages
+            for enrolled in coverage.enrolled_members
+        }
+
+    def terminated(self, today: date) -> bool:
+        """Employment terminated, or coverages held and none of them active any more."""
+        if self.employee.employment.get("employment_status") == "terminated":
+            return True
+        enrolled = list(self.enrollments().values())
+        return bool(enrolled) and not any(e.active(today) for e in enrolled)
+
+    def wire(self) -> Json:
+        """The member as it was sent."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class MemberTransactionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: str = Field(min_length=1)
+    transaction_type: str = Field(min_length=1)
+    member: Member
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    managed: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str | None:
+        if self.failed:
+            return "the carrier cannot apply this change: " + "; ".join(self.failed)
+        if self.managed:
+            return "needs manual handling at the carrier: " + "; ".join(self.managed)
+        return None
+
+
+def classify(carrier: str, held: Member | None, incoming: Member, today: date) -> Classification:
+    """How `carrier` takes `incoming` when it holds `held` (None: a member new to the carrier)."""
+    rules = _RULES.get(carrier)
+    if held is None or rules is None:
+        return Classification()
+    return rules(held, incoming, today)
+
+
+def _common_dependents(
+    held: Member, incoming: Member
+) -> Iterator[tuple[MemberDependent, MemberDependent]]:
+    before = {d.id: d for d in held.dependents}
+    for dependent in incoming.dependents:
+        if dependent.id in before:
+            yield before[dependent.id], dependent
+
+
+def _common_coverages(
+    held: Member, incoming: Member
+) -> Iterator[tuple[MemberCoverage, MemberCoverage]]:
+    before = {c.plan_id: c for c in held.coverages}
+    for coverage in incoming.coverages:
+        if coverage.plan_id in before:
+            yield before[coverage.plan_id], coverage
+
+
+def _person_pairs(
+    held: Member, incoming: Member, *, employee: bool = True
+) -> list[tuple[MemberPerson, MemberPerson]]:
+    """(held, incoming) of the employee (unless not wanted) and of each dependent in both."""
+    pairs: list[tuple[MemberPerson, MemberPerson]] = list(_common_dependents(held, incoming))
+    return [(held.employee, incoming.employee), *pairs] if employee else pairs
+
+
+def _differ(pairs: list[tuple[MemberPerson, MemberPerson]], *fields: str) -> bool:
+    """Whether any pair differs in one of these person fields (in any, when none are named)."""
+    return any(
+        any(old.person.get(f) != new.person.get(f) for f in fields)
+        if fields
+        else old.person != new.person
+        for old, new in pairs
+    )
+
+
+def _hire_date(member: Member) -> Any:
+    dates = member.employee.employment.get("employment_dates") or {}
+    return dates.get("hire_date")
+
+
+def _principal(held: Member, incoming: Member, today: date) -> Classification:
+    failed: list[str] = []
+    managed: list[str] = []
+    was_terminated = held.terminated(today)
+    is_terminated = incoming.terminated(today)
+    before, after = held.enrollments(), incoming.enrollments()
+
+    # Failed changes.
+    if _differ(_person_pairs(held, incoming, employee=False), "home_address", "mailing_address"):
+        failed.append("dependent address change")
+    if was_terminated:
+        # Ending (or dropping) coverage the carrier still holds as active.
+        removes = any(
+            key not in after or after[key].effective_end_date < enrolled.effective_end_date
+            for key, enrolled in before.items()
+            if enrolled.active(today)
+        )
+        if removes:
+            failed.append("coverage removal for a terminated member")
+        # A reinstatement is handled (managed) with whatever it changes; a member who stays
+        # terminated cannot have demographics changed.
+        if is_terminated and _differ(_person_pairs(held, incoming)):
+            failed.append("demographic change for a terminated member")
+
+    # Managed changes.
+    if _differ(_person_pairs(held, incoming), "sex"):
+        managed.append("gender change")
+    if any(
+        after[key].effective_start_date != enrolled.effective_start_date
+        for key, enrolled in before.items()
+        if key in after
+    ):
+        managed.append("effective date change")
+    if _hire_date(held) != _hire_date(incoming):
+        managed.append("hire date change")
+    for config_field, label in (("member_group", "member group"), ("bill_group", "bill group")):
+        if any(
+            old.carrier_config.get(config_field) != new.carrier_config.get(config_field)
+            for old, new in _common_coverages(held, incoming)
+        ):
+            managed.append(f"{label} change")
+    if was_terminated and not is_terminated:
+        managed.append("reinstatement")
+    for dependent in incoming.dependents:
+        had = [e for (_, who), e in before.items() if who == dependent.id]
+        has = [e for (_, who), e in after.items() if who == dependent.id]
+        ended = bool(had) and not any(e.active(today) for e in had)
+        if ended and any(e.active(today) for e in has):
+            managed.append("dependent reinstatement")
+            break
+    lines = {coverage.plan_id: coverage.line_of_coverage for coverage in incoming.coverages}
+    volume_changed = any(
+        after[key].volume != enrolled.volume
+        for key, enrolled in before.items()
+        if key in after and lines[key[0]] in ("life", "add")
+    )
+    if volume_changed:
+        managed.append("volume change")
+
+    if failed:
+        return Classification(failed=tuple(failed))
+    return Classification(managed=tuple(managed))
+
+
+def _unum(held: Member, incoming: Member, today: date) -> Classification:
+    dependents = _person_pairs(held, incoming, employee=False)
+    managed = [
+        f"dependent {name} change"
+        for name in ("first_name", "date_of_birth")
+        if _differ(dependents, name)
+    ]
+    return Classification(managed=tuple(managed))
+
+
+_RULES: dict[str, Callable[[Member, Member, date], Classification]] = {
+    "principal": _principal,
+    "unum": _unum,
+}
+
+
+# --- transactions and the store ------------------------------------------------------------------
+
+MemberKey = tuple[str, str, UUID]  # (carrier slug, carrier group ID, employee id)
+
+
+@dataclass
+class Transaction:
+    id: str
+    transaction_id: str
+    transaction_type: str
+    key: MemberKey
+    member: Member
+    received_at: datetime
+    classification: Classification
+    # Set once finished; until then the schedule follows the current settings.
+    started_at: datetime | None = None
+    managed_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def final_status(self) -> TransactionStatus:
+        return (
+            TransactionStatus.FAILED if self.classification.failed else TransactionStatus.COMPLETED
+        )
+
+    def receipt(self) -> Json:
+        return {
+            "id": self.id,
+            "transaction_id": self.transaction_id,
+            "status": TransactionStatus.ACCEPTED.value,
+            "received_at": self.received_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    started_at: datetime
+    managed_at: datetime | None
+    finished_at: datetime
+
+
+@dataclass
+class MemberTransactionCounts:
+    received: int = 0
+    completed: int = 0
+    failed: int = 0
+    managed: int = 0  # received transactions routed to the managed path
+
+
+@dataclass
+class _Queue:
+    transactions: list[Transaction] = field(default_factory=list)
+    done: int = 0  # how many, from the front, are finished
+
+
+class MemberStore:
+    """Not locked itself: the sandbox state holds its one lock around every call."""
+
+    def __init__(self, settings: ProcessingSettings) -> None:
+        self.settings = settings
+        self.counts = MemberTransactionCounts()
+        self._queues: dict[MemberKey, _Queue] = {}
+        self._pending: set[MemberKey] = set()
+        self._held: dict[MemberKey, Member] = {}  # after every finished transaction
+        self._projected: dict[MemberKey, Member] = {}  # after every received transaction
+        self._by_id: dict[tuple[str, str, str], Transaction] = {}
+        self._by_transaction_id: dict[tuple[str, str, str], list[Transaction]] = {}
+
+    def seen(self, carrier: str, carrier_group_id: str, transaction_id: str) -> bool:
+        return (carrier, carrier_group_id, transaction_id) in self._by_transaction_id
+
+    def receive(
+        self,
+        carrier: str,
+        carrier_group_id: str,
+        request: MemberTransactionRequest,
+        now: datetime,
+    ) -> Transaction:
+        key: MemberKey = (carrier, carrier_group_id, request.member.employee.id)
+        self._advance(key, now)
+        classification = classify(carrier, self._projected.get(key), request.member, now.date())
+        if not classification.failed:
+            self._projected[key] = request.member
+        transaction = Transaction(
+            id=str(uuid.uuid4()),
+            transaction_id=request.transaction_id,
+            transaction_type=request.transaction_type,
+            key=key,
+            member=request.member,
+            received_at=now,
+            classification=classification,
+        )
+        self._queues.setdefault(key, _Queue()).transactions.append(transaction)
+        self._pending.add(key)
+        self._by_id[(carrier, carrier_group_id, transaction.id)] = transaction
+        self._by_transaction_id.setdefault(
+            (carrier, carrier_group_id, request.transaction_id), []
+        ).append(transaction)
+        self.counts.received += 1
+        if classification.managed and not classification.failed:
+            self.counts.managed += 1
+        return transaction
+
+    def advance(self, now: datetime) -> None:
+        """Finish, in receipt order per member, every transaction due by `now`."""
+        for key in list(self._pending):
+            self._advance(key, now)
+
+    def _advance(self, key: MemberKey, now: datetime) -> None:
+        """Finish the member's transactions due by `now` (each queue is independent)."""
+        if key in self._pending:
+            queue = self._queues[key]
+            for transaction, schedule in self._schedule(queue):
+                if schedule.finished_at > now:
+                    break
+                transaction.started_at = schedule.started_at
+                transaction.managed_at = schedule.managed_at
+                transaction.finished_at = schedule.finished_at
+                queue.done += 1
+                if transaction.classification.failed:
+                    self.counts.failed += 1
+                else:
+                    self._held[key] = transaction.member
+                    self.counts.completed += 1
+            if queue.done == len(queue.transactions):
+                self._pending.discard(key)
+
+    def transaction(self, carrier: str, carrier_group_id: str, id: str, now: datetime) -> Json:
+        transaction = self._by_id.get((carrier, carrier_group_id, id))
+        if transaction is None:
+            raise UnknownRecord("no member transaction with this id at this group")
+        self._advance(transaction.key, now)
+        return self._view(transaction, now)
+
+    def transactions(self, transaction_id: str, now: datetime) -> list[Json]:
+        """Every carrier transaction made for one engine transaction id, in receipt order."""
+        found = [
+            t
+            for (_, _, tid), ts in self._by_transaction_id.items()
+            if tid == transaction_id
+            for t in ts
+        ]
+        found.sort(key=lambda t: t.received_at)
+        for key in {t.key for t in found}:
+            self._advance(key, now)
+        return [
+            {"carrier": t.key[0], "carrier_group_id": t.key[1], **self._view(t, now)} for t in found
+        ]
+
+    def member(self, carrier: str, carrier_group_id: str, employee_id: UUID, now: datetime) -> Json:
+        key: MemberKey = (carrier, carrier_group_id, employee_id)
+        self._advance(key, now)
+        held = self._held.get(key)
+        if held is None:
+            raise UnknownRecord("no member with this id at this group")
+        return {**held.wire(), "terminated": held.terminated(now.date())}
+
+    def _schedule(self, queue: _Queue) -> Iterator[tuple[Transaction, _Schedule]]:
+        """The unfinished transactions of a queue with when each starts, is managed, finishes."""
+        delay = timedelta(seconds=self.settings.delay_seconds)
+        previous = queue.transactions[queue.done - 1].finished_at if queue.done else None
+        for transaction in queue.transactions[queue.done :]:
+            start = transaction.received_at
+            if previous is not None and previous > start:
+                start = previous
+            classification = transaction.classification
+            if classification.managed and not classification.failed:
+                schedule = _Schedule(
+                    start, start + delay, start + delay * self.settings.managed_factor
+                )
+            else:
+                schedule = _Schedule(start, None, start + delay)
+            yield transaction, schedule
+            previous = schedule.finished_at
+
+    def _view(self, transaction: Transaction, now: datetime) -> Json:
+        if transaction.finished_at is not None:
+            assert transaction.started_at is not None
+            schedule = _Schedule(
+                transaction.started_at, transaction.managed_at, transaction.finished_at
+            )
+        else:
+            queue = self._queues[transaction.key]
+            schedule = next(s for t, s in self._schedule(queue) if t is transaction)
+        finished = transaction.finished_at is not None
+        steps: list[tuple[TransactionStatus, datetime]] = [
+            (TransactionStatus.ACCEPTED, transaction.received_at),
+            (TransactionStatus.PROCESSING, schedule.started_at),
+        ]
+        if schedule.managed_at is not None:
+            steps.append((TransactionStatus.MANAGED, schedule.managed_at))
+        steps.append((transaction.final_status, schedule.finished_at))
+        # Steps are ordered; a finished transaction shows all, even if the clock went back.
+        history = [(status, at) for status, at in steps if finished or at <= now]
+        status = history[-1][0]
+        managed = any(s is TransactionStatus.MANAGED for s, _ in history)
+        reason = (
+            transaction.classification.reason
+            if status is TransactionStatus.FAILED or managed
+            else None
+        )
+        employee_id = transaction.key[2]
+        return {
+            "id": transaction.id,
+            "transaction_id": transaction.transaction_id,
+            "transaction_type": transaction.transaction_type,
+            "employee_id": str(employee_id),
+            "status": status.value,
+            "reason": reason,
+            "managed": managed,
+            "history": [{"status": s.value, "at": at.isoformat()} for s, at in history],
+        }
