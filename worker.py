@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.audit import AuditActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
+from activities.member_snapshot import MemberSnapshotActivities
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS, build_adapters
@@ -22,8 +23,14 @@ from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
+from workflows.member_snapshot import MemberSnapshotWorkflow
 
-WORKFLOWS = [GroupConnectionWorkflow, GroupAuditWorkflow, GroupDisconnectionWorkflow]
+WORKFLOWS = [
+    GroupConnectionWorkflow,
+    GroupAuditWorkflow,
+    GroupDisconnectionWorkflow,
+    MemberSnapshotWorkflow,
+]
 
 log = logging.getLogger("carrierlink.worker")
 
@@ -46,6 +53,7 @@ async def build_worker(
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)
         disconnection = DisconnectionActivities(db, client, settings)
+        snapshots = MemberSnapshotActivities(db, adapters)
         try:
             yield Worker(
                 client,
@@ -61,6 +69,10 @@ async def build_worker(
                     disconnection.check_request,
                     disconnection.disconnect_group,
                     disconnection.raise_carrier_disconnection,
+                    snapshots.build_transactions,
+                    snapshots.send_transaction,
+                    snapshots.track_transaction,
+                    snapshots.finish_snapshot,
                 ],
                 max_concurrent_activities=200,
             )

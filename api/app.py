@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routers import audits, carriers, connections, disconnections, group_data, groups
+from api.routers import (
+    audits,
+    carriers,
+    connections,
+    disconnections,
+    employees,
+    group_data,
+    groups,
+    member_snapshots,
+    member_transactions,
+    snapshot_intake,
+)
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
 from store.db import Database
@@ -57,4 +68,8 @@ def create_app(
     app.include_router(group_data.router)
     app.include_router(audits.router)
     app.include_router(disconnections.router)
+    app.include_router(snapshot_intake.router)
+    app.include_router(member_snapshots.router)
+    app.include_router(member_transactions.router)
+    app.include_router(employees.router)
     return app

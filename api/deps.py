@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
@@ -261,8 +261,10 @@ async def sorted_page(
     conditions: list[Any],
     sort_by: str,
     sort_direction: str,
+    render: Callable[[Any], dict[str, Any]] = lambda row: row.as_contract(),
 ) -> Page[Any]:
-    """One page of `model` rows matching `conditions`, sorted (ties broken by id)."""
+    """One page of `model` rows matching `conditions`, sorted (ties broken by id), each shown by
+    `render` (the contract shape unless a list shows less)."""
     base = select(model).where(*conditions)
     column = getattr(model, sort_by)
     order = column.asc() if sort_direction == "asc" else column.desc()
@@ -271,4 +273,4 @@ async def sorted_page(
         rows = await session.scalars(
             base.order_by(order, model.id).offset(page.offset).limit(page.page_size)
         )
-        return Page.of([r.as_contract() for r in rows], page, total or 0)
+        return Page.of([render(r) for r in rows], page, total or 0)

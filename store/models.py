@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
+    Identity,
     Index,
     String,
     Text,
@@ -29,6 +30,7 @@ def unix_now() -> int:
 class Base(DeclarativeBase):
     type_annotation_map = {
         dict[str, Any]: JSONB,
+        list[dict[str, Any]]: JSONB,
         list[str]: ARRAY(Text),
         list[uuid.UUID]: ARRAY(Uuid),
     }
@@ -373,6 +375,127 @@ class GroupDisconnectionRequest(Versioned, Base):
             "status_reason": self.status_reason,
             "decided": self.decided,
             "completed": self.completed,
+        }
+
+
+class Member(Base):
+    """An individual the engine has assigned an id: an employee, or one of their dependents.
+
+    Only ids live here; the person (names, date of birth, SSN) is in the snapshots and the
+    transactions sent to carriers.
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (
+        # The platform's id names one employee per group, and one dependent per employee.
+        Index(
+            "uq_members_employee_custom_id",
+            "group_id",
+            "custom_individual_id",
+            unique=True,
+            postgresql_where=text("individual_type = 'employee'"),
+        ),
+        Index(
+            "uq_members_dependent_custom_id",
+            "employee_id",
+            "custom_individual_id",
+            unique=True,
+            postgresql_where=text("individual_type = 'dependent'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    employee_id: Mapped[uuid.UUID] = mapped_column(index=True)  # its own id for an employee
+    individual_type: Mapped[str] = mapped_column(String(16))
+    custom_individual_id: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+
+
+class MemberSnapshot(Versioned, Base):
+    """A member snapshot as received and processed; the employee's desired state."""
+
+    __tablename__ = "member_snapshots"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    employee_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    replaced_by: Mapped[uuid.UUID | None]
+    inbound_snapshot: Mapped[str] = mapped_column(Text)
+    member_snapshot: Mapped[dict[str, Any]]
+    # Per carrier id, the snapshot as that carrier holds it (`domain.members.CarrierMember`).
+    carrier_members: Mapped[dict[str, Any]]
+    created_members: Mapped[list[dict[str, Any]]]
+    warnings: Mapped[list[str]]
+    fulfillment_summary: Mapped[list[dict[str, Any]]]
+    workflow_id: Mapped[str] = mapped_column(Text)
+
+    def as_summary(self) -> dict[str, Any]:
+        """The list shape: no payloads."""
+        return {
+            **self._record_fields(),
+            "employee_id": str(self.employee_id),
+            "group_id": str(self.group_id),
+            "status": self.status,
+            "fulfillment_summary": self.fulfillment_summary,
+        }
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self.as_summary(),
+            "replaced_by": str(self.replaced_by) if self.replaced_by else None,
+            "member_snapshot": self.member_snapshot,
+            "inbound_snapshot": self.inbound_snapshot,
+            "created_members": self.created_members,
+            "warnings": self.warnings,
+        }
+
+
+class MemberTransaction(Versioned, Base):
+    """One carrier's part of a snapshot: what was sent, and how far the carrier has taken it."""
+
+    __tablename__ = "member_transactions"
+
+    # Orders an employee's transactions at one carrier: the last live one is what it was sent.
+    position: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    employee_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    member_snapshot_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member_snapshots.id"), index=True
+    )
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    lines_of_coverage: Mapped[list[str]]
+    transaction_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status_details: Mapped[list[dict[str, Any]]]
+    verified: Mapped[int | None] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    carrier_transaction_id: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def current_status_detail(self) -> str:
+        return str(self.status_details[-1]["status_detail"])
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "member_request_id": None,
+            "member_snapshot_id": str(self.member_snapshot_id),
+            "employee_id": str(self.employee_id),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "lines_of_coverage": self.lines_of_coverage,
+            "transaction_type": self.transaction_type,
+            "status": self.status,
+            "body": self.body,
+            "result": self.result,
+            "status_details": self.status_details,
+            "verified": self.verified,
         }
 
 

@@ -17,11 +17,15 @@ from store.models import RecordVersion, Versioned
 V = TypeVar("V", bound=Versioned)
 
 
-async def save_version(session: AsyncSession, record: V, *, is_new: bool = False) -> V:
+async def save_version(
+    session: AsyncSession, record: V, *, is_new: bool = False, history: bool = True
+) -> V:
     """Stamp a new version of `record` and append it to the history.
 
     Call after changing fields (or on a new record). Timestamps are whole seconds for the
-    contract, history keeps microseconds so two writes in one second stay ordered.
+    contract, history keeps microseconds so two writes in one second stay ordered. Records no
+    read asks "as of a date" (snapshots, transactions) pass `history=False`: their payloads
+    hold PII, and one copy of it is enough.
     """
     now = time.time()
     if is_new:
@@ -31,6 +35,8 @@ async def save_version(session: AsyncSession, record: V, *, is_new: bool = False
         record.version = uuid.uuid4()
     record.modified = int(now)
     await session.flush()
+    if not history:
+        return record
     session.add(
         RecordVersion(
             record_type=type(record).__tablename__,  # type: ignore[attr-defined]

@@ -64,7 +64,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def sandbox_server() -> AsyncIterator[AppServer]:
-    async with AppServer(create_sandbox(SandboxConfig())) as server:
+    # Carriers process member transactions quickly here; managed changes still take longer.
+    config = SandboxConfig(processing_delay_seconds=0.3, managed_factor=4.0)
+    async with AppServer(create_sandbox(config)) as server:
         yield server
 
 

@@ -1,0 +1,153 @@
+"""`/api/v1/member_transactions` reads: the list, one transaction, and its status details.
+
+The list is newest first (created, then id). A transaction's `status_details` are kept oldest
+first; the last one is its current status detail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import ColumnElement
+
+from api.deps import (
+    DB,
+    OrganizationId,
+    Page,
+    Paging,
+    csv_choices,
+    csv_uuids,
+    date_param,
+    owned_or_404,
+    sorted_page,
+)
+from api.errors import not_found
+from domain.member_changes import StatusDetail, TransactionType
+from store import member_reads
+from store.models import MemberTransaction
+
+router = APIRouter(prefix="/api/v1/member_transactions", tags=["member transactions"])
+MT = MemberTransaction
+WHAT = "member transaction"
+
+IdsFilter = Annotated[str | None, Query(description="comma-separated transaction ids")]
+DetailsFilter = Annotated[
+    str | None,
+    Query(
+        description="comma-separated status details: transactions that reached any of them "
+        "(with status_detail_min_date/max_date: within those days)"
+    ),
+]
+CurrentDetailFilter = Annotated[
+    str | None, Query(description="comma-separated status details: the current (last) one")
+]
+CarriersFilter = Annotated[str | None, Query(description="comma-separated carrier ids")]
+TypeFilter = Annotated[str | None, Query(description="comma-separated transaction types")]
+MinCreated = Annotated[str | None, Query(description="YYYY-MM-DD: created on or after (UTC)")]
+MaxCreated = Annotated[str | None, Query(description="YYYY-MM-DD: created on or before (UTC)")]
+MinDetail = Annotated[
+    str | None, Query(description="YYYY-MM-DD: a status detail's event_created on or after (UTC)")
+]
+MaxDetail = Annotated[
+    str | None, Query(description="YYYY-MM-DD: a status detail's event_created on or before (UTC)")
+]
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    """The list's query filters, as given.
+
+    Checked by `conditions()` in the endpoint, not here: FastAPI calls a dependency even when
+    other parameters failed, and their 422 must come first.
+    """
+
+    ids: IdsFilter = None
+    status_details: DetailsFilter = None
+    current_status_detail: CurrentDetailFilter = None
+    carrier_ids: CarriersFilter = None
+    transaction_type: TypeFilter = None
+    transaction_min_date: MinCreated = None
+    transaction_max_date: MaxCreated = None
+    status_detail_min_date: MinDetail = None
+    status_detail_max_date: MaxDetail = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filters as conditions on the transactions (422 naming the first one not valid)."""
+        details_allowed = [d.value for d in StatusDetail]
+        conditions: list[ColumnElement[bool]] = []
+        if ids := csv_uuids(self.ids, "ids"):
+            conditions.append(MT.id.in_(ids))
+        details = csv_choices(self.status_details, "status_details", details_allowed)
+        current = csv_choices(self.current_status_detail, "current_status_detail", details_allowed)
+        if current:
+            conditions.append(member_reads.current_status_detail_in(current))
+        if carriers := csv_uuids(self.carrier_ids, "carrier_ids"):
+            conditions.append(MT.carrier_id.in_(carriers))
+        types = csv_choices(
+            self.transaction_type, "transaction_type", (t.value for t in TransactionType)
+        )
+        if types:
+            conditions.append(MT.transaction_type.in_(types))
+        conditions += member_reads.within_days(
+            MT.created,
+            date_param(self.transaction_min_date, "transaction_min_date"),
+            date_param(self.transaction_max_date, "transaction_max_date"),
+        )
+        first_day = date_param(self.status_detail_min_date, "status_detail_min_date")
+        last_day = date_param(self.status_detail_max_date, "status_detail_max_date")
+        if details or first_day or last_day:
+            conditions.append(member_reads.has_status_detail(details, first_day, last_day))
+        return conditions
+
+
+Filters = Annotated[TransactionFilters, Depends()]
+
+
+@router.get("")
+async def list_member_transactions(
+    organization_id: OrganizationId, db: DB, filters: Filters, page: Paging
+) -> Page[Any]:
+    return await sorted_page(
+        db,
+        MT,
+        page,
+        conditions=[MT.organization_id == organization_id, *filters.conditions()],
+        sort_by="created",
+        sort_direction="desc",
+    )
+
+
+@router.get("/{transaction_id}")
+async def get_member_transaction(
+    transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    async with db.transaction() as session:
+        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+        return row.as_contract()
+
+
+@router.get("/{transaction_id}/status_details")
+async def list_status_details(
+    transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging
+) -> Page[Any]:
+    """The transaction's status details, oldest first."""
+    async with db.transaction() as session:
+        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+    details = row.status_details
+    window = details[page.offset : page.offset + page.page_size]
+    return Page.of(window, page, len(details))
+
+
+@router.get("/{transaction_id}/status_details/latest")
+async def latest_status_detail(
+    transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """The transaction's current status detail (its last one)."""
+    async with db.transaction() as session:
+        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+    if not row.status_details:
+        raise not_found("status detail")
+    return dict(row.status_details[-1])

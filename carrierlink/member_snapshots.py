@@ -1,0 +1,310 @@
+"""Member snapshot intake: check a snapshot against the group and its carriers, keep it, start it.
+
+The API hands every snapshot here, the dry run too. Refusals are `ValidationFailed` (422 naming
+each field), `DuplicateDependent` (400) and `UnknownMember` (404); a snapshot that passes is
+stored with each carrier's projection and its run is started in the same database transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from carrierlink.settings import Settings
+from carriers.registry import CARRIERS, rules_for
+from domain.disconnections import EnrollmentRefused, check_enrollment_change
+from domain.errors import FieldProblem, ValidationFailed
+from domain.member_changes import (
+    ChosenCoverage,
+    FulfillmentStatus,
+    SnapshotStatus,
+    apply_omitted_coverage_policy,
+    carrier_member,
+    coverage_key,
+)
+from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
+from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
+from store.connections import carrier_link
+from store.members import (
+    SnapshotMembers,
+    group_setup,
+    last_sent_member,
+    latest_snapshot,
+    replace_in_progress,
+    snapshot_members,
+)
+from store.models import MemberSnapshot as SnapshotRow
+from store.versioning import save_version
+from workflows import member_snapshot as wf
+
+
+@dataclass
+class CheckedSnapshot:
+    """A snapshot that passed every check, with what storing and sending it needs."""
+
+    members: SnapshotMembers
+    processed: dict[str, Any]  # the payload after processing (`member_snapshot`)
+    carrier_members: dict[str, CarrierMember]  # by carrier id
+    warnings: list[str]
+
+
+async def check_snapshot(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    payload: dict[str, Any],
+    today: dt.date,
+) -> CheckedSnapshot:
+    """Every check of the contract and the carriers, in order; nothing is written."""
+    snapshot = parse_snapshot(payload)
+    check_duplicate_dependents(snapshot)
+    await _lock_employee(session, group_id, snapshot)
+    members = await snapshot_members(
+        session, organization_id=organization_id, group_id=group_id, snapshot=snapshot
+    )
+    previous = None if _is_new(members) else await latest_snapshot(session, members.employee_id)
+    snapshot = apply_omitted_coverage_policy(
+        snapshot, previous.member_snapshot["coverages"] if previous else [], today=today
+    )
+
+    by_carrier: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for index, coverage in enumerate(snapshot.coverages):
+        by_carrier[coverage.carrier_id].append(index)
+    problems: list[FieldProblem] = []
+    chosen: dict[uuid.UUID, dict[int, ChosenCoverage]] = {}
+    warnings: list[str] = []
+    for carrier_id, indexes in by_carrier.items():
+        first = f"coverages.{indexes[0]}.carrier_id"
+        if carrier_id not in CARRIERS:
+            problems.append(FieldProblem(first, "names no carrier carrierlink serves"))
+            continue
+        try:
+            check_enrollment_change(
+                await carrier_link(session, group_id, carrier_id),
+                coverage_date=_latest_start(snapshot.coverages[i] for i in indexes),
+            )
+        except EnrollmentRefused as exc:
+            problems.append(FieldProblem(first, str(exc)))
+            continue
+        setup = await group_setup(session, group_id, carrier_id)
+        previous_member = (
+            None
+            if _is_new(members)
+            else await last_sent_member(session, members.employee_id, carrier_id)
+        )
+        choices, plan_problems = _choices(snapshot, indexes, setup, previous_member)
+        problems += plan_problems
+        if plan_problems:
+            continue
+        try:
+            outcome = rules_for(carrier_id).check_member_snapshot(snapshot, choices, setup)
+        except ValidationFailed as exc:
+            problems += exc.problems
+            continue
+        warnings += outcome.warnings
+        chosen[carrier_id] = {
+            choice.index: ChosenCoverage(choice.plan, outcome.carrier_configs[choice.index])
+            for choice in choices
+        }
+    if problems:
+        raise ValidationFailed(problems)
+
+    carrier_members = {
+        str(carrier_id): carrier_member(
+            snapshot,
+            employee_id=members.employee_id,
+            dependent_ids=members.dependent_ids,
+            coverages=coverages,
+        )
+        for carrier_id, coverages in chosen.items()
+    }
+    return CheckedSnapshot(
+        members=members,
+        processed=_processed(snapshot, members, chosen),
+        carrier_members=carrier_members,
+        warnings=warnings,
+    )
+
+
+async def take_snapshot(
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    *,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    payload: dict[str, Any],
+    inbound: str,
+    today: dt.date,
+) -> SnapshotRow:
+    """Check, store and start the snapshot; older snapshots of the employee still in progress
+    become `replaced`. The caller's transaction commits it: if starting the run fails, nothing
+    is kept; if the commit fails after the start, the run finds no snapshot and ends."""
+    checked = await check_snapshot(
+        session, organization_id=organization_id, group_id=group_id, payload=payload, today=today
+    )
+    snapshot_id = uuid.uuid4()
+    session.add_all(checked.members.created)
+    await session.flush()
+    await replace_in_progress(session, checked.members.employee_id, snapshot_id)
+    row = SnapshotRow(
+        id=snapshot_id,
+        organization_id=organization_id,
+        group_id=group_id,
+        employee_id=checked.members.employee_id,
+        status=SnapshotStatus.SUBMITTED.value,
+        inbound_snapshot=inbound,
+        member_snapshot=checked.processed,
+        carrier_members={
+            carrier: member.model_dump(mode="json")
+            for carrier, member in checked.carrier_members.items()
+        },
+        created_members=created_members(checked.members),
+        warnings=checked.warnings,
+        fulfillment_summary=fulfillment_summary(checked, FulfillmentStatus.VALID),
+        workflow_id=wf.workflow_id(snapshot_id),
+    )
+    await save_version(session, row, is_new=True, history=False)
+    await client.start_workflow(
+        wf.MemberSnapshotWorkflow.run,
+        wf.SnapshotRun(snapshot_id=snapshot_id),
+        id=row.workflow_id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"member snapshot of employee {row.employee_id}",
+    )
+    return row
+
+
+def created_members(members: SnapshotMembers) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(member.id),
+            "type": member.individual_type,
+            "custom_individual_id": member.custom_individual_id,
+        }
+        for member in members.created
+    ]
+
+
+def fulfillment_summary(
+    checked: CheckedSnapshot, status: FulfillmentStatus
+) -> list[dict[str, Any]]:
+    return [
+        {"carrier_id": carrier_id, "status": status.value, "errors": []}
+        for carrier_id in checked.carrier_members
+    ]
+
+
+async def _lock_employee(
+    session: AsyncSession, group_id: uuid.UUID, snapshot: MemberSnapshot
+) -> None:
+    """One intake per employee at a time: new members and replacement stay consistent."""
+    employee = snapshot.employee
+    key = f"id:{employee.id}" if employee.id else f"custom:{employee.custom_individual_id}"
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"employee:{group_id}:{key}"},
+    )
+
+
+def _is_new(members: SnapshotMembers) -> bool:
+    return any(member.id == members.employee_id for member in members.created)
+
+
+def _latest_start(coverages: Any) -> dt.date | None:
+    starts = [
+        member.effective_start_date
+        for coverage in coverages
+        for member in coverage.enrolled_members
+        if member.effective_end_date == OPEN_END
+    ]
+    return max(starts, default=None)
+
+
+def _choices(
+    snapshot: MemberSnapshot,
+    indexes: list[int],
+    setup: GroupSetup,
+    previous: CarrierMember | None,
+) -> tuple[list[CoverageChoice], list[FieldProblem]]:
+    """Each coverage's plan, found among the group's plans at the carrier."""
+    before = {coverage_key(c): c for c in previous.coverages} if previous else {}
+    choices: list[CoverageChoice] = []
+    problems: list[FieldProblem] = []
+    for index in indexes:
+        coverage = snapshot.coverages[index]
+        plan, problem = _find_plan(coverage, setup)
+        if plan is None:
+            field = "plan_id" if coverage.plan_id is not None else "plan_name"
+            problems.append(FieldProblem(f"coverages.{index}.{field}", problem))
+            continue
+        volumes = tuple(member.volume for member in coverage.enrolled_members)
+        old = before.get(
+            (coverage.line_of_coverage.value, str(plan.id))
+            if coverage.line_of_coverage.value == "hospital_indemnity"
+            else (coverage.line_of_coverage.value,)
+        )
+        changed = (
+            old is None
+            or old.plan_id != plan.id
+            or tuple(m.volume for m in old.enrolled_members) != volumes
+            or [(m.effective_start_date, m.effective_end_date) for m in old.enrolled_members]
+            != [(m.effective_start_date, m.effective_end_date) for m in coverage.enrolled_members]
+        )
+        choices.append(
+            CoverageChoice(
+                index=index,
+                plan=plan,
+                carrier_config=coverage.carrier_config,
+                active=any(m.effective_end_date == OPEN_END for m in coverage.enrolled_members),
+                changed=changed,
+                volumes=volumes,
+            )
+        )
+    return choices, problems
+
+
+def _find_plan(coverage: Coverage, setup: GroupSetup) -> tuple[PlanOption | None, str]:
+    line = coverage.line_of_coverage
+    of_line = [plan for plan in setup.plans if plan.line_of_coverage == line]
+    if coverage.plan_id is not None:
+        for plan in of_line:
+            if plan.id == coverage.plan_id:
+                return plan, ""
+        return None, f"names no active {line.value} plan of this group at the carrier"
+    wanted = (coverage.plan_name or "").strip().casefold()
+    named = [plan for plan in of_line if plan.name.strip().casefold() == wanted]
+    if len(named) == 1:
+        return named[0], ""
+    if not named:
+        return None, f"names no active {line.value} plan of this group at the carrier"
+    return None, f"matches {len(named)} {line.value} plans of the group; send plan_id instead"
+
+
+def _processed(
+    snapshot: MemberSnapshot,
+    members: SnapshotMembers,
+    chosen: dict[uuid.UUID, dict[int, ChosenCoverage]],
+) -> dict[str, Any]:
+    """The payload after processing: engine ids filled in, omitted coverages added, each
+    coverage's plan id and resolved carrier configuration."""
+    processed = snapshot.model_dump(mode="json", exclude_none=True)
+    processed["employee"]["id"] = str(members.employee_id)
+    for index, dependent in enumerate(processed.get("dependents", [])):
+        dependent["id"] = str(members.dependent_ids[index])
+    for coverages in chosen.values():
+        for index, choice in coverages.items():
+            coverage = processed["coverages"][index]
+            coverage["plan_id"] = str(choice.plan.id)
+            coverage["carrier_config"] = choice.carrier_config
+    return processed

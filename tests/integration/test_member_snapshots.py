@@ -1,0 +1,354 @@
+"""Member snapshots end to end: intake through the API, transactions at the sandbox carriers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from temporalio.client import Client
+
+from activities.member_snapshot import MemberSnapshotActivities
+from carrierlink.sample_snapshots import (
+    PlanChoice,
+    new_hire,
+    person,
+    pick,
+    plan_choices,
+    unique_id,
+)
+from carrierlink.settings import Settings
+from carriers import CARRIERS, build_adapters
+from store.db import Database
+from store.models import Member, MemberTransaction
+from tests.harness import eventually
+from tests.integration.test_audits import connected
+from tests.integration.test_connections import (
+    PRINCIPAL,
+    UNUM,
+    principal_id,
+    reaches,
+    unum_id,
+)
+from workflows.member_snapshot import SendTransaction, TransactionOutcome, workflow_id
+
+pytestmark = pytest.mark.integration
+
+# Made-up people whose every identifying value is unusual enough to grep for.
+SSN = "271828182"
+EMPLOYEE = person("Zebulon", "Quillfeather", born="1971-03-09", sex="M", ssn=SSN)
+SPOUSE = person("Xanthippa", "Quillfeather", born="1973-11-27", sex="F")
+PII = ["Zebulon", "Quillfeather", "Xanthippa", SSN, "1971-03-09", "1973-11-27"]
+
+
+async def both_carriers(api: httpx.AsyncClient) -> tuple[str, list[PlanChoice]]:
+    """A group connected to Principal and Unum, and a valid choice per plan."""
+    group_id = await connected(api, PRINCIPAL, principal_id())
+    response = await api.post(
+        f"/api/v1/groups/{group_id}/group_connections",
+        json={"carrier_id": UNUM, "group_data": {"carrier_group_id": unum_id()}},
+    )
+    assert response.status_code == 201, response.text
+    await reaches(api, response.json()["id"], "completed")
+    return group_id, await plan_choices(api, group_id)
+
+
+def coverages(choices: list[PlanChoice]) -> list[PlanChoice]:
+    """A dental-or-vision plan at each carrier, plus Principal life (volume rules apply)."""
+    principal = pick(choices, PRINCIPAL, "dental", "vision")[:1] + pick(choices, PRINCIPAL, "life")
+    unum = pick(choices, UNUM, "dental", "vision", "std", "ltd", "add")[:1]
+    assert principal, "the sandbox group offers no Principal plan on the lines this test uses"
+    assert unum, "the sandbox group offers no Unum plan on the lines this test uses"
+    return principal + unum
+
+
+def with_spouse(custom_id: str, choices: list[PlanChoice]) -> dict[str, Any]:
+    return new_hire(
+        custom_id,
+        coverages(choices),
+        employee=copy.deepcopy(EMPLOYEE),
+        dependents=[
+            {
+                "custom_individual_id": f"{custom_id}-spouse",
+                "relationship": "spouse",
+                "person": copy.deepcopy(SPOUSE),
+            }
+        ],
+    )
+
+
+async def submitted(api: httpx.AsyncClient, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await api.post(f"/api/v1/groups/{group_id}/member_snapshots", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def settled(api: httpx.AsyncClient, snapshot_id: str, within: float = 30) -> dict[str, Any]:
+    """The snapshot once it is no longer submitted or processing."""
+
+    async def done() -> dict[str, Any] | None:
+        body = (await api.get(f"/api/v1/member_snapshots/{snapshot_id}")).json()
+        return None if body["status"] in ("submitted", "processing") else body
+
+    return dict(await eventually(done, within=within))
+
+
+async def transactions_of(api: httpx.AsyncClient, employee_id: str) -> list[dict[str, Any]]:
+    response = await api.get("/api/v1/member_transactions", params={"page_size": 100})
+    assert response.status_code == 200, response.text
+    return [t for t in response.json()["response"] if t["employee_id"] == employee_id]
+
+
+def refusal(response: httpx.Response, status: int = 422) -> dict[str, str]:
+    assert response.status_code == status, response.text
+    return {e["field"]: e["message"] for e in response.json().get("errors", [])}
+
+
+async def test_a_new_hire_reaches_both_carriers_and_completes(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    group_id, choices = await both_carriers(api)
+    custom_id = unique_id()
+
+    snapshot = await submitted(api, group_id, with_spouse(custom_id, choices))
+
+    assert snapshot["status"] == "submitted"
+    assert {m["type"] for m in snapshot["created_members"]} == {"employee", "dependent"}
+    assert {f["carrier_id"] for f in snapshot["fulfillment_summary"]} == {PRINCIPAL, UNUM}
+    done = await settled(api, snapshot["id"])
+    assert done["status"] == "completed"
+    assert {f["status"] for f in done["fulfillment_summary"]} == {"sent"}
+    transactions = await transactions_of(api, snapshot["employee_id"])
+    assert {t["carrier_id"] for t in transactions} == {PRINCIPAL, UNUM}
+    for transaction in transactions:
+        assert transaction["transaction_type"] == "carrier_new_hire"
+        assert transaction["status"] == "completed"
+        assert [d["status_detail"] for d in transaction["status_details"]][:2] == [
+            "noyo_accepted",
+            "carrier_accepted",
+        ]
+        assert transaction["status_details"][-1]["status_detail"] == "carrier_completed"
+    status = (await api.get(f"/api/v1/employees/{snapshot['employee_id']}/status")).json()
+    assert {s["status"] for s in status["carrier_statuses"]} == {"stable"}
+
+
+async def test_the_dry_run_checks_everything_and_keeps_nothing(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    group_id, choices = await both_carriers(api)
+    custom_id = unique_id()
+
+    response = await api.post(
+        f"/api/v1/groups/{group_id}/member_snapshots/test", json=with_spouse(custom_id, choices)
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] is None
+    async with database.transaction() as session:
+        kept = await session.scalar(select(Member).where(Member.custom_individual_id == custom_id))
+    assert kept is None
+    listed = await api.get(f"/api/v1/groups/{group_id}/member_snapshots")
+    assert listed.json()["response"] == []
+    bad = with_spouse(custom_id, choices)
+    bad["employee"]["person"]["sex"] = "X"
+    fields = refusal(await api.post(f"/api/v1/groups/{group_id}/member_snapshots/test", json=bad))
+    assert "employee.person.sex" in fields
+
+
+async def test_refusals_name_the_field_and_never_echo_the_person(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    url = f"/api/v1/groups/{group_id}/member_snapshots"
+    body = with_spouse(unique_id(), choices)
+
+    schema = copy.deepcopy(body)
+    schema["employee"]["employment"]["employment_status"] = "moonlighting"
+    assert "employee.employment.employment_status" in refusal(await api.post(url, json=schema))
+
+    duplicate = copy.deepcopy(body)
+    twin = copy.deepcopy(duplicate["dependents"][0])
+    twin["custom_individual_id"] = "twin"
+    duplicate["dependents"].append(twin)
+    response = await api.post(url, json=duplicate)
+    assert response.status_code == 400, response.text
+
+    unknown = copy.deepcopy(body)
+    unknown["employee"]["id"] = "00000000-0000-4000-8000-000000000000"
+    assert (await api.post(url, json=unknown)).status_code == 404
+
+    no_events = copy.deepcopy(body)
+    no_events["events"] = []
+    no_events["employee"].pop("event_id")
+    assert "events" in refusal(await api.post(url, json=no_events))
+
+    wrong_group = copy.deepcopy(body)
+    principal_index = next(
+        i for i, c in enumerate(wrong_group["coverages"]) if c["carrier_id"] == PRINCIPAL
+    )
+    wrong_group["coverages"][principal_index]["carrier_config"]["member_group"] = 1
+    fields = refusal(await api.post(url, json=wrong_group))
+    assert f"coverages.{principal_index}.carrier_config.member_group" in fields
+
+    for problem in (schema, no_events, wrong_group):
+        text = (await api.post(url, json=problem)).text
+        assert not [value for value in PII if value in text]
+
+
+async def test_a_carrier_the_group_is_not_connected_to_is_refused(api: httpx.AsyncClient) -> None:
+    group_id = await connected(api, PRINCIPAL, principal_id())
+    _, choices = await both_carriers(api)
+    unum = pick(choices, UNUM, "dental", "vision", "std", "ltd", "add")[:1]
+    body = new_hire(unique_id(), unum)
+
+    fields = refusal(await api.post(f"/api/v1/groups/{group_id}/member_snapshots", json=body))
+
+    assert "no completed connection" in fields["coverages.0.carrier_id"]
+
+
+async def test_a_snapshot_that_leaves_out_an_active_coverage_is_refused_by_default(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    custom_id = unique_id()
+    first = await submitted(api, group_id, with_spouse(custom_id, choices))
+    await settled(api, first["id"])
+    second = with_spouse(custom_id, choices)
+    second["employee"]["id"] = first["employee_id"]
+    dropped = second["coverages"].pop()
+
+    fields = refusal(await api.post(f"/api/v1/groups/{group_id}/member_snapshots", json=second))
+
+    assert dropped["line_of_coverage"] in fields["coverages"]
+    second["omitted_coverage_handling"] = {"policy": "continue"}
+    kept = await submitted(api, group_id, second)
+    assert any(
+        c["line_of_coverage"] == dropped["line_of_coverage"]
+        and c["carrier_id"] == dropped["carrier_id"]
+        for c in kept["member_snapshot"]["coverages"]
+    )
+
+
+async def test_a_newer_snapshot_replaces_one_still_in_progress(api: httpx.AsyncClient) -> None:
+    group_id, choices = await both_carriers(api)
+    custom_id = unique_id()
+    first = await submitted(api, group_id, with_spouse(custom_id, choices))
+    newer = with_spouse(custom_id, choices)
+    newer["employee"]["person"]["home_address"]["street_one"] = "2 Elm St"
+
+    second = await submitted(api, group_id, newer)
+
+    replaced = (await api.get(f"/api/v1/member_snapshots/{first['id']}")).json()
+    assert replaced["status"] == "replaced"
+    assert replaced["replaced_by"] == second["id"]
+    assert (await settled(api, second["id"]))["status"] == "completed"
+    # Only the newest is pursued: whatever the first got out stays, the rest was canceled,
+    # and the carrier ends up with the newer address either way.
+    transactions = await transactions_of(api, first["employee_id"])
+    assert {t["status"] for t in transactions} <= {"completed", "canceled"}
+
+
+async def test_principal_managed_and_failed_changes_while_unum_proceeds(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    custom_id = unique_id()
+    first = await submitted(api, group_id, with_spouse(custom_id, choices))
+    await settled(api, first["id"])
+
+    gender = with_spouse(custom_id, choices)
+    gender["employee"]["id"] = first["employee_id"]
+    gender["employee"]["person"]["sex"] = "F"
+    gender["events"].append(
+        {"id": "demo", "date": "2026-03-01", "type": "demographic", "reason": "demographic_change"}
+    )
+    gender["employee"]["event_id"] = "demo"
+    managed = await settled(api, (await submitted(api, group_id, gender))["id"], within=60)
+    assert managed["status"] == "completed"
+    principal = [
+        t
+        for t in await transactions_of(api, first["employee_id"])
+        if t["carrier_id"] == PRINCIPAL and t["member_snapshot_id"] == managed["id"]
+    ]
+    (transaction,) = principal
+    assert transaction["status"] == "completed"
+    assert any("managed" in d.get("message", "") for d in transaction["status_details"])
+
+    moved = copy.deepcopy(gender)
+    moved["dependents"][0]["person"]["home_address"]["street_one"] = "9 Oak Ave"
+    failed = await settled(api, (await submitted(api, group_id, moved))["id"], within=60)
+    by_carrier = {f["carrier_id"]: f for f in failed["fulfillment_summary"]}
+    assert by_carrier[PRINCIPAL]["status"] == "invalid"
+    assert by_carrier[PRINCIPAL]["errors"]
+    assert by_carrier[UNUM]["status"] == "sent"
+    latest = {
+        t["carrier_id"]: t
+        for t in await transactions_of(api, first["employee_id"])
+        if t["member_snapshot_id"] == failed["id"]
+    }
+    assert latest[PRINCIPAL]["status"] == "failed"
+    assert latest[UNUM]["status"] == "completed"
+
+
+async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, snapshot["id"])
+    async with database.transaction() as session:
+        transaction = await session.scalar(
+            select(MemberTransaction).where(
+                MemberTransaction.member_snapshot_id == snapshot["id"],
+                MemberTransaction.carrier_id == PRINCIPAL,
+            )
+        )
+        assert transaction is not None
+        # As if the worker died after the carrier took the write but before it was recorded.
+        first_receipt = transaction.carrier_transaction_id
+        key = transaction.idempotency_key
+        await session.execute(
+            update(MemberTransaction)
+            .where(MemberTransaction.id == transaction.id)
+            .values(carrier_transaction_id=None, status="processing")
+        )
+    before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+    async with httpx.AsyncClient() as http:
+        adapters = build_adapters(
+            http, {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()}
+        )
+        outcome = await MemberSnapshotActivities(database, adapters).send_transaction(
+            SendTransaction(transaction_id=transaction.id, idempotency_key=key or "")
+        )
+
+    assert outcome is TransactionOutcome.SENT
+    after = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+    assert after["duplicates_absorbed"] == before["duplicates_absorbed"] + 1
+    assert after["applied"] == before["applied"]
+    assert after["doubled"] == 0
+    async with database.transaction() as session:
+        again = await session.get(MemberTransaction, transaction.id)
+        assert again is not None
+        assert again.carrier_transaction_id == first_receipt
+
+
+async def test_no_pii_in_workflow_histories_or_logs(
+    api: httpx.AsyncClient, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, snapshot["id"])
+
+    history = await client.get_workflow_handle(workflow_id(UUID(snapshot["id"]))).fetch_history()
+    exported = history.to_json()
+    assert snapshot["id"] in exported
+    assert [value for value in PII if value in exported] == []
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert [value for value in PII if value in logged] == []
+    assert json.dumps(snapshot)  # the API itself does return the person to its caller
