@@ -1,8 +1,9 @@
-"""Record GroupConnection histories for the replay test.
+"""Record workflow histories for the replay test.
 
-Run `python -m tests.workflows.record_histories` from the project root. Each scenario runs the
-real workflow against mocked activities on a time-skipping test server and writes its history to
-`tests/histories/<scenario>.json` (the file's stem is the workflow ID replay uses).
+Run `python -m tests.workflows.record_histories [scenario ...]` from the project root (naming
+scenarios records only those). Each scenario runs the real workflow against mocked activities on
+a time-skipping test server and writes its history to `tests/histories/<scenario>.json` (the
+file's stem is the workflow ID replay uses).
 
 Re-record only for an intentional change that running workflows can survive, i.e. one made
 behind `workflow.patched(...)`: keep the old files (rename them, e.g. `<scenario>_v1`)
@@ -17,7 +18,7 @@ import contextlib
 import os
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ from workflows.audit import GroupAuditWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
 from workflows.disconnection import search_attributes as disconnection_search_attributes
+from workflows.member_snapshot import MemberSnapshotWorkflow, SnapshotRun, TransactionOutcome
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 S = ConnectionStatus
@@ -225,6 +227,35 @@ async def start_disconnection(
     )
 
 
+async def snapshot_to_two_carriers(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """Two carrier transactions: sent (the first after a carrier fault), polled, completed."""
+    rig.snapshots.send_failures = 1
+    return await run_snapshot(rig, id, rig.snapshots.snapshot(uuid.uuid4(), uuid.uuid4()))
+
+
+async def snapshot_failed_at_one_carrier(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """One carrier refuses its transaction, the other completes, the snapshot finishes."""
+    snapshot = rig.snapshots.snapshot(uuid.uuid4(), uuid.uuid4())
+    failing = rig.snapshots.transactions[snapshot.snapshot_id][0].transaction_id
+    rig.snapshots.final[failing] = TransactionOutcome.FAILED
+    return await run_snapshot(rig, id, snapshot)
+
+
+async def snapshot_replaced_before_sending(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    snapshot = rig.snapshots.snapshot(uuid.uuid4())
+    (ref,) = rig.snapshots.transactions[snapshot.snapshot_id]
+    rig.snapshots.outcomes[ref.transaction_id] = TransactionOutcome.CANCELED
+    return await run_snapshot(rig, id, snapshot)
+
+
+async def run_snapshot(rig: Rig, id: str, snapshot: SnapshotRun) -> WorkflowHandle[Any, Any]:
+    handle = await rig.client.start_workflow(
+        MemberSnapshotWorkflow.run, snapshot, id=id, task_queue=rig.task_queue
+    )
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
     "connection_completed_first_try": completed_first_try,
     "connection_amended": amended,
@@ -237,13 +268,19 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "disconnection_platform_at_end_date": platform_disconnected_at_end_date,
     "disconnection_confirmed_by_signal": carrier_request_confirmed_by_signal,
     "disconnection_rejected_by_update": carrier_request_rejected_by_update,
+    "member_snapshot_two_carriers": snapshot_to_two_carriers,
+    "member_snapshot_failed_at_one_carrier": snapshot_failed_at_one_carrier,
+    "member_snapshot_replaced_before_sending": snapshot_replaced_before_sending,
 }
 
 
-async def record() -> list[Path]:
+async def record(only: Sequence[str] = ()) -> list[Path]:
+    """Record every scenario, or only those named (to add new ones without rewriting others)."""
     HISTORIES.mkdir(exist_ok=True)
     written = []
     for scenario, run in SCENARIOS.items():
+        if only and scenario not in only:
+            continue
         env = await start_time_skipping()
         try:
             async with running(env) as rig:
@@ -261,7 +298,7 @@ async def record() -> list[Path]:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))
     # The SDK's environments can crash the interpreter at exit (STACK.md); skip its teardown.
     sys.stdout.flush()
     os._exit(0)
