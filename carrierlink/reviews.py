@@ -53,14 +53,14 @@ class CliError(Exception):
     """A refusal to print on stderr (exit 1)."""
 
 
-def _default_api_url() -> str:
+def default_api_url() -> str:
     if url := os.environ.get("CARRIERLINK_API_URL"):
         return url
     settings = get_settings()
     return f"http://{settings.api_host}:{settings.api_port}"
 
 
-def _default_token() -> str:
+def default_token() -> str:
     return os.environ.get("CARRIERLINK_TOKEN") or get_settings().dev_token
 
 
@@ -203,8 +203,8 @@ def _run(args: argparse.Namespace, http: httpx.Client) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    api_url = (args.api_url or _default_api_url()).rstrip("/")
-    token = args.token or _default_token()
+    api_url = (args.api_url or default_api_url()).rstrip("/")
+    token = args.token or default_token()
     try:
         with httpx.Client(
             base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60

@@ -195,3 +195,34 @@ def coverage(choice: PlanChoice, employee: str, dependents: list[str], start: da
 
 def unique_id(prefix: str = "emp") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def main() -> None:
+    """`python -m carrierlink.sample_snapshots <group_id>`: print a new hire's snapshot for the
+    group (a plan of each line at each carrier), ready to POST."""
+    import argparse
+    import asyncio
+    import json
+
+    from carrierlink.reviews import default_api_url, default_token
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("group_id")
+    parser.add_argument("--custom-id", default=None, help="the platform's id for the employee")
+    args = parser.parse_args()
+
+    async def build() -> Json:
+        async with httpx.AsyncClient(
+            base_url=default_api_url(), headers={"Authorization": f"Bearer {default_token()}"}
+        ) as api:
+            choices = await plan_choices(api, args.group_id)
+        lines: dict[tuple[str, str], PlanChoice] = {}
+        for choice in choices:
+            lines.setdefault((choice.carrier_id, choice.line_of_coverage), choice)
+        return new_hire(args.custom_id or unique_id(), list(lines.values()))
+
+    print(json.dumps(asyncio.run(build()), indent=2))
+
+
+if __name__ == "__main__":
+    main()
