@@ -392,12 +392,10 @@ def _transaction_type(
     previous: CarrierMember | None, target: CarrierMember, changes: list[Change]
 ) -> TransactionType:
     kinds = {change.kind for change in changes}
-    if previous is None:
-        return TransactionType.NEW_HIRE
     if ChangeKind.TERMINATED in kinds:
         return TransactionType.TERMINATION
     coverage_kinds = kinds & (_COVERAGE_KINDS | {ChangeKind.COVERAGE_MODIFIED})
-    if not coverage_kinds:
+    if previous is not None and not coverage_kinds:
         return TransactionType.DEMOGRAPHIC
     # The event of a changed coverage says why it changed; the member's event is the fallback.
     changed_lines = {c.line_of_coverage for c in changes if c.line_of_coverage is not None}
@@ -408,8 +406,12 @@ def _transaction_type(
     ]
     event = events[0] if events else target.event
     reason = event.reason if event else None
-    if reason in _HIRE:
+    # A member new to the carrier is a new hire, unless the event says why else they enroll
+    # (a marriage, open enrollment): the carrier dates the coverage by that event.
+    if reason in _HIRE or (previous is None and reason is None):
         return TransactionType.NEW_HIRE
+    if previous is None:
+        coverage_kinds = {ChangeKind.COVERAGE_ADDED}
     family = "OPEN_ENROLLMENT" if reason in _OPEN_ENROLLMENT else "QLE"
     if len(coverage_kinds) > 1:
         suffix = "FULL"

@@ -358,3 +358,12 @@ def _reason(error: ErrorDetails, loc: list[int | str], extra_field: str) -> str:
 
 def _path(*parts: int | str) -> str:
     return ".".join(str(part) for part in parts if part != "")
+
+
+def is_voluntary(plan: Mapping[str, Any]) -> bool:
+    """Whether the member pays (contributory): dental and vision plans carry a `voluntary` flag;
+    life, disability and the other ancillary lines say it with `plan_type`."""
+    flag = plan.get("voluntary")
+    if isinstance(flag, bool):
+        return flag
+    return plan.get("plan_type") == AncillaryPlanType.VOLUNTARY.value

@@ -1057,3 +1057,20 @@ def test_a_continued_coverage_naming_a_dependent_no_longer_sent_leaves_them_out(
     medical_coverage = next(c for c in projected.coverages if c.line_of_coverage.value == "medical")
     assert [m.individual_id for m in medical_coverage.enrolled_members] == [EMPLOYEE_ID]
     assert projected.dependents == ()
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("new_hire", TransactionType.NEW_HIRE),
+        ("rehire", TransactionType.NEW_HIRE),
+        ("marriage", TransactionType.QLE_ADDING),
+        ("open_enrollment", TransactionType.OPEN_ENROLLMENT_ADDING),
+    ],
+)
+def test_a_member_new_to_the_carrier_is_typed_by_why_they_enroll(
+    reason: str, expected: TransactionType
+) -> None:
+    target = payload(medical(enrolled(event_id="ev")), events=[event("ev", reason)])
+
+    assert planned(None, target).transaction_type is expected
