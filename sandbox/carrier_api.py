@@ -57,6 +57,9 @@ class MemberTransactionBody(BaseModel):
     reason: str | None
     managed: bool
     history: list[MemberTransactionStep]
+    # What the carrier did of its own accord on completion (names only): age_reduction,
+    # child_critical_illness, effective_date, eoi_pending.
+    notes: list[str] = []
 
 
 @router.get("")

@@ -12,25 +12,33 @@ is received or when the one before it finished, whichever is later, and finishes
 read and write first finishes whatever is due, so a later transaction is always applied after an
 earlier one.
 
-A transaction is classified when it is received, against the member as it will be held once the
-earlier transactions of the queue are done (all of them are already classified, so that
-projection is exact): the outcome is decided at receipt and only revealed as time passes.
+A transaction is classified when it is received, against the member as the earlier transactions
+of the queue sent it once they are done (all of them are already classified, so that projection
+is exact): the outcome is decided at receipt and only revealed as time passes.
+
+When a transaction completes, the carrier holds the member as *it* applies it, which may differ
+from what it was sent (seed 003, Principal; seed 004, Unum), so round-trip confirmation has
+realistic differences to find; see `apply_carrier_behaviour`. Classification still compares
+what the carrier was sent: the engine resending its own full amounts and dates is no change.
 
 Nothing here logs, and no reason echoes a value: bodies hold PII.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from domain.plans import WaitingPeriod, is_voluntary
+from sandbox.effective_dates import OpenEnrollment, principal_effective_date, unum_eoi_pending
 from sandbox.errors import SandboxError
 
 Json = dict[str, Any]
@@ -83,12 +91,20 @@ class EnrolledMember(_Body):
         )
 
 
+class CoverageEvent(_Body):
+    """Why a coverage changed (the engine's `MemberEvent`): what the carrier dates an add by."""
+
+    reason: str
+    date: dt.date
+
+
 class MemberCoverage(_Body):
     line_of_coverage: str
     plan_id: UUID
     carrier_plan_id: str
     carrier_config: Json = {}
     enrolled_members: list[EnrolledMember]
+    event: CoverageEvent | None = None
 
 
 class MemberPerson(_Body):
@@ -283,6 +299,265 @@ _RULES: dict[str, Callable[[Member, Member, date], Classification]] = {
 }
 
 
+# --- what the carrier holds: its own behaviours, applied when a transaction completes -------------
+
+CHILD_RELATIONSHIPS = frozenset({"child", "step-child", "foster-child", "adopted-child"})
+AGE_REDUCTION_AGE = 65
+AGE_REDUCTION_PERCENT = 35
+
+EnrollmentKey = tuple[UUID, UUID]  # (engine plan id, individual id)
+# The group's account as the carrier reports it now: (carrier slug, carrier group ID, today).
+AccountLookup = Callable[[str, str, date], Json]
+
+_WAITING_PERIODS: TypeAdapter[list[WaitingPeriod]] = TypeAdapter(list[WaitingPeriod])
+
+
+class Note(StrEnum):
+    """What the carrier held differently from what it was sent (names only, never values)."""
+
+    AGE_REDUCTION = "age_reduction"
+    CHILD_CRITICAL_ILLNESS = "child_critical_illness"
+    EFFECTIVE_DATE = "effective_date"
+    EOI_PENDING = "eoi_pending"
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the carrier's behaviours need to know of one of the group's plans."""
+
+    line_of_coverage: str
+    voluntary: bool
+    waiting_periods: tuple[WaitingPeriod, ...]
+    open_enrollment: OpenEnrollment | None
+
+
+def plan_facts(account: Json) -> dict[str, PlanFacts]:
+    """The account's plans by carrier plan id.
+
+    Voluntary: the plan's `voluntary` flag (dental and vision plans carry one); a plan without
+    it is voluntary when its `plan_type` is `voluntary` (life, disability and the other lines
+    carry `basic` or `voluntary`). The open-enrollment dates are the plan's group enrollment's.
+    """
+    enrollments = {e.get("carrier_enrollment_id"): e for e in account.get("group_enrollments", [])}
+    facts: dict[str, PlanFacts] = {}
+    for plan in account.get("plans", []):
+        voluntary = is_voluntary(plan)
+        try:
+            periods = tuple(_WAITING_PERIODS.validate_python(plan.get("waiting_periods", [])))
+        except ValidationError:
+            periods = ()
+        facts[plan["carrier_plan_id"]] = PlanFacts(
+            line_of_coverage=plan["line_of_coverage"],
+            voluntary=voluntary,
+            waiting_periods=periods,
+            open_enrollment=_open_enrollment(enrollments.get(plan.get("carrier_enrollment_id"))),
+        )
+    return facts
+
+
+def _open_enrollment(enrollment: Json | None) -> OpenEnrollment | None:
+    if enrollment is None:
+        return None
+    dates = [
+        _as_date(enrollment.get(name))
+        for name in (
+            "open_enrollment_start_date",
+            "open_enrollment_end_date",
+            "open_enrollment_renewal_date",
+        )
+    ]
+    start, end, renewal = dates
+    if start is None or end is None or renewal is None:
+        return None
+    return OpenEnrollment(start_date=start, end_date=end, renewal_date=renewal)
+
+
+@dataclass(frozen=True)
+class CarrierDecision:
+    """The carrier's own start for an enrollment it added; kept while the enrollment is sent.
+
+    `held_start` None: pending EOI, the enrollment is not held. A decided date holds while the
+    engine keeps sending the same start; a different start is a (managed) effective date change
+    the carrier then applies as sent. EOI stays pending while the enrollment is sent (the
+    sandbox never receives the evidence).
+    """
+
+    sent_start: date
+    held_start: date | None
+
+
+@dataclass(frozen=True)
+class Applied:
+    held: Member
+    decisions: dict[EnrollmentKey, CarrierDecision]
+    notes: tuple[str, ...]
+
+
+def apply_carrier_behaviour(
+    carrier: str,
+    received: Member,
+    *,
+    previous: Member | None,
+    decisions: Mapping[EnrollmentKey, CarrierDecision],
+    plans: Mapping[str, PlanFacts],
+    submitted: date,
+    today: date,
+) -> Applied:
+    """The member as `carrier` holds it once it has applied `received`.
+
+    `previous` is the body of the last transaction it applied (None: a member new to it) and
+    `decisions` the dates it decided then; `plans` the group's plans by carrier plan id;
+    `submitted` the day the transaction was received, `today` the day it completes.
+
+    Principal (seed 003):
+    - an employee aged 65 or more today holds basic (not voluntary) life at 65% of the volume
+      sent, rounded half up to whole dollars ("35% benefit reduction": 50,000 -> 32,500);
+    - children (child, step-, foster-, adopted-child) are not held in critical illness ("will
+      not be reflected as a separate individual enrollment");
+    - an added enrollment (not in `previous`) whose coverage carries an event gets Principal's
+      own effective date (`principal_effective_date`), or is not held while EOI is pending.
+    Unum (seed 004): holds the volumes and dates sent; added voluntary life elected late is
+    not held while EOI is pending (`unum_eoi_pending`).
+    Plans not in `plans` get none of the plan-based behaviours (age reduction, dates, EOI).
+    """
+    decided = _decide(carrier, received, previous, decisions, plans, submitted)
+    principal = carrier == "principal"
+    notes: set[Note] = set()
+    relationships = {d.id: d.relationship for d in received.dependents}
+    age = _age(received.employee.person.get("date_of_birth"), today)
+    reduce_life = principal and age is not None and age >= AGE_REDUCTION_AGE
+    body = received.wire()
+    held_coverages: list[Json] = []
+    for coverage, wire in zip(received.coverages, body.get("coverages", []), strict=True):
+        plan = plans.get(coverage.carrier_plan_id)
+        kept: list[Json] = []
+        for enrolled, enrolled_wire in zip(
+            coverage.enrolled_members, wire["enrolled_members"], strict=True
+        ):
+            decision = decided.get((coverage.plan_id, enrolled.individual_id))
+            if decision is not None and decision.held_start is None:
+                notes.add(Note.EOI_PENDING)
+                continue
+            if (
+                principal
+                and coverage.line_of_coverage == "critical_illness"
+                and relationships.get(enrolled.individual_id) in CHILD_RELATIONSHIPS
+            ):
+                notes.add(Note.CHILD_CRITICAL_ILLNESS)
+                continue
+            held = dict(enrolled_wire)
+            if decision is not None and decision.held_start != enrolled.effective_start_date:
+                assert decision.held_start is not None
+                held["effective_start_date"] = decision.held_start.isoformat()
+                notes.add(Note.EFFECTIVE_DATE)
+            if (
+                reduce_life
+                and coverage.line_of_coverage == "life"
+                and plan is not None
+                and not plan.voluntary
+                and enrolled.individual_id == received.employee.id
+                and enrolled.volume is not None
+            ):
+                reduced = age_reduced(enrolled.volume)
+                if reduced != enrolled.volume:
+                    held["volume"] = reduced
+                    notes.add(Note.AGE_REDUCTION)
+            kept.append(held)
+        if kept:  # A coverage none of whose enrollments is held is not held at all.
+            held_coverages.append({**wire, "enrolled_members": kept})
+    if "coverages" in body:
+        body["coverages"] = held_coverages
+    return Applied(
+        held=Member.model_validate(body),
+        decisions=decided,
+        notes=tuple(note.value for note in Note if note in notes),
+    )
+
+
+def age_reduced(volume: int) -> int:
+    """`volume` reduced by 35%, rounded half up to whole dollars."""
+    return (volume * (100 - AGE_REDUCTION_PERCENT) + 50) // 100
+
+
+def _decide(
+    carrier: str,
+    received: Member,
+    previous: Member | None,
+    decisions: Mapping[EnrollmentKey, CarrierDecision],
+    plans: Mapping[str, PlanFacts],
+    submitted: date,
+) -> dict[EnrollmentKey, CarrierDecision]:
+    """The carrier's decisions for the enrollments `received` holds: kept ones, and new ones
+    for the enrollments it adds whose coverage carries an event and names a known plan."""
+    before = previous.enrollments() if previous is not None else {}
+    hire_date = _as_date(_hire_date(received))
+    decided: dict[EnrollmentKey, CarrierDecision] = {}
+    for coverage in received.coverages:
+        plan = plans.get(coverage.carrier_plan_id)
+        for enrolled in coverage.enrolled_members:
+            key = (coverage.plan_id, enrolled.individual_id)
+            sent = enrolled.effective_start_date
+            prior = decisions.get(key)
+            if prior is not None and (prior.held_start is None or prior.sent_start == sent):
+                decided[key] = prior
+                continue
+            if key in before or coverage.event is None or plan is None:
+                continue
+            held_start = _carrier_start(carrier, plan, coverage.event, sent, submitted, hire_date)
+            if held_start != sent:
+                decided[key] = CarrierDecision(sent_start=sent, held_start=held_start)
+    return decided
+
+
+def _carrier_start(
+    carrier: str,
+    plan: PlanFacts,
+    event: CoverageEvent,
+    sent: date,
+    submitted: date,
+    hire_date: date | None,
+) -> date | None:
+    """The start `carrier` holds for an added enrollment sent with `sent`; None: pending EOI."""
+    if carrier == "principal" and plan.open_enrollment is not None:
+        return principal_effective_date(
+            line_of_coverage=plan.line_of_coverage,
+            voluntary=plan.voluntary,
+            waiting_periods=plan.waiting_periods,
+            reason=event.reason,
+            event_date=event.date,
+            submitted=submitted,
+            hire_date=hire_date,
+            open_enrollment=plan.open_enrollment,
+        )
+    if carrier == "unum" and unum_eoi_pending(
+        line_of_coverage=plan.line_of_coverage,
+        voluntary=plan.voluntary,
+        waiting_periods=plan.waiting_periods,
+        reason=event.reason,
+        event_date=event.date,
+        submitted=submitted,
+        hire_date=hire_date,
+    ):
+        return None
+    return sent
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _age(date_of_birth: Any, today: date) -> int | None:
+    born = _as_date(date_of_birth)
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 # --- transactions and the store ------------------------------------------------------------------
 
 MemberKey = tuple[str, str, UUID]  # (carrier slug, carrier group ID, employee id)
@@ -301,6 +576,8 @@ class Transaction:
     started_at: datetime | None = None
     managed_at: datetime | None = None
     finished_at: datetime | None = None
+    # What the carrier held differently from the body (`Note` values), once completed.
+    notes: tuple[str, ...] = ()
 
     @property
     def final_status(self) -> TransactionStatus:
@@ -341,12 +618,19 @@ class _Queue:
 class MemberStore:
     """Not locked itself: the sandbox state holds its one lock around every call."""
 
-    def __init__(self, settings: ProcessingSettings) -> None:
+    def __init__(
+        self, settings: ProcessingSettings, *, accounts: AccountLookup | None = None
+    ) -> None:
         self.settings = settings
         self.counts = MemberTransactionCounts()
+        # The group's plans, for the carrier's behaviours; without it only the plan-free ones.
+        self._accounts = accounts
         self._queues: dict[MemberKey, _Queue] = {}
         self._pending: set[MemberKey] = set()
         self._held: dict[MemberKey, Member] = {}  # after every finished transaction
+        # The body of the last transaction applied, and the carrier's own dates decided so far.
+        self._received: dict[MemberKey, Member] = {}
+        self._decisions: dict[MemberKey, dict[EnrollmentKey, CarrierDecision]] = {}
         self._projected: dict[MemberKey, Member] = {}  # after every received transaction
         self._by_id: dict[tuple[str, str, str], Transaction] = {}
         self._by_transaction_id: dict[tuple[str, str, str], list[Transaction]] = {}
@@ -405,10 +689,31 @@ class MemberStore:
                 if transaction.classification.failed:
                     self.counts.failed += 1
                 else:
-                    self._held[key] = transaction.member
+                    self._complete(key, transaction)
                     self.counts.completed += 1
             if queue.done == len(queue.transactions):
                 self._pending.discard(key)
+
+    def _complete(self, key: MemberKey, transaction: Transaction) -> None:
+        """Hold the member as the carrier applies the (finished, not failed) transaction."""
+        assert transaction.finished_at is not None
+        carrier, carrier_group_id, _ = key
+        today = transaction.finished_at.date()
+        accounts = self._accounts
+        plans = plan_facts(accounts(carrier, carrier_group_id, today)) if accounts else {}
+        applied = apply_carrier_behaviour(
+            carrier,
+            transaction.member,
+            previous=self._received.get(key),
+            decisions=self._decisions.get(key, {}),
+            plans=plans,
+            submitted=transaction.received_at.date(),
+            today=today,
+        )
+        self._held[key] = applied.held
+        self._received[key] = transaction.member
+        self._decisions[key] = applied.decisions
+        transaction.notes = applied.notes
 
     def transaction(self, carrier: str, carrier_group_id: str, id: str, now: datetime) -> Json:
         transaction = self._by_id.get((carrier, carrier_group_id, id))
@@ -494,4 +799,6 @@ class MemberStore:
             "reason": reason,
             "managed": managed,
             "history": [{"status": s.value, "at": at.isoformat()} for s, at in history],
+            # What the carrier held differently from what it was sent, once completed.
+            "notes": list(transaction.notes) if status is TransactionStatus.COMPLETED else [],
         }

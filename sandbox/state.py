@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sandbox.carriers import CarrierRules, Lookup, LookupStatus
+from sandbox.carriers import CARRIERS, CarrierRules, Lookup, LookupStatus
 from sandbox.changes import Change, SetStatus, apply_change
 from sandbox.errors import GroupUnavailable
 from sandbox.faults import FaultInjector
@@ -56,7 +56,11 @@ class SandboxState:
         self._idempotency = IdempotencyStore()
         self._registrations: set[tuple[str, str, str]] = set()
         self._changes: dict[tuple[str, str], list[Change]] = {}
-        self._members = MemberStore(processing or ProcessingSettings())
+        # The carriers' behaviours read the group's plans as they are when a transaction
+        # completes; the store calls this under the lock, so it reads the logs directly.
+        self._members = MemberStore(
+            processing or ProcessingSettings(), accounts=self._account_for_members
+        )
 
     def count_request(self) -> None:
         with self._lock:
@@ -180,6 +184,11 @@ class SandboxState:
             now = self.clock()
             self._members.advance(now)
             self._members.settings = settings
+
+    def _account_for_members(self, carrier_slug: str, carrier_group_id: str, today: date) -> Json:
+        """The group's account as of now; called by the member store, under the lock."""
+        log = self._changes.get((carrier_slug, carrier_group_id), [])
+        return _build_account(CARRIERS[carrier_slug], carrier_group_id, log, today)
 
     def _idempotent_write(
         self, carrier: CarrierRules, key: str, fingerprint: str, apply: Callable[[], Json]
