@@ -13,6 +13,7 @@ from api.routers import (
     audits,
     carriers,
     connections,
+    differences,
     disconnections,
     employees,
     group_data,
@@ -72,4 +73,5 @@ def create_app(
     app.include_router(member_snapshots.router)
     app.include_router(member_transactions.router)
     app.include_router(employees.router)
+    app.include_router(differences.router)
     return app

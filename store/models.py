@@ -457,6 +457,7 @@ class MemberTransaction(Versioned, Base):
     """One carrier's part of a snapshot: what was sent, and how far the carrier has taken it."""
 
     __tablename__ = "member_transactions"
+    __table_args__ = (Index("ix_member_transactions_confirm_due", "group_id", "confirm_due"),)
 
     # Orders an employee's transactions at one carrier: the last live one is what it was sent.
     position: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
@@ -476,6 +477,10 @@ class MemberTransaction(Versioned, Base):
     verified: Mapped[int | None] = mapped_column(BigInteger)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     carrier_transaction_id: Mapped[str | None] = mapped_column(Text)
+    # Round-trip confirmation: the next check (acceptance or effective_date) and when it is due
+    # (Unix seconds); both empty once verified, or before the carrier completed it.
+    confirm_stage: Mapped[str | None] = mapped_column(String(20))
+    confirm_due: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def current_status_detail(self) -> str:
@@ -511,3 +516,97 @@ class RecordVersion(Base):
     version: Mapped[uuid.UUID] = mapped_column(unique=True)
     valid_from: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]]
+
+
+class Difference(Versioned, Base):
+    """One object the carrier shows otherwise than the platform sent it (the Tracking API).
+
+    Found by round-trip confirmation (`store.differences.record_check`). Open while `resolved`
+    is empty; a difference still open at the effective-date check is a discrepancy. `identity`
+    (`FoundDifference.identity` joined by "|") names it across checks: one open difference per
+    identity for an employee at a carrier. `sources` lists every check that saw (or resolved) it.
+    `fields` hold member data, so no history is kept (`save_version(..., history=False)`).
+    """
+
+    __tablename__ = "differences"
+    __table_args__ = (
+        Index(
+            "uq_differences_open_identity",
+            "employee_id",
+            "carrier_id",
+            "identity",
+            unique=True,
+            postgresql_where=text("resolved IS NULL"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    employee_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    member_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("member_snapshots.id"), index=True
+    )
+    # The transaction whose check first found it; later checks add to `sources`.
+    member_transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("member_transactions.id"), index=True
+    )
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[uuid.UUID]
+    coverage_key: Mapped[list[str]]
+    difference_classification: Mapped[str] = mapped_column(String(32))
+    difference_type: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[list[dict[str, Any]]]
+    impact_score: Mapped[int] = mapped_column(default=1)
+    impact_type: Mapped[str | None] = mapped_column(String(32))
+    is_dismissed: Mapped[bool] = mapped_column(default=False)
+    is_suppressed: Mapped[bool] = mapped_column(default=False)
+    is_discrepancy: Mapped[bool] = mapped_column(default=False)
+    discrepancy_time: Mapped[int | None] = mapped_column(BigInteger)
+    resolved: Mapped[int | None] = mapped_column(BigInteger)
+    replaced_by: Mapped[uuid.UUID | None]
+    identity: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[dict[str, Any]]]
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be resolved: not resolved, not replaced, not dismissed."""
+        return self.resolved is None and self.replaced_by is None and not self.is_dismissed
+
+    def as_contract(self) -> dict[str, Any]:
+        """The list shape."""
+        return {
+            **self._record_fields(),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "employee_id": str(self.employee_id),
+            "object_type": self.object_type,
+            "object_id": str(self.object_id),
+            "coverage_key": list(self.coverage_key),
+            "impact_type": self.impact_type,
+            "impact_score": self.impact_score,
+            "difference_classification": self.difference_classification,
+            "difference_type": self.difference_type,
+            "fields": self.fields,
+            "resolved": self.resolved,
+            "replaced_by": str(self.replaced_by) if self.replaced_by else None,
+            "is_dismissed": self.is_dismissed,
+            "is_suppressed": self.is_suppressed,
+            "is_discrepancy": self.is_discrepancy,
+            "discrepancy_time": self.discrepancy_time,
+            "is_open": self.is_open,
+        }
+
+    def as_detail(self) -> dict[str, Any]:
+        """One difference by id: the list shape, its organization, origin and sources."""
+        return {
+            **self.as_contract(),
+            "organization_id": str(self.organization_id),
+            "member_snapshot_id": (
+                str(self.member_snapshot_id) if self.member_snapshot_id else None
+            ),
+            "member_transaction_id": (
+                str(self.member_transaction_id) if self.member_transaction_id else None
+            ),
+            "sources": self.sources,
+        }
