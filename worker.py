@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
+from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.member_snapshot import MemberSnapshotActivities
@@ -21,6 +22,7 @@ from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS, build_adapters
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
+from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.member_snapshot import MemberSnapshotWorkflow
@@ -30,6 +32,7 @@ WORKFLOWS = [
     GroupAuditWorkflow,
     GroupDisconnectionWorkflow,
     MemberSnapshotWorkflow,
+    GroupConfirmationsWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -53,7 +56,8 @@ async def build_worker(
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)
         disconnection = DisconnectionActivities(db, client, settings)
-        snapshots = MemberSnapshotActivities(db, adapters)
+        snapshots = MemberSnapshotActivities(db, adapters, client, settings)
+        confirmation = ConfirmationActivities(db, adapters)
         try:
             yield Worker(
                 client,
@@ -73,6 +77,7 @@ async def build_worker(
                     snapshots.send_transaction,
                     snapshots.track_transaction,
                     snapshots.finish_snapshot,
+                    confirmation.confirm_due,
                 ],
                 max_concurrent_activities=200,
             )

@@ -12,9 +12,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from carrierlink.confirmations import wake_group_confirmations
+from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected
+from domain.differences import ConfirmationStage
 from domain.member_changes import (
     FulfillmentStatus,
     SnapshotStatus,
@@ -67,9 +71,17 @@ MANAGED_NOTE = (
 
 
 class MemberSnapshotActivities:
-    def __init__(self, database: Database, adapters: dict[uuid.UUID, CarrierAdapter]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        adapters: dict[uuid.UUID, CarrierAdapter],
+        client: Client,
+        settings: Settings,
+    ) -> None:
         self._db = database
         self._adapters = adapters
+        self._client = client
+        self._settings = settings
 
     @activity.defn(name=BUILD_TRANSACTIONS)
     async def build_transactions(self, run: SnapshotRun) -> list[TransactionRef]:
@@ -196,13 +208,20 @@ class MemberSnapshotActivities:
             _record_progress(transaction, status)
             if status.status is CarrierTransactionState.COMPLETED:
                 transaction.status = TransactionStatus.COMPLETED.value
+                # Read the carrier back soon: the group's confirmation loop takes it from here.
+                transaction.confirm_stage = ConfirmationStage.ACCEPTANCE.value
+                transaction.confirm_due = unix_now()
             elif status.status is CarrierTransactionState.FAILED:
                 transaction.status = TransactionStatus.FAILED.value
                 transaction.result = {**transaction.result, "reason": status.reason}
             await save_version(session, transaction, history=False)
-            if transaction.status in _FINAL:
+            final = _FINAL.get(transaction.status)
+            if final is not None:
                 await _refresh_fulfillment(session, transaction.member_snapshot_id)
-                return _FINAL[transaction.status]
+        if final is TransactionOutcome.COMPLETED:
+            await wake_group_confirmations(self._client, self._settings, transaction.group_id)
+        if final is not None:
+            return final
         raise ApplicationError(
             f"the carrier is still working on transaction {transaction_id} ({status.status})",
             type="CarrierProcessing",

@@ -138,8 +138,11 @@ def new_hire(
     hire_date: date = date(2026, 1, 5),
     start: date = date(2026, 2, 1),
     salary: float | None = 65000.0,
+    event_reason: str = "new_hire",
+    event_date: date | None = None,
 ) -> Json:
-    """A new hire's snapshot enrolling the employee and every dependent in each coverage.
+    """A new member's snapshot enrolling the employee and every dependent in each coverage,
+    for the event given (a new hire on the hire date unless said otherwise).
 
     `dependents` are `{"custom_individual_id", "relationship", "person"}` objects.
     """
@@ -166,7 +169,12 @@ def new_hire(
             for choice in coverages
         ],
         "events": [
-            {"id": "hire", "date": hire_date.isoformat(), "type": "coverage", "reason": "new_hire"}
+            {
+                "id": "hire",
+                "date": (event_date or hire_date).isoformat(),
+                "type": "coverage",
+                "reason": event_reason,
+            }
         ],
     }
 

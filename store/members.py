@@ -17,6 +17,7 @@ from domain.member_changes import (
     TransactionStatus,
 )
 from domain.members import CarrierMember, GroupSetup, PlanOption
+from domain.plans import is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store.models import (
@@ -151,7 +152,7 @@ async def group_setup(
                 carrier_plan_id=plan.carrier_plan_id,
                 line_of_coverage=LineOfCoverage(plan.line_of_coverage),
                 name=str(plan.details.get("name") or ""),
-                voluntary=bool(plan.details.get("voluntary")),
+                voluntary=is_voluntary(plan.details),
                 plan_configuration=plan.details.get("plan_configuration") or {},
             )
             for plan in plans

@@ -50,6 +50,12 @@ from domain.enums import LookupOutcome
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
 from workflows.common import RAISE_CARRIER_DISCONNECTION
+from workflows.confirmation import (
+    CONFIRM_DUE,
+    ConfirmedTurn,
+    DueCheck,
+    GroupConfirmationsWorkflow,
+)
 from workflows.connection import (
     ENSURE_AUDIT_SCHEDULE,
     LOOKUP_GROUP,
@@ -431,6 +437,9 @@ class FakeSnapshotStore:
     final: dict[uuid.UUID, TransactionOutcome] = field(default_factory=dict)
     polls: int = 2
     send_failures: int = 0
+    # Round-trip confirmation: the due times of pending checks, and the turns taken.
+    due: list[datetime] = field(default_factory=list)
+    turns: list[datetime] = field(default_factory=list)
     built: list[uuid.UUID] = field(default_factory=list)
     sends: list[SendTransaction] = field(default_factory=list)
     tracked: dict[uuid.UUID, int] = field(default_factory=dict)
@@ -438,7 +447,7 @@ class FakeSnapshotStore:
 
     @property
     def activities(self) -> Sequence[Callable[..., Any]]:
-        return [self.build, self.send, self.track, self.finish]
+        return [self.build, self.send, self.track, self.finish, self.confirm_due]
 
     def snapshot(self, *carriers: uuid.UUID) -> SnapshotRun:
         """A snapshot with one transaction per carrier given."""
@@ -475,6 +484,13 @@ class FakeSnapshotStore:
     @activity.defn(name=FINISH_SNAPSHOT)
     async def finish(self, run: SnapshotRun) -> None:
         self.finished.append(run.snapshot_id)
+
+    @activity.defn(name=CONFIRM_DUE)
+    async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
+        self.turns.append(check.now)
+        confirmed = [d for d in self.due if d <= check.now]
+        self.due = [d for d in self.due if d > check.now]
+        return ConfirmedTurn(confirmed=len(confirmed), next_due=min(self.due, default=None))
 
 
 @dataclass
@@ -520,6 +536,7 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
             GroupAuditWorkflow,
             GroupDisconnectionWorkflow,
             MemberSnapshotWorkflow,
+            GroupConfirmationsWorkflow,
         ],
         activities=[*carrier.activities, *disconnections.activities, *snapshots.activities],
         **worker_options,

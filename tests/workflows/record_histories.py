@@ -56,6 +56,7 @@ from tests.workflows.fakes import (
     start_time_skipping,
 )
 from workflows.audit import GroupAuditWorkflow
+from workflows.confirmation import WAKE, GroupConfirmationsInput, GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
 from workflows.disconnection import search_attributes as disconnection_search_attributes
@@ -248,6 +249,23 @@ async def snapshot_replaced_before_sending(rig: Rig, id: str) -> WorkflowHandle[
     return await run_snapshot(rig, id, snapshot)
 
 
+async def confirmations_until_effective_dates(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A group's loop: a check now, durable timers to effective dates 30 and 90 days out, a
+    wake-up signal between them, then nothing pending ends the run."""
+    now = await rig.env.get_current_time()
+    rig.snapshots.due = [now, now + timedelta(days=30), now + timedelta(days=90)]
+    handle = await rig.client.start_workflow(
+        GroupConfirmationsWorkflow.run,
+        GroupConfirmationsInput(group_id=uuid.uuid4()),
+        id=id,
+        task_queue=rig.task_queue,
+        start_signal=WAKE,
+    )
+    await handle.signal(GroupConfirmationsWorkflow.wake)
+    await handle.result()
+    return handle
+
+
 async def run_snapshot(rig: Rig, id: str, snapshot: SnapshotRun) -> WorkflowHandle[Any, Any]:
     handle = await rig.client.start_workflow(
         MemberSnapshotWorkflow.run, snapshot, id=id, task_queue=rig.task_queue
@@ -271,6 +289,7 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "member_snapshot_two_carriers": snapshot_to_two_carriers,
     "member_snapshot_failed_at_one_carrier": snapshot_failed_at_one_carrier,
     "member_snapshot_replaced_before_sending": snapshot_replaced_before_sending,
+    "group_confirmations_until_effective_dates": confirmations_until_effective_dates,
 }
 
 

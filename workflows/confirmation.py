@@ -1,0 +1,89 @@
+"""GroupConfirmations: one long-lived loop per group that confirms its transactions round-trip.
+
+Which transactions are due, and when, lives in PostgreSQL (`member_transactions.confirm_due`);
+the loop holds only the time of the next check. Each turn one activity confirms everything due
+(read the carrier back, compare, record differences) and answers when the next check falls;
+the loop then sleeps on a durable timer until then (an effective date months away is one timer,
+not a poll), or until a new transaction wakes it. So the history grows by a few events per turn
+whatever the number of transactions, and the worker holds nothing per pending confirmation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+from workflows.common import STORE_RETRY
+
+WORKFLOW_NAME = "GroupConfirmations"
+CONFIRM_DUE = "confirm_due_transactions"
+WAKE = "wake"
+
+# A turn reads the carrier for every due transaction of the group; a slow carrier or a big
+# batch needs room, and the retry starts over with what is still due.
+CONFIRM_TIMEOUT = timedelta(minutes=5)
+# Continue as new after this many turns: the history stays short.
+TURNS_PER_RUN = 200
+
+
+class GroupConfirmationsInput(BaseModel):
+    group_id: uuid.UUID
+
+
+class DueCheck(BaseModel):
+    group_id: uuid.UUID
+    # The time the loop woke for; transactions due by then are confirmed.
+    now: datetime
+
+
+class ConfirmedTurn(BaseModel):
+    confirmed: int
+    # When the next transaction of the group falls due; None when none is pending.
+    next_due: datetime | None
+
+
+def workflow_id(group_id: uuid.UUID) -> str:
+    return f"group-confirmations/{group_id}"
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class GroupConfirmationsWorkflow:
+    def __init__(self) -> None:
+        self._woken = False
+
+    @workflow.signal(name=WAKE)
+    def wake(self) -> None:
+        """A transaction of the group was completed by its carrier: check what is due now."""
+        self._woken = True
+
+    @workflow.run
+    async def run(self, input: GroupConfirmationsInput) -> None:
+        for _ in range(TURNS_PER_RUN):
+            self._woken = False
+            turn = await workflow.execute_activity(
+                CONFIRM_DUE,
+                DueCheck(group_id=input.group_id, now=workflow.now()),
+                result_type=ConfirmedTurn,
+                start_to_close_timeout=CONFIRM_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            if turn.next_due is None:
+                if not self._woken:
+                    # Nothing pending: the run ends; the next completed transaction starts
+                    # a new one (signal-with-start), so no idle loop waits per group.
+                    return
+                continue
+            workflow.set_current_details(f"next check {turn.next_due.isoformat()}")
+            # Woken by a new transaction, or timed out: the next check is due.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._woken,
+                    timeout=max(turn.next_due - workflow.now(), timedelta(seconds=1)),
+                )
+        # Signals that arrived in the last turn are not lost: the new run checks first thing.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(input)
