@@ -15,7 +15,12 @@ its POST to the last of its transactions the carrier accepted (the sandbox's `re
 Throughput is over the window from the first POST to the last acceptance. Lost: snapshots with
 a transaction the carrier never received within `--timeout`; doubled: the sandbox's `doubled`
 counter and any engine transaction the carrier received more than once. The RSS of the worker
-and the API is sampled every 0.25 s.
+and the API is sampled every 0.25 s; the CPU time of every service (and of whatever else ran on
+the machine: "other") is printed too.
+
+`make run` audits each connected group every 2 minutes (production: daily); the run pauses the
+audit schedules of its own groups after setup, so 200 connections do not add about 1.7 audits/s
+to the measured phase and keep running afterwards (`--keep-audits` leaves them running).
 
 Floor, in the same run: the same carrier writes (the members the engine sent, under a fresh
 employee id, transaction id and Idempotency-Key) made straight to the sandbox by a plain asyncio
@@ -44,8 +49,11 @@ from urllib.parse import quote
 
 import httpx
 import psutil
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from carrierlink.admin import issue_token
+from carrierlink.audits import schedule_id
 from carrierlink.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
 from carrierlink.settings import get_settings
 
@@ -126,6 +134,7 @@ async def gather_limited(
 class Group:
     id: str
     choices: list[PlanChoice]
+    carrier_group_ids: dict[str, str]  # carrier id -> the group's ID at that carrier
 
     def coverages(self, carrier_id: str) -> list[PlanChoice]:
         """A dental-or-vision plan, plus Principal life (volume rules apply); any plan else."""
@@ -256,7 +265,11 @@ async def connect_group(api: httpx.AsyncClient, n: int) -> Group:
         201,
     )
     await wait_completed(api, created["id"], f"group {n} at Unum ({unum})")
-    return Group(id=group_id, choices=await plan_choices(api, group_id))
+    return Group(
+        id=group_id,
+        choices=await plan_choices(api, group_id),
+        carrier_group_ids={PRINCIPAL: principal, UNUM: unum},
+    )
 
 
 def roster(groups: list[Group], employees: int, changes: float) -> list[Employee]:
@@ -323,6 +336,35 @@ async def hire_in_setup(
                         f"setup snapshot {snapshot['id']} ended {snapshot['status']}: "
                         f"{snapshot.get('fulfillment_summary')}"
                     )
+
+
+async def pause_audits(args: argparse.Namespace, groups: list[Group]) -> int:
+    """Pause the audit schedules of the run's groups; how many were paused.
+
+    `make run` audits every connected group every 2 minutes (production: daily), which would
+    add about 1.7 audits/s for 200 connections to the measured phase and keep running after
+    it. `--keep-audits` leaves them alone.
+    """
+    client = await Client.connect(args.temporal, namespace=args.namespace)
+    ids = [
+        schedule_id(uuid.UUID(carrier), carrier_group_id, uuid.UUID(group.id))
+        for group in groups
+        for carrier, carrier_group_id in group.carrier_group_ids.items()
+    ]
+
+    async def pause(schedule: str) -> bool:
+        # The run creates its schedule right after the connection completes.
+        for _ in range(20):
+            try:
+                await client.get_schedule_handle(schedule).pause(note="paused by bench.snapshots")
+                return True
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                await asyncio.sleep(0.5)
+        return False
+
+    return sum(await gather_limited(20, pause, ids))
 
 
 def chunks(items: list[str], size: int) -> list[list[str]]:
@@ -641,6 +683,7 @@ async def measure(
     window = max(last - first, 1e-9)
     built = [t["created"] - ours[t["member_snapshot_id"]].started for t in transactions]
     doubled = writes_after["doubled"] - writes_before["doubled"]
+    absorbed = writes_after["duplicates_absorbed"] - writes_before["duplicates_absorbed"]
 
     kinds: dict[str, int] = {}
     for e in employees:
@@ -666,7 +709,7 @@ async def measure(
     print(
         f"  POSTs refused or failed: {len(failed_posts)}; lost (not at the carrier within "
         f"{args.timeout:.0f} s): {len(lost)}; doubled: sandbox {doubled}, "
-        f"received more than once {sent_twice}"
+        f"received more than once {sent_twice}; resends absorbed by the carrier {absorbed}"
     )
     for p in failed_posts[:5]:
         print(f"    failed POST ({p.employee.kind}): {p.error}")
@@ -769,6 +812,9 @@ async def run(args: argparse.Namespace) -> None:
             f"setup: {len(groups)} groups connected to Principal and Unum in "
             f"{time.perf_counter() - t:.1f} s"
         )
+        if not args.keep_audits:
+            paused = await pause_audits(args, groups)
+            print(f"setup: paused {paused} audit schedules of these groups (--keep-audits: not)")
         if changes:
             t = time.perf_counter()
             await hire_in_setup(api, changes, args.concurrency, args.timeout)
@@ -794,6 +840,13 @@ def main() -> None:
     parser.add_argument(
         "--token", help="an API token; by default a fresh organization is made for the run"
     )
+    parser.add_argument("--temporal", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    parser.add_argument("--namespace", default="default")
+    parser.add_argument(
+        "--keep-audits",
+        action="store_true",
+        help="leave the audit schedules of the run's groups running (every 2 min under make run)",
+    )
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--employees", type=int, default=50, help="per group")
     parser.add_argument(
@@ -806,7 +859,7 @@ def main() -> None:
         help="share of employees hired in setup whose measured snapshot is a change",
     )
     parser.add_argument(
-        "--timeout", type=float, default=900, help="seconds to wait for every acceptance"
+        "--timeout", type=float, default=1800, help="seconds to wait for every acceptance"
     )
     parser.add_argument(
         "--stall", type=float, default=120, help="give up after this long with no acceptance"
@@ -814,8 +867,9 @@ def main() -> None:
     args = parser.parse_args()
     try:
         asyncio.run(run(args))
-    except BenchError as exc:
-        print(f"bench.snapshots: {exc}", file=sys.stderr)
+    except (BenchError, httpx.HTTPError, RPCError) as exc:
+        kind = "" if isinstance(exc, BenchError) else f"{type(exc).__name__}: "
+        print(f"bench.snapshots: {kind}{exc}", file=sys.stderr)
         sys.stdout.flush()
         os._exit(1)
 
