@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
-from carrierlink.settings import Settings
 from carriers import principal, unum
 from domain.differences import (
     ConfirmationStage,
@@ -32,8 +28,8 @@ from domain.differences import (
 from store.db import Database
 from store.differences import CheckOutcome, record_check
 from store.models import Difference, Member, MemberSnapshot, MemberTransaction
-from store.tenancy import ensure_organization, organization_for_token
-from tests.harness import AppServer
+from store.tenancy import organization_for_token
+from tests.integration.reads.conftest import at
 
 pytestmark = pytest.mark.integration
 
@@ -43,45 +39,6 @@ DIFFERENCES = "/api/v1/differences"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 ACCEPTANCE = ConfirmationStage.ACCEPTANCE
 EFFECTIVE_DATE = ConfirmationStage.EFFECTIVE_DATE
-
-
-def at(moment: str) -> int:
-    """Unix seconds of an ISO moment, UTC."""
-    return int(datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp())
-
-
-# Fixtures: this module's own API server, so no Temporal worker is needed.
-
-
-@pytest.fixture(scope="module")
-async def reads_server(settings: Settings, database: Database) -> AsyncIterator[AppServer]:
-    async with AppServer(create_app(settings, database=database)) as server:
-        yield server
-
-
-def _client(server: AppServer, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-
-
-@pytest.fixture
-async def api(reads_server: AppServer, org_token: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The caller: a fresh organization per test (overrides conftest's worker-backed `api`)."""
-    async with _client(reads_server, org_token) as http:
-        yield http
-
-
-@pytest.fixture
-async def other_api(
-    reads_server: AppServer, database: Database
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Another organization's client."""
-    async with database.transaction() as session:
-        _, token = await ensure_organization(session, f"other-{uuid.uuid4().hex[:10]}")
-    assert token
-    async with _client(reads_server, token) as http:
-        yield http
 
 
 # Seeding: rows as the snapshot workflow stores them; checks as confirmation records them.
