@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -33,6 +32,7 @@ from domain.member_changes import (
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
 from store.connections import carrier_link
+from store.db import hold_lock
 from store.members import (
     SnapshotMembers,
     group_setup,
@@ -211,10 +211,7 @@ async def _lock_employee(
     """One intake per employee at a time: new members and replacement stay consistent."""
     employee = snapshot.employee
     key = f"id:{employee.id}" if employee.id else f"custom:{employee.custom_individual_id}"
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"employee:{group_id}:{key}"},
-    )
+    await hold_lock(session, f"employee:{group_id}:{key}")
 
 
 def _is_new(members: SnapshotMembers) -> bool:

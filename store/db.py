@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,3 +31,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def hold_lock(session: AsyncSession, key: str) -> None:
+    """Wait for, then hold until the transaction ends, the advisory lock named `key`: how
+    writers of one thing (an employee's intake, their transactions at a carrier) take turns."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

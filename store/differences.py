@@ -23,10 +23,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.differences import ConfirmationStage, DifferenceType, FoundDifference
+from store.db import hold_lock
 from store.models import Difference, MemberTransaction
 from store.versioning import save_version
 
@@ -123,8 +124,7 @@ async def _lock_member_at_carrier(
     session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> None:
     """Serialize checks of one employee at one carrier until the transaction ends."""
-    key = f"differences:{employee_id}:{carrier_id}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    await hold_lock(session, f"differences:{employee_id}:{carrier_id}")
 
 
 async def record_check(

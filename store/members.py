@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import LineOfCoverage
@@ -20,6 +20,7 @@ from domain.members import CarrierMember, GroupSetup, PlanOption
 from domain.plans import is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
+from store.db import hold_lock
 from store.models import (
     CarrierConfiguration,
     Member,
@@ -206,10 +207,7 @@ async def lock_member_at_carrier(
     session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> None:
     """Serialize building and sending an employee's transactions at one carrier (until commit)."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"member:{employee_id}:{carrier_id}"},
-    )
+    await hold_lock(session, f"member:{employee_id}:{carrier_id}")
 
 
 async def last_sent_member(

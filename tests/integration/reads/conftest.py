@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,19 @@ from tests.harness import AppServer
 def at(moment: str) -> int:
     """Unix seconds of an ISO moment, UTC."""
     return int(datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp())
+
+
+async def listed(http: httpx.AsyncClient, path: str, **params: Any) -> list[str]:
+    response = await http.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return [entry["id"] for entry in response.json()["response"]]
+
+
+def assert_422(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["status"] == 422
+    assert [e["field"] for e in body["errors"]] == [field]
 
 
 @pytest.fixture(scope="module")

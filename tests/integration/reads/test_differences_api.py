@@ -29,7 +29,7 @@ from store.db import Database
 from store.differences import CheckOutcome, record_check
 from store.models import Difference, Member, MemberSnapshot, MemberTransaction
 from store.tenancy import organization_for_token
-from tests.integration.reads.conftest import at
+from tests.integration.reads.conftest import assert_422, at, listed
 
 pytestmark = pytest.mark.integration
 
@@ -214,19 +214,6 @@ async def rows_of(database: Database, employee_id: uuid.UUID) -> list[Difference
             .order_by(Difference.created, Difference.identity)
         )
         return list(rows)
-
-
-async def listed(http: httpx.AsyncClient, path: str, **params: Any) -> list[str]:
-    response = await http.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return [entry["id"] for entry in response.json()["response"]]
-
-
-def assert_422(response: httpx.Response, field: str) -> None:
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body["status"] == 422
-    assert [e["field"] for e in body["errors"]] == [field]
 
 
 # --- record_check -----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from carriers import principal, unum
 from store.db import Database
 from store.models import Member, MemberSnapshot, MemberTransaction
 from store.tenancy import organization_for_token
-from tests.integration.reads.conftest import at
+from tests.integration.reads.conftest import assert_422, at, listed
 
 pytestmark = pytest.mark.integration
 
@@ -166,19 +165,6 @@ class Seed:
 @pytest.fixture
 async def seed(database: Database, api: httpx.AsyncClient) -> Seed:
     return await Seed.of(database, api)
-
-
-async def listed(http: httpx.AsyncClient, path: str, **params: Any) -> list[str]:
-    response = await http.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return [entry["id"] for entry in response.json()["response"]]
-
-
-def assert_422(response: httpx.Response, field: str) -> None:
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body["status"] == 422
-    assert [e["field"] for e in body["errors"]] == [field]
 
 
 # --- snapshot lists ---------------------------------------------------------------------------
