@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 
 from carrierlink.settings import Settings
 from carriers.registry import CARRIERS, rules_for
@@ -43,7 +42,7 @@ from store.members import (
 )
 from store.models import MemberSnapshot as SnapshotRow
 from store.versioning import save_version
-from workflows import member_snapshot as wf
+from workflows import fulfillment as wf
 
 
 @dataclass
@@ -146,9 +145,10 @@ async def take_snapshot(
     inbound: str,
     today: dt.date,
 ) -> SnapshotRow:
-    """Check, store and start the snapshot; older snapshots of the employee still in progress
-    become `replaced`. The caller's transaction commits it: if starting the run fails, nothing
-    is kept; if the commit fails after the start, the run finds no snapshot and ends."""
+    """Check and store the snapshot and signal the group's fulfillment loop (starting it if
+    none runs); older snapshots of the employee still in progress become `replaced`. The
+    caller's transaction commits it: if the signal fails, nothing is kept; if the commit fails
+    after the signal, the loop looks for the snapshot a while, then forgets it."""
     checked = await check_snapshot(
         session, organization_id=organization_id, group_id=group_id, payload=payload, today=today
     )
@@ -171,16 +171,17 @@ async def take_snapshot(
         created_members=created_members(checked.members),
         warnings=checked.warnings,
         fulfillment_summary=fulfillment_summary(checked, FulfillmentStatus.VALID),
-        workflow_id=wf.workflow_id(snapshot_id),
+        workflow_id=wf.workflow_id(group_id),
     )
     await save_version(session, row, is_new=True, history=False)
     await client.start_workflow(
-        wf.MemberSnapshotWorkflow.run,
-        wf.SnapshotRun(snapshot_id=snapshot_id),
+        wf.GroupFulfillmentWorkflow.run,
+        wf.FulfillmentInput(group_id=group_id),
         id=row.workflow_id,
         task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=f"member snapshot of employee {row.employee_id}",
+        start_signal=wf.SNAPSHOT_STORED,
+        start_signal_args=[snapshot_id],
+        static_summary=f"member changes of group {group_id} to its carriers",
     )
     return row
 

@@ -16,7 +16,6 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -72,16 +71,18 @@ from workflows.disconnection import (
     RECORD_DISCONNECTION,
     GroupDisconnectionWorkflow,
 )
-from workflows.member_snapshot import (
+from workflows.fulfillment import (
     BUILD_TRANSACTIONS,
-    FINISH_SNAPSHOT,
-    SEND_TRANSACTION,
-    TRACK_TRANSACTION,
-    MemberSnapshotWorkflow,
-    SendTransaction,
-    SnapshotRun,
-    TransactionOutcome,
-    TransactionRef,
+    SEND_TRANSACTIONS,
+    TRACK_TRANSACTIONS,
+    BuildRequest,
+    Built,
+    GroupFulfillmentWorkflow,
+    KeyedTransaction,
+    SendRequest,
+    Sent,
+    Tracked,
+    TrackRequest,
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -424,66 +425,99 @@ def disconnection_input(
 
 
 @dataclass
-class FakeSnapshotStore:
-    """The member snapshot activities, mocked: each snapshot's transactions, and what was asked.
+class FakeTransaction:
+    id: uuid.UUID
+    carrier_id: uuid.UUID
+    sent: bool = False
+    final: str | None = None  # "completed" | "failed"
+    polls: int = 0
 
-    `outcomes` says how a transaction's send ends (default: sent); `polls` how many times the
-    carrier answers "still working" before `final` (default: completed); `send_failures` how
-    many sends fail transiently first (the carrier is down).
+
+@dataclass
+class FakeSnapshotStore:
+    """The group fulfillment activities, mocked, with what each was asked.
+
+    `store()` commits a snapshot with one transaction per carrier; the loop only sees stored
+    ones. `faults` says how many sends a carrier fault holds back first; `polls` how many times
+    the carrier answers "still working" before `final` (default: completed). The first key a
+    transaction is sent under is the one the carrier sees, as the real activity stores it.
     """
 
-    transactions: dict[uuid.UUID, list[TransactionRef]] = field(default_factory=dict)
-    outcomes: dict[uuid.UUID, TransactionOutcome] = field(default_factory=dict)
-    final: dict[uuid.UUID, TransactionOutcome] = field(default_factory=dict)
+    stored: dict[uuid.UUID, list[FakeTransaction]] = field(default_factory=dict)
+    built: list[uuid.UUID] = field(default_factory=list)
+    builds: list[list[uuid.UUID]] = field(default_factory=list)  # what each build awaited
+    first_build: asyncio.Event = field(default_factory=asyncio.Event)
+    # Runs inside the first send: what else happens while a turn is under way.
+    during_send: Callable[[], Awaitable[None]] | None = None
     polls: int = 2
-    send_failures: int = 0
+    faults: int = 0
+    refused: set[uuid.UUID] = field(default_factory=set)
+    failed_at_carrier: set[uuid.UUID] = field(default_factory=set)
+    sends: list[KeyedTransaction] = field(default_factory=list)
+    keys: dict[uuid.UUID, str] = field(default_factory=dict)
+    tracks: list[datetime] = field(default_factory=list)
     # Round-trip confirmation: the due times of pending checks, and the turns taken.
     due: list[datetime] = field(default_factory=list)
     turns: list[datetime] = field(default_factory=list)
-    built: list[uuid.UUID] = field(default_factory=list)
-    sends: list[SendTransaction] = field(default_factory=list)
-    tracked: dict[uuid.UUID, int] = field(default_factory=dict)
-    finished: list[uuid.UUID] = field(default_factory=list)
 
     @property
     def activities(self) -> Sequence[Callable[..., Any]]:
-        return [self.build, self.send, self.track, self.finish, self.confirm_due]
+        return [self.build, self.send, self.track, self.confirm_due]
 
-    def snapshot(self, *carriers: uuid.UUID) -> SnapshotRun:
-        """A snapshot with one transaction per carrier given."""
-        run = SnapshotRun(snapshot_id=uuid.uuid4())
-        self.transactions[run.snapshot_id] = [
-            TransactionRef(transaction_id=uuid.uuid4(), carrier_id=carrier) for carrier in carriers
-        ]
-        return run
+    def store(self, *carriers: uuid.UUID, snapshot_id: uuid.UUID | None = None) -> uuid.UUID:
+        snapshot_id = snapshot_id or uuid.uuid4()
+        self.stored[snapshot_id] = [FakeTransaction(uuid.uuid4(), carrier) for carrier in carriers]
+        return snapshot_id
+
+    def transactions(self) -> dict[uuid.UUID, FakeTransaction]:
+        return {t.id: t for s in self.built for t in self.stored[s]}
 
     @activity.defn(name=BUILD_TRANSACTIONS)
-    async def build(self, run: SnapshotRun) -> list[TransactionRef]:
-        self.built.append(run.snapshot_id)
-        return self.transactions.get(run.snapshot_id, [])
+    async def build(self, request: BuildRequest) -> Built:
+        self.builds.append(request.awaited)
+        self.first_build.set()
+        self.built.extend(s for s in self.stored if s not in self.built)
+        mine = self.transactions().values()
+        return Built(
+            unsent=[t.id for t in mine if not t.sent and t.final is None],
+            stored=[s for s in request.awaited if s in self.stored],
+            in_flight=sum(1 for t in mine if t.sent and t.final is None),
+            more=False,
+        )
 
-    @activity.defn(name=SEND_TRANSACTION)
-    async def send(self, send: SendTransaction) -> TransactionOutcome:
-        self.sends.append(send)
-        if self.send_failures > 0:
-            self.send_failures -= 1
-            raise ApplicationError("carrier unavailable", type="CarrierUnavailable")
-        return self.outcomes.get(send.transaction_id, TransactionOutcome.SENT)
+    @activity.defn(name=SEND_TRANSACTIONS)
+    async def send(self, request: SendRequest) -> Sent:
+        if self.during_send is not None:
+            during, self.during_send = self.during_send, None
+            await during()
+        transactions = self.transactions()
+        sent, retry = 0, []
+        for keyed in request.transactions:
+            self.sends.append(keyed)
+            self.keys.setdefault(keyed.transaction_id, keyed.idempotency_key)
+            transaction = transactions[keyed.transaction_id]
+            if transaction.id in self.refused:
+                transaction.final = "failed"
+            elif self.faults > 0:
+                self.faults -= 1
+                retry.append(transaction.id)
+            else:
+                transaction.sent = True
+                sent += 1
+        return Sent(sent=sent, retry=retry)
 
-    @activity.defn(name=TRACK_TRANSACTION)
-    async def track(self, transaction_id: uuid.UUID) -> TransactionOutcome:
-        self.tracked[transaction_id] = self.tracked.get(transaction_id, 0) + 1
-        if self.tracked[transaction_id] <= self.polls:
-            raise ApplicationError(
-                "still processing",
-                type="CarrierProcessing",
-                category=ApplicationErrorCategory.BENIGN,
-            )
-        return self.final.get(transaction_id, TransactionOutcome.COMPLETED)
-
-    @activity.defn(name=FINISH_SNAPSHOT)
-    async def finish(self, run: SnapshotRun) -> None:
-        self.finished.append(run.snapshot_id)
+    @activity.defn(name=TRACK_TRANSACTIONS)
+    async def track(self, request: TrackRequest) -> Tracked:
+        self.tracks.append(activity.info().scheduled_time)
+        finished = 0
+        pending = [t for t in self.transactions().values() if t.sent and t.final is None]
+        for transaction in pending:
+            transaction.polls += 1
+            if transaction.polls > self.polls:
+                failed = transaction.id in self.failed_at_carrier
+                transaction.final = "failed" if failed else "completed"
+                finished += 1
+        return Tracked(in_flight=len(pending) - finished, finished=finished)
 
     @activity.defn(name=CONFIRM_DUE)
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
@@ -535,7 +569,7 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
             GroupConnectionWorkflow,
             GroupAuditWorkflow,
             GroupDisconnectionWorkflow,
-            MemberSnapshotWorkflow,
+            GroupFulfillmentWorkflow,
             GroupConfirmationsWorkflow,
         ],
         activities=[*carrier.activities, *disconnections.activities, *snapshots.activities],

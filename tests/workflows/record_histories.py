@@ -60,7 +60,7 @@ from workflows.confirmation import WAKE, GroupConfirmationsInput, GroupConfirmat
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
 from workflows.disconnection import search_attributes as disconnection_search_attributes
-from workflows.member_snapshot import MemberSnapshotWorkflow, SnapshotRun, TransactionOutcome
+from workflows.fulfillment import SNAPSHOT_STORED, FulfillmentInput, GroupFulfillmentWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 S = ConnectionStatus
@@ -228,25 +228,43 @@ async def start_disconnection(
     )
 
 
-async def snapshot_to_two_carriers(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
-    """Two carrier transactions: sent (the first after a carrier fault), polled, completed."""
-    rig.snapshots.send_failures = 1
-    return await run_snapshot(rig, id, rig.snapshots.snapshot(uuid.uuid4(), uuid.uuid4()))
+async def fulfillment_burst_to_two_carriers(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """Three snapshots signalled at once, two carriers each: one send held back by a carrier
+    fault and sent next turn, one refused, one failed at the carrier, polls until done."""
+    snapshots = [rig.snapshots.store(uuid.uuid4(), uuid.uuid4()) for _ in range(3)]
+    rig.snapshots.faults = 1
+    rig.snapshots.refused.add(rig.snapshots.stored[snapshots[1]][0].id)
+    rig.snapshots.failed_at_carrier.add(rig.snapshots.stored[snapshots[2]][1].id)
+    group = uuid.uuid4()
+    for snapshot in snapshots:
+        handle = await signal_fulfillment(rig, id, group, snapshot)
+    await handle.result()
+    return handle
 
 
-async def snapshot_failed_at_one_carrier(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
-    """One carrier refuses its transaction, the other completes, the snapshot finishes."""
-    snapshot = rig.snapshots.snapshot(uuid.uuid4(), uuid.uuid4())
-    failing = rig.snapshots.transactions[snapshot.snapshot_id][0].transaction_id
-    rig.snapshots.final[failing] = TransactionOutcome.FAILED
-    return await run_snapshot(rig, id, snapshot)
+async def fulfillment_waits_for_a_late_commit(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A snapshot signalled before its commit is found a turn later; one never committed is
+    given up after the arrival window."""
+    late = uuid.uuid4()
+    handle = await signal_fulfillment(rig, id, uuid.uuid4(), late)
+    await asyncio.wait_for(rig.snapshots.first_build.wait(), timeout=10)
+    rig.snapshots.store(uuid.uuid4(), snapshot_id=late)
+    await handle.signal(GroupFulfillmentWorkflow.snapshot_stored, uuid.uuid4())
+    await handle.result()
+    return handle
 
 
-async def snapshot_replaced_before_sending(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
-    snapshot = rig.snapshots.snapshot(uuid.uuid4())
-    (ref,) = rig.snapshots.transactions[snapshot.snapshot_id]
-    rig.snapshots.outcomes[ref.transaction_id] = TransactionOutcome.CANCELED
-    return await run_snapshot(rig, id, snapshot)
+async def signal_fulfillment(
+    rig: Rig, id: str, group: uuid.UUID, snapshot: uuid.UUID
+) -> WorkflowHandle[Any, Any]:
+    return await rig.client.start_workflow(
+        GroupFulfillmentWorkflow.run,
+        FulfillmentInput(group_id=group),
+        id=id,
+        task_queue=rig.task_queue,
+        start_signal=SNAPSHOT_STORED,
+        start_signal_args=[snapshot],
+    )
 
 
 async def confirmations_until_effective_dates(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
@@ -266,14 +284,6 @@ async def confirmations_until_effective_dates(rig: Rig, id: str) -> WorkflowHand
     return handle
 
 
-async def run_snapshot(rig: Rig, id: str, snapshot: SnapshotRun) -> WorkflowHandle[Any, Any]:
-    handle = await rig.client.start_workflow(
-        MemberSnapshotWorkflow.run, snapshot, id=id, task_queue=rig.task_queue
-    )
-    await handle.result()
-    return handle
-
-
 SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
     "connection_completed_first_try": completed_first_try,
     "connection_amended": amended,
@@ -286,9 +296,8 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "disconnection_platform_at_end_date": platform_disconnected_at_end_date,
     "disconnection_confirmed_by_signal": carrier_request_confirmed_by_signal,
     "disconnection_rejected_by_update": carrier_request_rejected_by_update,
-    "member_snapshot_two_carriers": snapshot_to_two_carriers,
-    "member_snapshot_failed_at_one_carrier": snapshot_failed_at_one_carrier,
-    "member_snapshot_replaced_before_sending": snapshot_replaced_before_sending,
+    "group_fulfillment_burst_to_two_carriers": fulfillment_burst_to_two_carriers,
+    "group_fulfillment_waits_for_a_late_commit": fulfillment_waits_for_a_late_commit,
     "group_confirmations_until_effective_dates": confirmations_until_effective_dates,
 }
 

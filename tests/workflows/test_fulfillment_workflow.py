@@ -1,0 +1,157 @@
+"""GroupFulfillment against mocked batch activities: bursts, keys, carrier faults, late commits."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from tests.workflows.fakes import Rig
+from workflows.fulfillment import (
+    SNAPSHOT_ARRIVAL,
+    FulfillmentInput,
+    GroupFulfillmentWorkflow,
+    workflow_id,
+)
+
+PRINCIPAL = uuid.UUID("d0003042-eaae-4491-b219-4825456a3d16")
+UNUM = uuid.UUID("23054cd9-0a41-43e3-bd43-2d2138006536")
+
+
+async def signal(rig: Rig, group_id: uuid.UUID, snapshot_id: uuid.UUID) -> WorkflowHandle[Any, Any]:
+    """What the API does once it stored a snapshot: signal the group's loop, starting it."""
+    return await rig.client.start_workflow(
+        GroupFulfillmentWorkflow.run,
+        FulfillmentInput(group_id=group_id),
+        id=workflow_id(group_id),
+        task_queue=rig.task_queue,
+        start_signal="snapshot_stored",
+        start_signal_args=[snapshot_id],
+    )
+
+
+async def test_a_burst_of_snapshots_is_sent_once_each_tracked_and_the_loop_ends(rig: Rig) -> None:
+    group = uuid.uuid4()
+    snapshots = [rig.snapshots.store(PRINCIPAL, UNUM) for _ in range(5)]
+
+    handles = [await signal(rig, group, snapshot) for snapshot in snapshots]
+    await handles[-1].result()
+
+    transactions = rig.snapshots.transactions()
+    assert len(transactions) == 10
+    assert all(t.final == "completed" for t in transactions.values())
+    # One send each, under keys the workflow made: never two alike.
+    assert sorted(s.transaction_id for s in rig.snapshots.sends) == sorted(transactions)
+    assert len({s.idempotency_key for s in rig.snapshots.sends}) == 10
+    # The burst shares turns: far fewer events than a workflow per snapshot would take.
+    history = await handles[-1].fetch_history()
+    scheduled = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert len(scheduled) < len(transactions)
+
+
+async def test_a_transaction_held_back_by_a_carrier_fault_is_sent_again_next_turn(
+    rig: Rig,
+) -> None:
+    group = uuid.uuid4()
+    rig.snapshots.faults = 2
+    snapshot = rig.snapshots.store(PRINCIPAL)
+
+    await (await signal(rig, group, snapshot)).result()
+
+    (transaction,) = rig.snapshots.transactions().values()
+    assert transaction.final == "completed"
+    attempts = [s for s in rig.snapshots.sends if s.transaction_id == transaction.id]
+    assert len(attempts) == 3
+    # The carrier saw the first key every time (the activity stores it before sending).
+    assert rig.snapshots.keys[transaction.id] == attempts[0].idempotency_key
+
+
+async def test_a_refusal_ends_only_its_transaction_and_the_other_carrier_proceeds(
+    rig: Rig,
+) -> None:
+    group = uuid.uuid4()
+    snapshot = rig.snapshots.store(PRINCIPAL, UNUM)
+    principal, unum = rig.snapshots.stored[snapshot]
+    rig.snapshots.refused.add(principal.id)
+    rig.snapshots.failed_at_carrier.add(unum.id)
+
+    await (await signal(rig, group, snapshot)).result()
+
+    assert principal.final == "failed"
+    assert not principal.sent
+    assert unum.final == "failed"
+    assert unum.sent
+
+
+async def test_polls_back_off_while_the_carrier_works(rig: Rig) -> None:
+    group = uuid.uuid4()
+    rig.snapshots.polls = 5
+    snapshot = rig.snapshots.store(UNUM)
+
+    await (await signal(rig, group, snapshot)).result()
+
+    gaps = [
+        (later - earlier).total_seconds()
+        for earlier, later in zip(rig.snapshots.tracks, rig.snapshots.tracks[1:], strict=False)
+    ]
+    assert len(rig.snapshots.tracks) == 6
+    assert gaps == sorted(gaps)
+    assert gaps[-1] > gaps[0]
+
+
+async def test_a_snapshot_signalled_before_its_commit_is_waited_for(rig: Rig) -> None:
+    group = uuid.uuid4()
+    late = uuid.uuid4()
+
+    handle = await signal(rig, group, late)
+    # The API's transaction commits after the signal: the first turn does not find it.
+    await asyncio.wait_for(rig.snapshots.first_build.wait(), timeout=10)
+    rig.snapshots.store(PRINCIPAL, snapshot_id=late)
+    await handle.result()
+
+    assert rig.snapshots.builds[0] == [late]
+    assert len(rig.snapshots.builds) >= 2
+
+    (transaction,) = rig.snapshots.transactions().values()
+    assert transaction.final == "completed"
+
+
+async def test_a_snapshot_never_committed_is_given_up_after_the_arrival_window(rig: Rig) -> None:
+    group = uuid.uuid4()
+    handle = await signal(rig, group, uuid.uuid4())
+    await handle.result()
+
+    events = (await handle.fetch_history()).events
+    waited = events[-1].event_time.ToDatetime() - events[0].event_time.ToDatetime()
+    assert SNAPSHOT_ARRIVAL <= waited < SNAPSHOT_ARRIVAL * 2
+    assert rig.snapshots.sends == []
+
+
+async def test_a_snapshot_stored_while_a_turn_runs_is_sent_in_the_next(rig: Rig) -> None:
+    group = uuid.uuid4()
+    first = rig.snapshots.store(UNUM)
+    second = uuid.uuid4()
+
+    async def another_arrives() -> None:
+        rig.snapshots.store(PRINCIPAL, snapshot_id=second)
+        await rig.client.get_workflow_handle(workflow_id(group)).signal(
+            GroupFulfillmentWorkflow.snapshot_stored, second
+        )
+
+    rig.snapshots.during_send = another_arrives
+    # Refused: nothing is left with a carrier when the turn ends, only the new arrival.
+    rig.snapshots.refused.add(rig.snapshots.stored[first][0].id)
+    # A workflow task that fails is retried for ever: a bug here hangs rather than fails.
+    await asyncio.wait_for((await signal(rig, group, first)).result(), timeout=30)
+
+    transactions = rig.snapshots.transactions()
+    assert [t.final for t in transactions.values()] == ["failed", "completed"]
+    assert [s.transaction_id for s in rig.snapshots.sends] == [
+        rig.snapshots.stored[first][0].id,
+        rig.snapshots.stored[second][0].id,
+    ]
