@@ -1,0 +1,291 @@
+"""Round trips through the sandbox carriers, one per scenario of seed 003 (issue 7).
+
+Each snapshot goes in through the API, reaches the sandbox carriers, and is read back by the
+group's confirmation loop; each test ends with the transactions verified and the differences
+the seed calls for, or none where the carrier's behaviour is documented (age reduction,
+critical-illness children, coverage pending EOI).
+
+A scenario needs particular plans (a voluntary dental plan with the seed's waiting period, two
+hospital indemnity choices, ...). The sandbox generates a group's whole account from its ID
+alone (`sandbox.generator`), so each test searches fresh policy numbers for one whose account
+has what it needs, connects that group, and finds the same plans again through the API.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import TypeAdapter
+
+from carrierlink.sample_snapshots import PlanChoice, new_hire, plan_choices, unique_id
+from domain.effective_dates import EnrollmentEvent, coverage_effective_date
+from domain.plans import WaitingPeriod, is_voluntary
+from sandbox.generator import generate_account
+from tests.integration.test_audits import connected
+from tests.integration.test_connections import PRINCIPAL, UNUM, principal_id, unum_id
+from tests.integration.test_member_snapshots import (
+    both_carriers,
+    differences_of,
+    settled,
+    submitted,
+    verified_transactions,
+)
+
+pytestmark = pytest.mark.integration
+
+Json = dict[str, Any]
+# Picks the plans a scenario needs from one carrier's active plans, in the order the test uses
+# them; None when the group lacks them.
+Picker = Callable[[list[Json]], list[Json] | None]
+
+SLUGS = {PRINCIPAL: "principal", UNUM: "unum"}
+# Generous: the rarest need (a voluntary plan with the seed's own waiting period) is about one
+# group in 600, and a group is generated in well under a millisecond.
+SEARCH_LIMIT = 30_000
+_WAITING_PERIODS: TypeAdapter[list[WaitingPeriod]] = TypeAdapter(list[WaitingPeriod])
+
+
+# --- groups with the plans a scenario needs ------------------------------------------------------
+
+
+def sandbox_group(carrier_id: str, pick: Picker) -> str:
+    """A fresh carrier group ID whose generated account has the plans `pick` looks for."""
+    fresh = principal_id if carrier_id == PRINCIPAL else unum_id
+    for _ in range(SEARCH_LIMIT):
+        candidate = fresh()
+        plans = generate_account(SLUGS[carrier_id], candidate)["plans"]
+        if pick([plan for plan in plans if plan["status"] == "active"]) is not None:
+            return candidate
+    raise AssertionError(f"no {SLUGS[carrier_id]} sandbox group of {SEARCH_LIMIT} has the plans")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    group_id: str
+    carrier_group_ids: dict[str, str]  # by carrier id
+    choices: dict[str, list[PlanChoice]]  # the picked plans' choices, by carrier id
+    plans: dict[str, list[Json]]  # the picked plans as the API shows them, by carrier id
+
+
+async def scenario(
+    api: httpx.AsyncClient, principal: Picker, unum: Picker | None = None
+) -> Scenario:
+    """A group connected to Principal (and Unum when `unum` is given) with the plans picked."""
+    ids = {PRINCIPAL: sandbox_group(PRINCIPAL, principal)}
+    pickers = {PRINCIPAL: principal}
+    if unum is None:
+        group_id = await connected(api, PRINCIPAL, ids[PRINCIPAL])
+        choices = await plan_choices(api, group_id)
+    else:
+        ids[UNUM] = sandbox_group(UNUM, unum)
+        pickers[UNUM] = unum
+        group_id, choices = await both_carriers(api, ids[PRINCIPAL], ids[UNUM])
+    listed = await api.get(f"/api/v1/groups/{group_id}/plans", params={"page_size": 1000})
+    assert listed.status_code == 200, listed.text
+    by_id = {choice.plan_id: choice for choice in choices}
+    picked: dict[str, list[Json]] = {}
+    for carrier_id, pick in pickers.items():
+        active = [
+            plan
+            for plan in listed.json()["response"]
+            if plan["carrier_id"] == carrier_id and plan["status"] == "active"
+        ]
+        found = pick(active)
+        assert found is not None, "the connected group lacks the plans its generated account has"
+        picked[carrier_id] = found
+    return Scenario(
+        group_id=group_id,
+        carrier_group_ids=ids,
+        choices={c: [by_id[plan["id"]] for plan in plans] for c, plans in picked.items()},
+        plans=picked,
+    )
+
+
+def of_lines(plans: list[Json], *lines: str) -> list[Json]:
+    return [plan for plan in plans if plan["line_of_coverage"] in lines]
+
+
+def new_member_periods(plan: Json) -> list[Json]:
+    return [
+        period
+        for period in plan.get("waiting_periods", [])
+        if period["waiting_period_enrollment_type"] == "new_member"
+    ]
+
+
+def eligibility(plan: Json, hired: date) -> date:
+    """When a new hire becomes eligible under the plan's waiting periods (seed 002 arithmetic)."""
+    periods = _WAITING_PERIODS.validate_python(plan.get("waiting_periods", []))
+    return coverage_effective_date(
+        periods, EnrollmentEvent.NEW_HIRE, event_date=hired, hire_date=hired
+    )
+
+
+def first_of_next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def years_later(day: date, years: int) -> date:
+    year = day.year + years
+    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
+
+
+async def enrollment_of(api: httpx.AsyncClient, plan: Json) -> Json:
+    response = await api.get(f"/api/v1/group_enrollments/{plan['group_enrollment_id']}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+# --- what the carrier holds, and what the engine found ------------------------------------------
+
+
+async def held_at(
+    sandbox: httpx.AsyncClient, found: Scenario, carrier_id: str, employee_id: str
+) -> Json:
+    """The member as the sandbox carrier holds it now (what round-trip confirmation reads)."""
+    slug, carrier_group_id = SLUGS[carrier_id], found.carrier_group_ids[carrier_id]
+    response = await sandbox.get(f"/{slug}/groups/{carrier_group_id}/members/{employee_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def enrollments(held: Json) -> dict[tuple[str, str], Json]:
+    """The carrier's individual enrollments by (engine plan id, individual id)."""
+    return {
+        (coverage["plan_id"], enrolled["individual_id"]): enrolled
+        for coverage in held["coverages"]
+        for enrolled in coverage["enrolled_members"]
+    }
+
+
+def start_of(held: Json, plan: Json, individual_id: str) -> date | None:
+    enrolled = enrollments(held).get((plan["id"], individual_id))
+    return None if enrolled is None else date.fromisoformat(enrolled["effective_start_date"])
+
+
+def summary(found: list[Json]) -> list[tuple[Any, ...]]:
+    """The differences in a readable form for assertion messages."""
+    return [
+        (
+            d["difference_type"],
+            d["object_type"],
+            d["coverage_key"],
+            d["fields"],
+            d["is_discrepancy"],
+        )
+        for d in found
+    ]
+
+
+async def verified_by_carrier(api: httpx.AsyncClient, employee_id: str) -> dict[str, Json]:
+    """The employee's transactions, one per carrier, once all are verified round trip."""
+    found = await verified_transactions(api, employee_id)
+    by_carrier = {t["carrier_id"]: t for t in found}
+    assert len(by_carrier) == len(found), "one transaction per carrier was expected"
+    for transaction in found:
+        assert transaction["status"] == "completed"
+    return by_carrier
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def starting(body: Json, index: int, start: date) -> Json:
+    """`body` with every enrollment of its `index`th coverage starting on `start`."""
+    for enrolled in body["coverages"][index]["enrolled_members"]:
+        enrolled["effective_start_date"] = start.isoformat()
+    return body
+
+
+# --- 1. a new hire in the grace period ------------------------------------------------------------
+
+
+def seed_waiting_period(now: date) -> tuple[Json, date]:
+    """Seed 003's example waiting period, and the eligibility date that puts `now` in its grace.
+
+    The seed: a 30-day waiting period and a "first of coinciding/following month" rule, hired
+    March 15th, eligible May 1st, the grace period May 2nd to May 31st. The latest first of a
+    month before `now` is the eligibility date, unless it is 31 days back (the 1st after a
+    31-day month): then the same rule on the 15th.
+    """
+    first = (now - timedelta(days=1)).replace(day=1)
+    rule, eligible = "first_of_month_after_waiting_period", first
+    if (now - first).days > 30:  # only ever on the 1st: the 15th before is 17 days back
+        rule, eligible = "fifteenth_of_month_after_waiting_period", first.replace(day=15)
+    period = {
+        "waiting_period_enrollment_type": "new_member",
+        "waiting_period_rule": rule,
+        "waiting_period_amount": 30,
+        "waiting_period_unit": "day",
+        "waiting_period_coinciding": True,
+    }
+    return period, eligible
+
+
+async def test_a_new_hire_in_the_grace_period_gets_principals_voluntary_date(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    now = today()
+    period, eligible = seed_waiting_period(now)
+    # Thirty days after the hire falls mid-month, so the rule moves it to the eligibility date.
+    hired = eligible - timedelta(days=47)
+    assert now - timedelta(days=30) <= eligible < now
+
+    def pick(plans: list[Json]) -> list[Json] | None:
+        seeded = [
+            p
+            for p in of_lines(plans, "dental", "vision")
+            if is_voluntary(p) and new_member_periods(p) == [period]
+        ]
+        if not seeded:
+            return None
+        paid = [
+            p
+            for p in plans
+            if not is_voluntary(p)
+            and p["line_of_coverage"] not in (seeded[0]["line_of_coverage"], "hospital_indemnity")
+            and eligibility(p, hired) <= now  # verified now, not on a later effective date
+        ]
+        return [seeded[0], paid[0]] if paid else None
+
+    found = await scenario(api, pick)
+    voluntary, employer_paid = found.plans[PRINCIPAL]
+    assert eligibility(voluntary, hired) == eligible
+    # The platform sends each coverage from the eligibility date its plan's waiting period gives.
+    body = new_hire(unique_id(), found.choices[PRINCIPAL], hire_date=hired, start=eligible)
+    paid_from = eligibility(employer_paid, hired)
+    snapshot = await submitted(api, found.group_id, starting(body, 1, paid_from))
+    await settled(api, snapshot["id"])
+
+    transaction = (await verified_by_carrier(api, snapshot["employee_id"]))[PRINCIPAL]
+    # Elected after the eligibility date, within the 30-day grace period: still timely, but
+    # voluntary coverage starts on the first of the month after the election, and employer-paid
+    # coverage on its eligibility date, as sent.
+    voluntary_from = first_of_next_month(now)
+    employee = snapshot["employee_id"]
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    assert start_of(held, voluntary, employee) == voluntary_from
+    assert start_of(held, employer_paid, employee) == paid_from
+    differences = await differences_of(api, transaction["id"])
+    assert summary(differences) == [
+        (
+            "carrier_effective_date",
+            "individual_enrollment",
+            [voluntary["line_of_coverage"]],
+            [
+                {
+                    "key": "effective_start_date",
+                    "platform_value": eligible.isoformat(),
+                    "carrier_value": voluntary_from.isoformat(),
+                }
+            ],
+            True,  # the sent start has passed: the one check is the last, to resolve with Principal
+        )
+    ]
