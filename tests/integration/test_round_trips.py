@@ -14,6 +14,7 @@ has what it needs, connects that group, and finds the same plans again through t
 from __future__ import annotations
 
 import calendar
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +24,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from carrierlink.sample_snapshots import PlanChoice, new_hire, plan_choices, unique_id
+from carrierlink.sample_snapshots import PlanChoice, new_hire, person, plan_choices, unique_id
 from domain.effective_dates import EnrollmentEvent, coverage_effective_date
 from domain.plans import WaitingPeriod, is_voluntary
 from sandbox.generator import generate_account
@@ -289,3 +290,370 @@ async def test_a_new_hire_in_the_grace_period_gets_principals_voluntary_date(
             True,  # the sent start has passed: the one check is the last, to resolve with Principal
         )
     ]
+
+
+# --- 3. QLEs inside and outside the 31-day window -------------------------------------------------
+
+
+def voluntary_and_employer_paid(plans: list[Json]) -> list[Json] | None:
+    """A voluntary dental or vision plan, and an employer-paid plan of another line."""
+    voluntary = [p for p in of_lines(plans, "dental", "vision") if is_voluntary(p)]
+    if not voluntary:
+        return None
+    line = voluntary[0]["line_of_coverage"]
+    paid = [
+        p
+        for p in plans
+        if not is_voluntary(p) and p["line_of_coverage"] not in (line, "hospital_indemnity")
+    ]
+    return [voluntary[0], paid[0]] if paid else None
+
+
+def unum_dental_or_vision(plans: list[Json]) -> list[Json] | None:
+    return of_lines(plans, "dental", "vision")[:1] or None
+
+
+async def qle_round_trip(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, days_ago: int
+) -> tuple[Scenario, str, date, dict[str, Json]]:
+    """A marriage `days_ago` days ago, elected now: every coverage sent from the QLE date."""
+    found = await scenario(api, voluntary_and_employer_paid, unum_dental_or_vision)
+    married = today() - timedelta(days=days_ago)
+    body = new_hire(
+        unique_id(),
+        found.choices[PRINCIPAL] + found.choices[UNUM],
+        event_reason="marriage",
+        event_date=married,
+        start=married,
+    )
+    snapshot = await submitted(api, found.group_id, body)
+    await settled(api, snapshot["id"])
+    return (
+        found,
+        snapshot["employee_id"],
+        married,
+        await verified_by_carrier(api, snapshot["employee_id"]),
+    )
+
+
+async def test_a_qle_elected_within_31_days_starts_on_the_qle_date_everywhere(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found, employee, married, by_carrier = await qle_round_trip(api, sandbox, days_ago=30)
+
+    for carrier_id, transaction in by_carrier.items():
+        assert transaction["transaction_type"] == "carrier_qualifying_life_event_adding"
+        held = await held_at(sandbox, found, carrier_id, employee)
+        for plan in found.plans[carrier_id]:
+            assert start_of(held, plan, employee) == married
+        differences = await differences_of(api, transaction["id"])
+        assert differences == [], summary(differences)
+
+
+async def test_a_qle_elected_after_31_days_moves_voluntary_coverage_to_the_next_renewal(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found, employee, married, by_carrier = await qle_round_trip(api, sandbox, days_ago=40)
+
+    # Late: Principal starts voluntary coverage on the next open-enrollment (renewal) date;
+    # employer-paid coverage is never late and keeps the QLE date. Unum keeps the dates sent.
+    voluntary, employer_paid = found.plans[PRINCIPAL]
+    renewal = date.fromisoformat(
+        (await enrollment_of(api, voluntary))["open_enrollment_renewal_date"]
+    )
+    next_renewal = next(
+        years_later(renewal, n) for n in range(100) if years_later(renewal, n) > today()
+    )
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    assert start_of(held, voluntary, employee) == next_renewal
+    assert start_of(held, employer_paid, employee) == married
+    principal = await differences_of(api, by_carrier[PRINCIPAL]["id"])
+    assert summary(principal) == [
+        (
+            "carrier_effective_date",
+            "individual_enrollment",
+            [voluntary["line_of_coverage"]],
+            [
+                {
+                    "key": "effective_start_date",
+                    "platform_value": married.isoformat(),
+                    "carrier_value": next_renewal.isoformat(),
+                }
+            ],
+            True,
+        )
+    ]
+    (unum_plan,) = found.plans[UNUM]
+    assert start_of(await held_at(sandbox, found, UNUM, employee), unum_plan, employee) == married
+    unum = await differences_of(api, by_carrier[UNUM]["id"])
+    assert unum == [], summary(unum)
+
+
+# --- 4. Principal's age reduction -----------------------------------------------------------------
+
+
+def basic_life(plans: list[Json]) -> list[Json] | None:
+    found = [p for p in of_lines(plans, "life") if not is_voluntary(p)]
+    return found[:1] or None
+
+
+async def test_basic_life_of_an_employee_over_65_is_confirmed_at_the_reduced_amount(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, basic_life)
+    married = today() - timedelta(days=5)
+    body = new_hire(
+        unique_id(),
+        found.choices[PRINCIPAL],
+        employee=person("Ottoline", "Ashgrove", born="1958-04-12", sex="F"),
+        event_reason="marriage",
+        event_date=married,
+        start=married,
+    )
+    assert body["coverages"][0]["enrolled_members"][0]["volume"] == 50_000  # the full amount
+    snapshot = await submitted(api, found.group_id, body)
+    await settled(api, snapshot["id"])
+
+    transaction = (await verified_by_carrier(api, snapshot["employee_id"]))[PRINCIPAL]
+    employee = snapshot["employee_id"]
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    (life,) = found.plans[PRINCIPAL]
+    # Principal's 35% reduction at 65: 50,000 sent, 32,500 confirmed, and that is no difference.
+    assert enrollments(held)[(life["id"], employee)]["volume"] == 32_500
+    differences = await differences_of(api, transaction["id"])
+    assert differences == [], summary(differences)
+
+
+# --- 5. Principal's critical illness children -----------------------------------------------------
+
+
+def critical_illness(plans: list[Json]) -> list[Json] | None:
+    return of_lines(plans, "critical_illness")[:1] or None
+
+
+async def test_children_in_critical_illness_are_covered_without_an_enrollment_of_their_own(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, critical_illness)
+    born = today() - timedelta(days=5)
+    custom_id = unique_id()
+    body = new_hire(
+        custom_id,
+        found.choices[PRINCIPAL],
+        dependents=[
+            {
+                "custom_individual_id": f"{custom_id}-child",
+                "relationship": "child",
+                "person": person("Wren", f"Member{custom_id}", born=born.isoformat()),
+            }
+        ],
+        event_reason="newborn",
+        event_date=born,
+        start=born,
+    )
+    snapshot = await submitted(api, found.group_id, body)
+    await settled(api, snapshot["id"])
+
+    transaction = (await verified_by_carrier(api, snapshot["employee_id"]))[PRINCIPAL]
+    employee = snapshot["employee_id"]
+    (child,) = [m["id"] for m in snapshot["created_members"] if m["type"] == "dependent"]
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    (plan,) = found.plans[PRINCIPAL]
+    # Covered at 25% of the employee's amount, with no individual enrollment of the child's own.
+    assert start_of(held, plan, employee) == born
+    assert (plan["id"], child) not in enrollments(held)
+    assert [d["id"] for d in held["dependents"]] == [child]
+    differences = await differences_of(api, transaction["id"])
+    assert differences == [], summary(differences)
+
+
+# --- 6. hospital indemnity choices ----------------------------------------------------------------
+
+
+def hospital_choices(plans: list[Json]) -> list[Json] | None:
+    found = of_lines(plans, "hospital_indemnity")
+    return found if len(found) >= 2 else None
+
+
+async def test_hospital_indemnity_plans_are_told_apart_by_their_choice(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, hospital_choices)
+    plans = found.plans[PRINCIPAL]
+    choices = [plan["plan_configuration"]["choice_plan_description"] for plan in plans]
+    assert len(set(choices)) == len(choices) >= 2
+    married = today() - timedelta(days=5)
+    body = new_hire(
+        unique_id(),
+        found.choices[PRINCIPAL],
+        event_reason="marriage",
+        event_date=married,
+        start=married,
+    )
+    snapshot = await submitted(api, found.group_id, body)
+    await settled(api, snapshot["id"])
+
+    transaction = (await verified_by_carrier(api, snapshot["employee_id"]))[PRINCIPAL]
+    assert transaction["lines_of_coverage"] == ["hospital_indemnity"]
+    employee = snapshot["employee_id"]
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    for plan in plans:  # one enrollment per choice, none folded into another
+        assert start_of(held, plan, employee) == married
+    differences = await differences_of(api, transaction["id"])
+    assert differences == [], summary(differences)
+
+    # Each choice is a coverage of its own: leaving one out is leaving out an active coverage,
+    # and ending one ends that choice alone.
+    later = copy.deepcopy(body)
+    later["employee"]["id"] = employee
+    later["coverages"].pop()
+    refused = await api.post(f"/api/v1/groups/{found.group_id}/member_snapshots", json=later)
+    assert refused.status_code == 422, refused.text
+    assert "hospital_indemnity" in refused.text
+    yesterday = today() - timedelta(days=1)
+    later = copy.deepcopy(body)
+    later["employee"]["id"] = employee
+    later["events"][0].update(reason="eligibility_change", date=yesterday.isoformat())
+    later["coverages"][-1]["enrolled_members"][0]["effective_end_date"] = yesterday.isoformat()
+    ended = await submitted(api, found.group_id, later)
+    await settled(api, ended["id"])
+
+    (removal,) = [
+        t
+        for t in await verified_transactions(api, employee)
+        if t["member_snapshot_id"] == ended["id"]
+    ]
+    assert removal["transaction_type"] == "carrier_qualifying_life_event_removing"
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    ends = {plan["id"]: enrollments(held)[(plan["id"], employee)] for plan in plans}
+    assert [ends[plan["id"]]["effective_end_date"] for plan in plans] == [
+        *["9999-12-31"] * (len(plans) - 1),
+        yesterday.isoformat(),
+    ]
+    differences = await differences_of(api, removal["id"])
+    assert differences == [], summary(differences)
+
+
+# --- 7. a plan switch -----------------------------------------------------------------------------
+
+
+def two_plans_of_a_line(plans: list[Json]) -> list[Json] | None:
+    for line in ("dental", "vision"):
+        found = of_lines(plans, line)
+        if len(found) >= 2:
+            return found[:2]
+    return None
+
+
+async def test_a_plan_switch_ends_the_old_plan_the_day_before_the_new_one_starts(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, two_plans_of_a_line)
+    old_plan, new_plan = found.choices[PRINCIPAL]
+    married = today() - timedelta(days=20)
+    custom_id = unique_id()
+    first = await submitted(
+        api,
+        found.group_id,
+        new_hire(custom_id, [old_plan], event_reason="marriage", event_date=married, start=married),
+    )
+    await settled(api, first["id"])
+    await verified_by_carrier(api, first["employee_id"])
+
+    # Moved out of the old plan's network: the new plan from the move, the old one ended the
+    # day before, as Principal requires of a plan switch.
+    moved = today() - timedelta(days=3)
+    switch = new_hire(
+        custom_id, [old_plan, new_plan], event_reason="moved", event_date=moved, start=married
+    )
+    switch["employee"]["id"] = first["employee_id"]
+    switch["coverages"][0]["enrolled_members"][0]["effective_end_date"] = (
+        moved - timedelta(days=1)
+    ).isoformat()
+    second = await submitted(api, found.group_id, starting(switch, 1, moved))
+    await settled(api, second["id"])
+
+    employee = first["employee_id"]
+    transactions = await verified_transactions(api, employee)
+    assert len(transactions) == 2
+    (switched,) = [t for t in transactions if t["member_snapshot_id"] == second["id"]]
+    assert switched["status"] == "completed"
+    held = enrollments(await held_at(sandbox, found, PRINCIPAL, employee))
+    old, new = found.plans[PRINCIPAL]
+    assert held[(old["id"], employee)]["effective_start_date"] == married.isoformat()
+    assert (
+        held[(old["id"], employee)]["effective_end_date"] == (moved - timedelta(days=1)).isoformat()
+    )
+    assert held[(new["id"], employee)]["effective_start_date"] == moved.isoformat()
+    assert held[(new["id"], employee)]["effective_end_date"] == "9999-12-31"
+    for transaction in transactions:
+        differences = await differences_of(api, transaction["id"])
+        assert differences == [], summary(differences)
+
+
+# --- 8. open enrollment sent late ---------------------------------------------------------------
+
+
+def principal_dental_or_vision_and_life(plans: list[Json]) -> list[Json] | None:
+    found = of_lines(plans, "dental", "vision")[:1] + of_lines(plans, "life")[:1]
+    return found if len(found) == 2 else None
+
+
+def last_late_renewal(enrollment: Json, now: date) -> tuple[date, date]:
+    """(the window's last day, the renewal) of the latest yearly open enrollment whose window
+    closed more than 31 days before `now`: an election for it sent now is late."""
+    end = date.fromisoformat(enrollment["open_enrollment_end_date"])
+    renewal = date.fromisoformat(enrollment["open_enrollment_renewal_date"])
+    years = max(n for n in range(-100, 100) if (now - years_later(end, n)).days > 31)
+    return years_later(end, years), years_later(renewal, years)
+
+
+async def test_open_enrollment_sent_long_after_the_window_starts_at_next_years_renewal(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, principal_dental_or_vision_and_life, unum_dental_or_vision)
+    now = today()
+    closed, renewal = last_late_renewal(await enrollment_of(api, found.plans[PRINCIPAL][0]), now)
+    body = new_hire(
+        unique_id(),
+        found.choices[PRINCIPAL] + found.choices[UNUM],
+        event_reason="open_enrollment",
+        event_date=closed,  # elected on the window's last day, sent only now
+        start=renewal,
+    )
+    snapshot = await submitted(api, found.group_id, body)
+    await settled(api, snapshot["id"])
+
+    by_carrier = await verified_by_carrier(api, snapshot["employee_id"])
+    employee = snapshot["employee_id"]
+    for transaction in by_carrier.values():
+        assert transaction["transaction_type"] == "carrier_open_enrollment_adding"
+    # Seed 003: more than 31 days after the window closed, "the next year's OE date".
+    next_year = years_later(renewal, 1)
+    held = await held_at(sandbox, found, PRINCIPAL, employee)
+    principal = await differences_of(api, by_carrier[PRINCIPAL]["id"])
+    expected = []
+    for plan in found.plans[PRINCIPAL]:
+        # Every line of the group renews on the same cycle.
+        assert last_late_renewal(await enrollment_of(api, plan), now) == (closed, renewal)
+        assert start_of(held, plan, employee) == next_year
+        expected.append(
+            (
+                "carrier_effective_date",
+                "individual_enrollment",
+                [plan["line_of_coverage"]],
+                [
+                    {
+                        "key": "effective_start_date",
+                        "platform_value": renewal.isoformat(),
+                        "carrier_value": next_year.isoformat(),
+                    }
+                ],
+                True,
+            )
+        )
+    assert sorted(summary(principal), key=repr) == sorted(expected, key=repr)
+    (unum_plan,) = found.plans[UNUM]
+    assert start_of(await held_at(sandbox, found, UNUM, employee), unum_plan, employee) == renewal
+    unum = await differences_of(api, by_carrier[UNUM]["id"])
+    assert unum == [], summary(unum)
