@@ -292,6 +292,82 @@ async def test_a_new_hire_in_the_grace_period_gets_principals_voluntary_date(
     ]
 
 
+# --- 2. late voluntary coverage, pending evidence of insurability ---------------------------------
+
+
+def voluntary_life(plans: list[Json]) -> list[Json] | None:
+    found = [p for p in of_lines(plans, "life") if is_voluntary(p)]
+    return found[:1] or None
+
+
+async def test_late_voluntary_life_completes_and_shows_once_the_evidence_arrives(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    found = await scenario(api, voluntary_life, voluntary_life)
+    now = today()
+    # Hired long enough ago that every waiting period and its 30-day grace are long over.
+    hired = now - timedelta(days=500)
+    plans = found.plans[PRINCIPAL] + found.plans[UNUM]
+    assert all(eligibility(plan, hired) + timedelta(days=30) < now for plan in plans)
+    custom_id = unique_id()
+    body = new_hire(custom_id, found.choices[PRINCIPAL] + found.choices[UNUM], hire_date=hired)
+    for index, plan in enumerate(plans):  # each from the date its plan made the hire eligible
+        starting(body, index, eligibility(plan, hired))
+    snapshot = await submitted(api, found.group_id, body)
+    assert (await settled(api, snapshot["id"]))["status"] == "completed"
+
+    # Both carriers take the transaction and hold the member, but not the coverage: voluntary
+    # life elected late waits for evidence of insurability. That is no difference, at the
+    # acceptance check nor at the effective date's (the date sent has passed: both at once).
+    employee = snapshot["employee_id"]
+    by_carrier = await verified_by_carrier(api, employee)
+    for carrier_id, transaction in by_carrier.items():
+        (plan,) = found.plans[carrier_id]
+        at_carrier = await sandbox.get(
+            "/_sandbox/member_transactions", params={"transaction_id": transaction["id"]}
+        )
+        assert [t["notes"] for t in at_carrier.json()] == [["eoi_pending"]]
+        held = await held_at(sandbox, found, carrier_id, employee)
+        assert held["employee"]["id"] == employee
+        assert start_of(held, plan, employee) is None
+        differences = await differences_of(api, transaction["id"])
+        assert differences == [], summary(differences)
+
+    # The evidence arrives: the carriers show the coverage, as it was sent.
+    for carrier_id, carrier_group_id in found.carrier_group_ids.items():
+        (plan,) = found.plans[carrier_id]
+        response = await sandbox.post(
+            f"/_sandbox/{SLUGS[carrier_id]}/groups/{carrier_group_id}/members/{employee}/eoi"
+        )
+        assert response.status_code == 200, response.text
+        assert start_of(response.json(), plan, employee) == eligibility(plan, hired)
+
+    # The next check reads it back (here a change of address, checked at once) and finds the
+    # coverage matching what was sent: still nothing to report.
+    moved = copy.deepcopy(body)
+    moved["employee"]["id"] = employee
+    moved["employee"]["person"]["home_address"]["street_one"] = "7 Quarry Ln"
+    moved["events"].append(
+        {"id": "moved", "date": now.isoformat(), "type": "demographic", "reason": "moved"}
+    )
+    moved["employee"]["event_id"] = "moved"
+    later = await submitted(api, found.group_id, moved)
+    await settled(api, later["id"])
+    rechecked = [
+        t
+        for t in await verified_transactions(api, employee)
+        if t["member_snapshot_id"] == later["id"]
+    ]
+    assert {t["carrier_id"] for t in rechecked} == {PRINCIPAL, UNUM}
+    for transaction in rechecked:
+        assert transaction["transaction_type"] == "carrier_demographic"
+        differences = await differences_of(api, transaction["id"])
+        assert differences == [], summary(differences)
+    everything = await api.get(f"/api/v1/employees/{employee}/differences")
+    assert everything.status_code == 200, everything.text
+    assert everything.json()["response"] == []
+
+
 # --- 3. QLEs inside and outside the 31-day window -------------------------------------------------
 
 
