@@ -1,9 +1,11 @@
-"""Sandbox control endpoints, under /_sandbox: counters, live faults and speeds, carrier changes."""
+"""Sandbox control endpoints, under /_sandbox: counters, live faults and speeds, carrier changes,
+and a member's evidence of insurability arriving."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
@@ -102,3 +104,12 @@ async def change_group(
     carrier: Carrier, carrier_group_id: str, change: Annotated[Change, Body()], state: State
 ) -> Json:
     return state.change(carrier, carrier_group_id, change, datetime.now(UTC).date())
+
+
+@router.post("/{carrier}/groups/{carrier_group_id}/members/{employee_id}/eoi")
+async def complete_eoi(
+    carrier: Carrier, carrier_group_id: str, employee_id: UUID, state: State
+) -> Json:
+    """The member submitted evidence of insurability: the coverage the carrier held back for
+    it is held from now on (seed 003). Answers the member as the carrier now holds it."""
+    return state.complete_eoi(carrier, carrier_group_id, employee_id)

@@ -699,14 +699,12 @@ class MemberStore:
         assert transaction.finished_at is not None
         carrier, carrier_group_id, _ = key
         today = transaction.finished_at.date()
-        accounts = self._accounts
-        plans = plan_facts(accounts(carrier, carrier_group_id, today)) if accounts else {}
         applied = apply_carrier_behaviour(
             carrier,
             transaction.member,
             previous=self._received.get(key),
             decisions=self._decisions.get(key, {}),
-            plans=plans,
+            plans=self._plans(carrier, carrier_group_id, today),
             submitted=transaction.received_at.date(),
             today=today,
         )
@@ -736,6 +734,45 @@ class MemberStore:
         return [
             {"carrier": t.key[0], "carrier_group_id": t.key[1], **self._view(t, now)} for t in found
         ]
+
+    def _plans(self, carrier: str, carrier_group_id: str, today: date) -> dict[str, PlanFacts]:
+        accounts = self._accounts
+        return plan_facts(accounts(carrier, carrier_group_id, today)) if accounts else {}
+
+    def complete_eoi(
+        self, carrier: str, carrier_group_id: str, employee_id: UUID, now: datetime
+    ) -> Json:
+        """The member has submitted evidence of insurability: every enrollment pending it is
+        held from now on, from the start it was sent; answers the member as now held.
+
+        Seed 003: "the correct coverage will not be visible until the member has submitted
+        EOI"; the seed gives no other date for it, so the one sent stands. Nothing pending:
+        nothing changes.
+        """
+        key: MemberKey = (carrier, carrier_group_id, employee_id)
+        self._advance(key, now)
+        received = self._received.get(key)
+        if received is None:
+            raise UnknownRecord("no member with this id at this group")
+        decisions = {
+            enrollment: CarrierDecision(decision.sent_start, decision.sent_start)
+            if decision.held_start is None
+            else decision
+            for enrollment, decision in self._decisions.get(key, {}).items()
+        }
+        # Applied again over itself: no enrollment is new, so only the decisions change.
+        applied = apply_carrier_behaviour(
+            carrier,
+            received,
+            previous=received,
+            decisions=decisions,
+            plans=self._plans(carrier, carrier_group_id, now.date()),
+            submitted=now.date(),
+            today=now.date(),
+        )
+        self._held[key] = applied.held
+        self._decisions[key] = applied.decisions
+        return self.member(carrier, carrier_group_id, employee_id, now)
 
     def member(self, carrier: str, carrier_group_id: str, employee_id: UUID, now: datetime) -> Json:
         key: MemberKey = (carrier, carrier_group_id, employee_id)

@@ -162,6 +162,13 @@ class SandboxState:
             self._lookup(carrier, carrier_group_id)
             return self._members.member(carrier.slug, carrier_group_id, employee_id, now)
 
+    def complete_eoi(self, carrier: CarrierRules, carrier_group_id: str, employee_id: UUID) -> Json:
+        """The member's evidence of insurability arrived: coverage pending it is held now."""
+        with self._lock:
+            now = self.clock()
+            self._lookup(carrier, carrier_group_id)
+            return self._members.complete_eoi(carrier.slug, carrier_group_id, employee_id, now)
+
     def member_transactions(self, transaction_id: str) -> list[Json]:
         """Every carrier transaction made for one of the client's transaction ids."""
         with self._lock:

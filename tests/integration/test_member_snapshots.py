@@ -48,12 +48,20 @@ SPOUSE = person("Xanthippa", "Quillfeather", born="1973-11-27", sex="F")
 PII = ["Zebulon", "Quillfeather", "Xanthippa", SSN, "1971-03-09", "1973-11-27"]
 
 
-async def both_carriers(api: httpx.AsyncClient) -> tuple[str, list[PlanChoice]]:
-    """A group connected to Principal and Unum, and a valid choice per plan."""
-    group_id = await connected(api, PRINCIPAL, principal_id())
+async def both_carriers(
+    api: httpx.AsyncClient, principal_group_id: str | None = None, unum_group_id: str | None = None
+) -> tuple[str, list[PlanChoice]]:
+    """A group connected to Principal and Unum, and a valid choice per plan.
+
+    The carrier group IDs are fresh ones unless given (the sandbox generates a group's plans
+    from its ID, so a test needing particular plans names an ID that has them)."""
+    group_id = await connected(api, PRINCIPAL, principal_group_id or principal_id())
     response = await api.post(
         f"/api/v1/groups/{group_id}/group_connections",
-        json={"carrier_id": UNUM, "group_data": {"carrier_group_id": unum_id()}},
+        json={
+            "carrier_id": UNUM,
+            "group_data": {"carrier_group_id": unum_group_id or unum_id()},
+        },
     )
     assert response.status_code == 201, response.text
     await reaches(api, response.json()["id"], "completed")

@@ -33,6 +33,7 @@ from sandbox.members import (
     MemberStore,
     MemberTransactionRequest,
     ProcessingSettings,
+    UnknownRecord,
     age_reduced,
 )
 
@@ -651,6 +652,27 @@ def test_carrier_decisions_hold_while_the_enrollment_is_sent() -> None:
     assert "effective date change" in view["reason"]
     assert start_of(carrier.held(), "DEN-VOL") == date(2024, 7, 1)
     assert start_of(carrier.held(), "LIFE-VOL") is None
+
+
+def test_coverage_pending_eoi_is_held_once_the_evidence_arrives() -> None:
+    carrier = Carrier()
+    carrier.apply(new_hire("DEN-VOL", "LIFE-VOL"), on=date(2024, 6, 5))
+    assert start_of(carrier.held(), "LIFE-VOL") is None
+
+    held = carrier.store.complete_eoi("principal", GROUP, EMPLOYEE, carrier.now)
+    assert held == carrier.held()
+    assert start_of(held, "LIFE-VOL") == SENT_START  # the start sent: the seed names no other
+    assert start_of(held, "DEN-VOL") == date(2024, 10, 1)  # Principal's own date stands
+    assert carrier.store.complete_eoi("principal", GROUP, EMPLOYEE, carrier.now) == held
+
+    # Later transactions keep it held while the same start is sent.
+    renamed = new_hire("DEN-VOL", "LIFE-VOL")
+    renamed["employee"]["person"]["last_name"] = "Byron"
+    view = carrier.apply(renamed, on=date(2024, 7, 1))
+    assert view["notes"] == ["effective_date"]
+    assert start_of(carrier.held(), "LIFE-VOL") == SENT_START
+    with pytest.raises(UnknownRecord):
+        carrier.store.complete_eoi("principal", GROUP, SPOUSE, carrier.now)
 
 
 def test_notes_appear_once_the_transaction_completes() -> None:
