@@ -23,6 +23,7 @@ from api.routers import (
     snapshot_intake,
 )
 from carrierlink import temporal
+from carrierlink.fulfillment_signals import FulfillmentSignals
 from carrierlink.settings import Settings, get_settings
 from store.db import Database
 
@@ -44,6 +45,7 @@ def create_app(
         )
         # Lazy: the API answers reads while Temporal restarts; calls that need it fail then.
         app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)
+        app.state.fulfillment_signals = FulfillmentSignals(app.state.temporal, settings)
         try:
             yield
         finally:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError, not_found
+from carrierlink.fulfillment_signals import FulfillmentSignals
 from carrierlink.settings import Settings
 from domain.errors import ValidationFailed
 from store import group_data
@@ -34,6 +35,10 @@ DB = Annotated[Database, Depends(get_database)]
 
 def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
+
+
+def get_fulfillment_signals(request: Request) -> FulfillmentSignals:
+    return request.app.state.fulfillment_signals
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -58,6 +63,7 @@ async def organization_dep(
 
 OrganizationId = Annotated[uuid.UUID, Depends(organization_dep)]
 TemporalClient = Annotated[Client, Depends(get_temporal)]
+Signals = Annotated[FulfillmentSignals, Depends(get_fulfillment_signals)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 MAX_PAGE_SIZE = 1000

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
-from carrierlink.settings import Settings
+from carrierlink.fulfillment_signals import FulfillmentSignals
 from carriers.registry import CARRIERS, rules_for
 from domain.disconnections import EnrollmentRefused, check_enrollment_change
 from domain.errors import FieldProblem, ValidationFailed
@@ -136,8 +135,7 @@ async def check_snapshot(
 
 async def take_snapshot(
     session: AsyncSession,
-    client: Client,
-    settings: Settings,
+    signals: FulfillmentSignals,
     *,
     organization_id: uuid.UUID,
     group_id: uuid.UUID,
@@ -174,15 +172,7 @@ async def take_snapshot(
         workflow_id=wf.workflow_id(group_id),
     )
     await save_version(session, row, is_new=True, history=False)
-    await client.start_workflow(
-        wf.GroupFulfillmentWorkflow.run,
-        wf.FulfillmentInput(group_id=group_id),
-        id=row.workflow_id,
-        task_queue=settings.task_queue,
-        start_signal=wf.SNAPSHOT_STORED,
-        start_signal_args=[snapshot_id],
-        static_summary=f"member changes of group {group_id} to its carriers",
-    )
+    await signals.snapshot_stored(group_id, snapshot_id)
     return row
 
 

@@ -1,7 +1,7 @@
 """GroupFulfillment: one long-lived loop per group that takes its member snapshots to the carriers.
 
-The API stores a snapshot and signals the group's loop (signal-with-start), so a burst of
-snapshots for a group lands in a handful of turns, not one workflow each. A turn:
+The API stores a snapshot and signals the group's loop (signal-with-start; in a burst, several
+snapshots per signal), so a burst lands in a handful of turns, not a workflow each. A turn:
 
 1. asks the carriers how far they are with what was sent (when the polling interval is up);
 2. builds the carrier transactions of every submitted snapshot of the group;
@@ -25,7 +25,7 @@ from temporalio import workflow
 from workflows.common import STORE_RETRY
 
 WORKFLOW_NAME = "GroupFulfillment"
-SNAPSHOT_STORED = "snapshot_stored"
+SNAPSHOTS_STORED = "snapshots_stored"
 
 BUILD_TRANSACTIONS = "build_member_transactions"
 SEND_TRANSACTIONS = "send_member_transactions"
@@ -108,10 +108,10 @@ class GroupFulfillmentWorkflow:
     def __init__(self) -> None:
         self._arrivals: list[uuid.UUID] = []
 
-    @workflow.signal(name=SNAPSHOT_STORED)
-    def snapshot_stored(self, snapshot_id: uuid.UUID) -> None:
-        """The API stored a snapshot of the group (or is about to commit it)."""
-        self._arrivals.append(snapshot_id)
+    @workflow.signal(name=SNAPSHOTS_STORED)
+    def snapshots_stored(self, snapshot_ids: list[uuid.UUID]) -> None:
+        """The API stored snapshots of the group (or is about to commit them)."""
+        self._arrivals.extend(snapshot_ids)
 
     @workflow.run
     async def run(self, input: FulfillmentInput) -> None:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
-from api.deps import DB, AppSettings, OrganizationId, TemporalClient, owned_or_404
+from api.deps import DB, OrganizationId, Signals, owned_or_404
 from api.errors import ApiError
 from carrierlink.member_snapshots import (
     check_snapshot,
@@ -53,8 +53,7 @@ async def create_member_snapshot(
     request: Request,
     db: DB,
     organization_id: OrganizationId,
-    temporal: TemporalClient,
-    settings: AppSettings,
+    signals: Signals,
 ) -> dict[str, Any]:
     payload, inbound = await _payload(request)
     try:
@@ -62,8 +61,7 @@ async def create_member_snapshot(
             await owned_or_404(session, Group, group_id, organization_id, "group")
             row = await take_snapshot(
                 session,
-                temporal,
-                settings,
+                signals,
                 organization_id=organization_id,
                 group_id=group_id,
                 payload=payload,

@@ -60,7 +60,7 @@ from workflows.confirmation import WAKE, GroupConfirmationsInput, GroupConfirmat
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
 from workflows.disconnection import search_attributes as disconnection_search_attributes
-from workflows.fulfillment import SNAPSHOT_STORED, FulfillmentInput, GroupFulfillmentWorkflow
+from workflows.fulfillment import SNAPSHOTS_STORED, FulfillmentInput, GroupFulfillmentWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 S = ConnectionStatus
@@ -249,7 +249,7 @@ async def fulfillment_waits_for_a_late_commit(rig: Rig, id: str) -> WorkflowHand
     handle = await signal_fulfillment(rig, id, uuid.uuid4(), late)
     await asyncio.wait_for(rig.snapshots.first_build.wait(), timeout=10)
     rig.snapshots.store(uuid.uuid4(), snapshot_id=late)
-    await handle.signal(GroupFulfillmentWorkflow.snapshot_stored, uuid.uuid4())
+    await handle.signal(GroupFulfillmentWorkflow.snapshots_stored, [uuid.uuid4()])
     await handle.result()
     return handle
 
@@ -262,8 +262,8 @@ async def signal_fulfillment(
         FulfillmentInput(group_id=group),
         id=id,
         task_queue=rig.task_queue,
-        start_signal=SNAPSHOT_STORED,
-        start_signal_args=[snapshot],
+        start_signal=SNAPSHOTS_STORED,
+        start_signal_args=[[snapshot]],
     )
 
 

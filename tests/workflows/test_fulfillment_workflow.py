@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHandle
 from tests.workflows.fakes import Rig
 from workflows.fulfillment import (
     SNAPSHOT_ARRIVAL,
+    SNAPSHOTS_STORED,
     FulfillmentInput,
     GroupFulfillmentWorkflow,
     workflow_id,
@@ -28,8 +29,8 @@ async def signal(rig: Rig, group_id: uuid.UUID, snapshot_id: uuid.UUID) -> Workf
         FulfillmentInput(group_id=group_id),
         id=workflow_id(group_id),
         task_queue=rig.task_queue,
-        start_signal="snapshot_stored",
-        start_signal_args=[snapshot_id],
+        start_signal=SNAPSHOTS_STORED,
+        start_signal_args=[[snapshot_id]],
     )
 
 
@@ -140,7 +141,7 @@ async def test_a_snapshot_stored_while_a_turn_runs_is_sent_in_the_next(rig: Rig)
     async def another_arrives() -> None:
         rig.snapshots.store(PRINCIPAL, snapshot_id=second)
         await rig.client.get_workflow_handle(workflow_id(group)).signal(
-            GroupFulfillmentWorkflow.snapshot_stored, second
+            GroupFulfillmentWorkflow.snapshots_stored, [second]
         )
 
     rig.snapshots.during_send = another_arrives
