@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -32,13 +33,12 @@ from domain.member_changes import (
     plan_transaction,
 )
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
-from store.connections import live_connection
+from store.connections import live_connections
 from store.db import Database
 from store.members import (
     cancel_unsent,
     last_sent_member,
     lock_member_at_carrier,
-    snapshot_transactions,
 )
 from store.models import MemberSnapshot, MemberTransaction, unix_now
 from store.versioning import save_version
@@ -48,7 +48,6 @@ from workflows.fulfillment import (
     TRACK_TRANSACTIONS,
     BuildRequest,
     Built,
-    KeyedTransaction,
     SendRequest,
     Sent,
     Tracked,
@@ -83,6 +82,14 @@ MANAGED_NOTE = (
     "managed change: the carrier handles it by hand, which takes longer (Principal: 5-10 "
     "business days; Unum: up to 10 days)"
 )
+
+
+@dataclass(frozen=True)
+class _Unsent:
+    id: uuid.UUID
+    employee_id: uuid.UUID
+    carrier_id: uuid.UUID
+    snapshot_id: uuid.UUID
 
 
 class FulfillmentActivities:
@@ -206,26 +213,10 @@ class FulfillmentActivities:
         attempt (a retry of this activity, a later turn after a carrier fault, a new run) sends
         that one: a write the carrier took but whose answer was lost is absorbed, not doubled.
         """
-        await self._claim_keys(request.transactions)
-        outcomes = await _each(
-            (item.transaction_id for item in request.transactions), self.send_transaction
-        )
-        retry = [tid for tid, sent in outcomes.items() if sent is None]
-        sent = sum(1 for outcome in outcomes.values() if outcome)
-        if retry:
-            log.warning(
-                "group %s: %d transaction(s) held back by a carrier fault",
-                request.group_id,
-                len(retry),
-            )
-        return Sent(sent=sent, retry=retry)
-
-    async def _claim_keys(self, keyed: list[KeyedTransaction]) -> None:
-        """Store each transaction's key unless an earlier attempt stored one: one statement."""
-        if not keyed:
-            return
+        keys = {k.transaction_id: k.idempotency_key for k in request.transactions}
+        if not keys:
+            return Sent(sent=0, retry=[])
         async with self._db.transaction() as session:
-            keys = {k.transaction_id: k.idempotency_key for k in keyed}
             await session.execute(
                 update(MemberTransaction)
                 .where(
@@ -235,8 +226,38 @@ class FulfillmentActivities:
                 .values(idempotency_key=case(keys, value=MemberTransaction.id))
                 .execution_options(synchronize_session=False)
             )
+            batch = [
+                _Unsent(*row)
+                for row in await session.execute(
+                    select(
+                        MemberTransaction.id,
+                        MemberTransaction.employee_id,
+                        MemberTransaction.carrier_id,
+                        MemberTransaction.member_snapshot_id,
+                    ).where(MemberTransaction.id.in_(keys))
+                )
+            ]
+            # Checked once per batch: a disconnection lands between batches, not mid-send.
+            connected = {
+                connection.carrier_id: connection.carrier_group_id
+                for connection in await live_connections(session, request.group_id)
+            }
+        outcomes = await _each(
+            batch, lambda unsent: self.send_transaction(unsent, connected.get(unsent.carrier_id))
+        )
+        async with self._db.transaction() as session:
+            for snapshot_id in sorted({unsent.snapshot_id for unsent in batch}):
+                await _settle(session, snapshot_id)
+        retry = [unsent.id for unsent, sent in outcomes.items() if sent is None]
+        if retry:
+            log.warning(
+                "group %s: %d transaction(s) held back by a carrier fault",
+                request.group_id,
+                len(retry),
+            )
+        return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
 
-    async def send_transaction(self, transaction_id: uuid.UUID) -> bool | None:
+    async def send_transaction(self, unsent: _Unsent, carrier_group_id: str | None) -> bool | None:
         """Send one transaction under its stored key: True once the carrier has it, False when
         it will not be sent (failed, canceled), None when a carrier fault held it back.
 
@@ -244,34 +265,32 @@ class FulfillmentActivities:
         either sees the transaction sent or cancels it before it goes.
         """
         async with self._carrier_calls, self._db.transaction() as session:
-            found = await session.get(MemberTransaction, transaction_id)
+            await lock_member_at_carrier(session, unsent.employee_id, unsent.carrier_id)
+            found = (
+                await session.execute(
+                    select(MemberTransaction, MemberSnapshot.status)
+                    .join(MemberSnapshot, MemberSnapshot.id == MemberTransaction.member_snapshot_id)
+                    .where(MemberTransaction.id == unsent.id)
+                    .with_for_update(of=MemberTransaction)
+                )
+            ).one_or_none()
             if found is None:
                 return False
-            await lock_member_at_carrier(session, found.employee_id, found.carrier_id)
-            transaction = await session.get(
-                MemberTransaction, transaction_id, with_for_update=True, populate_existing=True
-            )
-            assert transaction is not None
+            transaction, snapshot_status = found
             if transaction.status in _FINAL:
                 return False
             if transaction.carrier_transaction_id is not None:
                 return True  # sent by an earlier attempt whose answer was lost
-            snapshot = await session.get(MemberSnapshot, transaction.member_snapshot_id)
-            assert snapshot is not None
-            if snapshot.status == SnapshotStatus.REPLACED.value:
+            if snapshot_status == SnapshotStatus.REPLACED.value:
                 await _cancel(session, transaction)
-                await _settle(session, transaction.member_snapshot_id)
                 return False
-            connection = await live_connection(
-                session, transaction.group_id, transaction.carrier_id
-            )
-            if connection is None:
+            if carrier_group_id is None:
                 await _fail(session, transaction, "the group is no longer connected to the carrier")
                 return False
             assert transaction.idempotency_key is not None, "keys are claimed before sending"
             try:
                 receipt = await self._adapters[transaction.carrier_id].send_member_transaction(
-                    connection.carrier_group_id,
+                    carrier_group_id,
                     transaction_id=str(transaction.id),
                     transaction_type=transaction.transaction_type,
                     member=CarrierMember.model_validate(transaction.body["member"]),
@@ -285,14 +304,13 @@ class FulfillmentActivities:
             transaction.carrier_transaction_id = receipt.id
             transaction.result = {
                 "carrier_transaction_id": receipt.id,
-                "carrier_group_id": connection.carrier_group_id,
+                "carrier_group_id": carrier_group_id,
             }
             transaction.status_details = [
                 *transaction.status_details,
                 _detail(StatusDetail.CARRIER_ACCEPTED),
             ]
             await save_version(session, transaction, history=False)
-            await _settle(session, transaction.member_snapshot_id)
         return True
 
     @activity.defn(name=TRACK_TRANSACTIONS)
@@ -421,7 +439,6 @@ async def _fail(session: AsyncSession, transaction: MemberTransaction, reason: s
         _detail(StatusDetail.CARRIER_FAILED, reason),
     ]
     await save_version(session, transaction, history=False)
-    await _settle(session, transaction.member_snapshot_id)
 
 
 async def _settle(session: AsyncSession, snapshot_id: uuid.UUID) -> None:
@@ -431,8 +448,18 @@ async def _settle(session: AsyncSession, snapshot_id: uuid.UUID) -> None:
     snapshot = await session.get(MemberSnapshot, snapshot_id, with_for_update=True)
     if snapshot is None:
         return
-    transactions = await snapshot_transactions(session, snapshot_id)
-    by_carrier: dict[str, list[MemberTransaction]] = {}
+    # Only what the summary needs: the bodies (the people) stay unread.
+    transactions = (
+        await session.execute(
+            select(
+                MemberTransaction.carrier_id,
+                MemberTransaction.status,
+                MemberTransaction.carrier_transaction_id,
+                MemberTransaction.result["reason"].astext.label("reason"),
+            ).where(MemberTransaction.member_snapshot_id == snapshot_id)
+        )
+    ).all()
+    by_carrier: dict[str, list[Any]] = {}
     for transaction in transactions:
         by_carrier.setdefault(str(transaction.carrier_id), []).append(transaction)
     summary = []
@@ -440,7 +467,7 @@ async def _settle(session: AsyncSession, snapshot_id: uuid.UUID) -> None:
         mine = by_carrier.get(entry["carrier_id"], [])
         failed = [t for t in mine if t.status == TransactionStatus.FAILED.value]
         if failed:
-            reasons = [str(t.result.get("reason") or "refused by the carrier") for t in failed]
+            reasons = [str(t.reason or "refused by the carrier") for t in failed]
             entry = {**entry, "status": FulfillmentStatus.INVALID.value, "errors": reasons}
         elif mine and all(t.carrier_transaction_id for t in mine):
             entry = {**entry, "status": FulfillmentStatus.SENT.value}

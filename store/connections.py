@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,19 @@ async def live_connection(
             GroupConnection.status == ConnectionStatus.COMPLETED.value,
         )
     )
+
+
+async def live_connections(session: AsyncSession, group_id: uuid.UUID) -> Sequence[GroupConnection]:
+    """The group's completed, not disconnected connections, one per carrier at most."""
+    return (
+        await session.scalars(
+            select(GroupConnection).where(
+                GroupConnection.group_id == group_id,
+                GroupConnection.disconnected.is_(None),
+                GroupConnection.status == ConnectionStatus.COMPLETED.value,
+            )
+        )
+    ).all()
 
 
 async def open_disconnection_request(

@@ -252,15 +252,3 @@ async def cancel_unsent(
         )
     ).all()
     return rows
-
-
-async def snapshot_transactions(
-    session: AsyncSession, snapshot_id: uuid.UUID
-) -> Sequence[MemberTransaction]:
-    return (
-        await session.scalars(
-            select(MemberTransaction)
-            .where(MemberTransaction.member_snapshot_id == snapshot_id)
-            .order_by(MemberTransaction.position)
-        )
-    ).all()
