@@ -67,7 +67,15 @@ from carrierlink.admin import prepare_database
 from carrierlink.confirmations import wake_group_confirmations
 from carrierlink.sample_snapshots import PlanChoice, carrier_config, new_hire, person, pick
 from carrierlink.settings import Settings
-from carriers import CARRIERS, CarrierAdapter, build_adapters, principal, rules_for, unum
+from carriers import (
+    CARRIERS,
+    CarrierAdapter,
+    CarrierUnavailable,
+    build_adapters,
+    principal,
+    rules_for,
+    unum,
+)
 from domain.differences import ConfirmationStage
 from domain.member_changes import (
     ChosenCoverage,
@@ -387,14 +395,22 @@ async def connect_and_send(
         hires.append(Hire(carrier, carrier_group_ids[carrier], custom_id, payload, planned))
 
     async def send(hire: Hire) -> None:
-        async with sends:
-            receipt = await stack.adapters[hire.carrier].send_member_transaction(
-                hire.carrier_group_id,
-                transaction_id=str(hire.transaction_id),
-                transaction_type=hire.planned.transaction_type.value,
-                member=hire.planned.member,
-                idempotency_key=hire.idempotency_key,
-            )
+        # Resent under the same key when a kept-alive connection was closed under it: the
+        # carrier answers a resend with the first receipt.
+        for attempt in range(3):
+            try:
+                async with sends:
+                    receipt = await stack.adapters[hire.carrier].send_member_transaction(
+                        hire.carrier_group_id,
+                        transaction_id=str(hire.transaction_id),
+                        transaction_type=hire.planned.transaction_type.value,
+                        member=hire.planned.member,
+                        idempotency_key=hire.idempotency_key,
+                    )
+                break
+            except CarrierUnavailable:
+                if attempt == 2:
+                    raise
         hire.receipt = receipt.id
         hire.sent_at = unix_now()
 
