@@ -9,24 +9,29 @@ port), a time-skipping Temporal test server, and the real worker (`worker.build_
 real GroupConfirmations workflow and ConfirmationActivities) in this process. Everything is
 stopped, by PID, when the run ends.
 
-Setup (not timed): `--groups` groups, each with a completed connection to Principal and to Unum
-and its plans stored from the carrier's account (`store_account_structure`, as a connection's
-pull does). `--transactions` new hires are spread over the groups, each enrolled at one carrier
-(Principal and Unum in turn): the snapshot is projected onto the carrier as intake does
-(`parse_snapshot`, the carrier's member rules, `carrier_member`, `plan_transaction`), sent to the
-sandbox through the real carrier adapter with an idempotency key, followed until the sandbox
-completed it, and stored as the snapshot workflow leaves it: a completed MemberTransaction due
+Setup (not timed; in a child process, so the worker's RSS starts without its leftovers):
+`--groups` groups, each with a completed connection to Principal and to Unum and its plans
+stored from the carrier's account (`store_account_structure`, as a connection's pull does).
+`--transactions` new hires are spread over the groups, each enrolled at one carrier (Principal
+and Unum in turn): the snapshot is projected onto the carrier as intake does (`parse_snapshot`,
+the carrier's member rules, `carrier_member`, `plan_transaction`), sent to the sandbox through
+the real carrier adapter with an idempotency key, left until the sandbox completed it (its
+counts say so), and stored as the snapshot workflow leaves it: a completed MemberTransaction due
 for its acceptance check now. Each coverage starts on an effective date drawn uniformly from
-today to `--days` - 1 days ahead (`--seed`).
+today to `--days` - 1 days ahead (`--seed`). Principal dates a new hire's coverage by its own
+rules, so about half the transactions end verified with a difference (a discrepancy).
 
 Measured: every group's loop is woken as a completed transaction wakes it
 (`wake_group_confirmations`, signal-with-start); the test server then skips time while the
 loops work: an acceptance check now, a durable timer to each effective date, a final check
 there. Done when every loop has ended (nothing pending). Printed: the wall time; the Temporal
 history events of every group-confirmations run (continued-as-new runs included) per
-transaction; carrier reads per transaction; the worker's RSS (this process) sampled every
-0.25 s, at the start, once every loop took its first turn (all confirmations still to make wait
-in sleeping loops), half-way, and at the end, with the pending count at each point.
+transaction; carrier reads per transaction; the worker's CPU; retried turns and workflow tasks
+that timed out; the worker's RSS (this process) sampled every 0.25 s, at the start, once every
+loop took its first turn (all confirmations still to make wait in sleeping loops), half-way, and
+at the end, with the pending count at each point. Targets: every transaction verified (or with
+a difference); <= 10 history events per transaction; RSS flat (<= 10% growth) once every loop
+holds its pending checks.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import asyncio
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import random
 import shutil
@@ -46,6 +52,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -136,10 +143,7 @@ class Stack:
     settings: Settings
     database: Database
     env: WorkflowEnvironment
-    adapters: dict[uuid.UUID, CarrierAdapter]
     sandbox: httpx.AsyncClient
-    sandbox_process: subprocess.Popen[bytes]
-    processing_delay: float
 
 
 def spawn_sandbox(port: int, delay: float, latency_ms: int, log: Path) -> subprocess.Popen[bytes]:
@@ -199,7 +203,7 @@ async def stack(args: argparse.Namespace) -> AsyncIterator[Stack]:
         port = free_port()
         async with sandbox_process(
             port, args.processing_delay, args.latency_ms, workdir / "sandbox.log"
-        ) as proc:
+        ):
             env = await start_time_skipping()
             try:
                 settings = Settings(
@@ -211,21 +215,9 @@ async def stack(args: argparse.Namespace) -> AsyncIterator[Stack]:
                 )
                 await prepare_database(settings)
                 database = Database(url, pool_size=10)
-                limits = httpx.Limits(
-                    max_connections=args.sends, max_keepalive_connections=args.sends
-                )
                 try:
-                    async with (
-                        httpx.AsyncClient(timeout=60, limits=limits) as http,
-                        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as sb,
-                    ):
-                        adapters = build_adapters(
-                            http,
-                            {i.slug: settings.carrier_base_url(i.slug) for i in CARRIERS.values()},
-                        )
-                        yield Stack(
-                            settings, database, env, adapters, sb, proc, args.processing_delay
-                        )
+                    async with httpx.AsyncClient(base_url=sandbox_url(port), timeout=60) as sb:
+                        yield Stack(settings, database, env, sb)
                 finally:
                     await database.dispose()
             finally:
@@ -235,7 +227,37 @@ async def stack(args: argparse.Namespace) -> AsyncIterator[Stack]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def sandbox_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
 # --- setup ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Setup:
+    """What setup writes with: the database, the carrier adapters, the sandbox's control API."""
+
+    database: Database
+    adapters: dict[uuid.UUID, CarrierAdapter]
+    sandbox: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def setup_clients(url: str, port: int, sends: int) -> AsyncIterator[Setup]:
+    database = Database(url, pool_size=10)
+    limits = httpx.Limits(max_connections=sends, max_keepalive_connections=sends)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=60, limits=limits) as http,
+            httpx.AsyncClient(base_url=sandbox_url(port), timeout=60) as sandbox,
+        ):
+            adapters = build_adapters(
+                http, {info.slug: f"{sandbox_url(port)}/{info.slug}" for info in CARRIERS.values()}
+            )
+            yield Setup(database, adapters, sandbox)
+    finally:
+        await database.dispose()
 
 
 def coverages(setup: GroupSetup) -> list[PlanChoice]:
@@ -339,7 +361,7 @@ def detail(status: StatusDetail, at: int) -> Json:
 
 
 async def connect_and_send(
-    stack: Stack,
+    setup: Setup,
     organization_id: uuid.UUID,
     n: int,
     count: int,
@@ -351,11 +373,11 @@ async def connect_and_send(
     group_id = uuid.uuid4()
     carrier_group_ids = {PRINCIPAL: f"2{n:06d}", UNUM: f"4{n:07d}"}
     accounts = {
-        carrier: await stack.adapters[carrier].fetch_account(carrier_group_id)
+        carrier: await setup.adapters[carrier].fetch_account(carrier_group_id)
         for carrier, carrier_group_id in carrier_group_ids.items()
     }
     now = unix_now()
-    async with stack.database.transaction() as session:
+    async with setup.database.transaction() as session:
         await save_version(
             session,
             Group(id=group_id, organization_id=organization_id, name=f"Confirmation Bench {n}"),
@@ -401,7 +423,7 @@ async def connect_and_send(
         for attempt in range(3):
             try:
                 async with sends:
-                    receipt = await stack.adapters[hire.carrier].send_member_transaction(
+                    receipt = await setup.adapters[hire.carrier].send_member_transaction(
                         hire.carrier_group_id,
                         transaction_id=str(hire.transaction_id),
                         transaction_type=hire.planned.transaction_type.value,
@@ -436,11 +458,11 @@ async def sandbox_completed(sandbox: httpx.AsyncClient, expected: int, within: f
         await asyncio.sleep(0.1)
 
 
-async def store(stack: Stack, seeded: Seeded) -> None:
+async def store(setup: Setup, seeded: Seeded) -> None:
     """The group's members, snapshots and transactions, as the snapshot workflow leaves a
     transaction the carrier completed: due for its acceptance check now."""
     organization_id, group_id, completed = seeded.organization_id, seeded.group_id, unix_now()
-    async with stack.database.transaction() as session:
+    async with setup.database.transaction() as session:
         snapshots: list[MemberSnapshot] = []
         transactions: list[MemberTransaction] = []
         members: list[Member] = []
@@ -527,8 +549,8 @@ async def store(stack: Stack, seeded: Seeded) -> None:
         session.add_all(transactions)
 
 
-async def seed(stack: Stack, args: argparse.Namespace) -> list[Seeded]:
-    async with stack.database.transaction() as session:
+async def seed(setup: Setup, args: argparse.Namespace) -> list[Seeded]:
+    async with setup.database.transaction() as session:
         organization, _ = await ensure_organization(session, f"bench-{uuid.uuid4().hex[:8]}")
     per_group = [
         args.transactions // args.groups + (1 if n < args.transactions % args.groups else 0)
@@ -540,13 +562,41 @@ async def seed(stack: Stack, args: argparse.Namespace) -> list[Seeded]:
 
     async def one(n: int) -> Seeded:
         return await connect_and_send(
-            stack, organization.id, n, per_group[n], rngs[n], args.days, sends
+            setup, organization.id, n, per_group[n], rngs[n], args.days, sends
         )
 
     seeded = await gather_limited(args.setup_groups, one, range(args.groups))
-    await sandbox_completed(stack.sandbox, args.transactions, within=120)
-    await gather_limited(args.setup_groups, partial(store, stack), seeded)
+    await sandbox_completed(setup.sandbox, args.transactions, within=120)
+    await gather_limited(args.setup_groups, partial(store, setup), seeded)
     return seeded
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A seeded group, as the measured phase knows it."""
+
+    group_id: uuid.UUID
+    transactions: int
+    due_dates: frozenset[date]
+    today: date
+
+
+def seed_process(args: argparse.Namespace, url: str, port: int) -> list[Loop]:
+    """Setup, run in a process of its own: the worker's RSS then starts without its leftovers."""
+
+    async def seeded() -> list[Loop]:
+        async with setup_clients(url, port, args.sends) as setup:
+            groups = await seed(setup, args)
+        return [Loop(g.group_id, g.transactions, frozenset(g.due_dates), g.today) for g in groups]
+
+    return asyncio.run(seeded())
+
+
+async def seed_elsewhere(stack: Stack, args: argparse.Namespace) -> list[Loop]:
+    url, port = stack.settings.require_database_url(), stack.settings.sandbox_port
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, seed_process, args, url, port)
 
 
 # --- the measured phase --------------------------------------------------------------------------
@@ -693,33 +743,50 @@ class Outcome:
         return self.loops_ended and self.unaccounted == 0
 
 
-async def confirmation_figures(database: Database) -> tuple[int, int, int, int, int]:
+@dataclass
+class Figures:
+    total: int
+    verified: int
+    with_differences: int
+    discrepancies: int
+    unaccounted: int
+    kinds: Counter[str]  # differences by carrier and type
+
+
+async def confirmation_figures(database: Database) -> Figures:
     async with database.transaction() as session:
-        total = await session.scalar(select(func.count()).select_from(MemberTransaction))
-        verified = await session.scalar(
-            select(func.count()).where(MemberTransaction.verified.is_not(None))
-        )
+
+        async def count(query: Any) -> int:
+            return int(await session.scalar(query) or 0)
+
         differing = select(Difference.member_transaction_id).where(
             Difference.member_transaction_id.is_not(None)
         )
-        with_differences = await session.scalar(
-            select(func.count(func.distinct(Difference.member_transaction_id)))
-        )
-        discrepancies = await session.scalar(
-            select(func.count()).select_from(Difference).where(Difference.is_discrepancy)
-        )
-        unaccounted = await session.scalar(
-            select(func.count()).where(
-                MemberTransaction.verified.is_(None), MemberTransaction.id.not_in(differing)
+        kinds: Counter[str] = Counter()
+        for carrier_id, kind, n in await session.execute(
+            select(Difference.carrier_id, Difference.difference_type, func.count()).group_by(
+                Difference.carrier_id, Difference.difference_type
             )
+        ):
+            kinds[f"{CARRIERS[carrier_id].slug} {kind}"] = n
+        return Figures(
+            total=await count(select(func.count()).select_from(MemberTransaction)),
+            verified=await count(
+                select(func.count()).where(MemberTransaction.verified.is_not(None))
+            ),
+            with_differences=await count(
+                select(func.count(func.distinct(Difference.member_transaction_id)))
+            ),
+            discrepancies=await count(
+                select(func.count()).select_from(Difference).where(Difference.is_discrepancy)
+            ),
+            unaccounted=await count(
+                select(func.count()).where(
+                    MemberTransaction.verified.is_(None), MemberTransaction.id.not_in(differing)
+                )
+            ),
+            kinds=kinds,
         )
-    return (
-        int(total or 0),
-        int(verified or 0),
-        int(with_differences or 0),
-        int(discrepancies or 0),
-        int(unaccounted or 0),
-    )
 
 
 async def sandbox_requests(sandbox: httpx.AsyncClient) -> int:
@@ -735,9 +802,7 @@ def at_point(label: str, sample: Sample | None, transactions: int) -> str:
     )
 
 
-async def loops_end(
-    client: Client, database: Database, seeded: list[Seeded], within: float
-) -> bool:
+async def loops_end(client: Client, database: Database, seeded: list[Loop], within: float) -> bool:
     """Whether every group's loop ended (nothing pending) within `within` seconds."""
     deadline = time.perf_counter() + within
     running = [client.get_workflow_handle(wf.workflow_id(s.group_id)) for s in seeded]
@@ -756,7 +821,7 @@ async def loops_end(
     return True
 
 
-async def measure(stack: Stack, seeded: list[Seeded], args: argparse.Namespace) -> Outcome:
+async def measure(stack: Stack, seeded: list[Loop], args: argparse.Namespace) -> Outcome:
     client = stack.env.client
     n = sum(s.transactions for s in seeded)
     # A turn now (which also settles what takes effect today), then one per later date.
@@ -787,9 +852,7 @@ async def measure(stack: Stack, seeded: list[Seeded], args: argparse.Namespace) 
         end = await monitor.stop()
         requests = await sandbox_requests(stack.sandbox) - requests_before - 1
     histories = await group_histories(client, [s.group_id for s in seeded])
-    total, verified, with_differences, discrepancies, unaccounted = await confirmation_figures(
-        stack.database
-    )
+    figures = await confirmation_figures(stack.database)
 
     first_turns = monitor.first(lambda s: s.acceptance == 0)
     half = monitor.first(lambda s: s.pending <= n // 2)
@@ -817,11 +880,16 @@ async def measure(stack: Stack, seeded: list[Seeded], args: argparse.Namespace) 
         f"  wall time to verify all: {wall:.1f} s; virtual time advanced "
         f"{histories.virtual_days:.1f} days"
     )
+    clean = figures.verified - figures.with_differences
     print(
-        f"  transactions: {total}; verified {verified} ({verified - with_differences} without a "
-        f"difference); with a difference {with_differences} ({discrepancies} discrepancies); "
-        f"neither {unaccounted}"
+        f"  transactions: {figures.total}; verified {figures.verified} ({clean} without a "
+        f"difference); with a difference {figures.with_differences} ({figures.discrepancies} "
+        f"discrepancies); neither {figures.unaccounted}"
     )
+    if figures.kinds:
+        print(
+            "  differences: " + ", ".join(f"{kind} {n}" for kind, n in figures.kinds.most_common())
+        )
     print(
         f"  turns (confirm activities): {turns}, {turns / len(seeded):.1f} per group "
         f"(distinct check times {turns_needed}); carrier reads "
@@ -858,11 +926,11 @@ async def measure(stack: Stack, seeded: list[Seeded], args: argparse.Namespace) 
         f"{growth * 100:+.1f}%; start -> first turns {loaded:+.0f} MB"
     )
     outcome = Outcome(
-        transactions=total,
-        verified=verified,
-        with_differences=with_differences,
-        discrepancies=discrepancies,
-        unaccounted=unaccounted,
+        transactions=figures.total,
+        verified=figures.verified,
+        with_differences=figures.with_differences,
+        discrepancies=figures.discrepancies,
+        unaccounted=figures.unaccounted,
         wall=wall,
         loops_ended=loops_ended,
         events=histories.events,
@@ -893,7 +961,7 @@ async def run(args: argparse.Namespace) -> Outcome:
         up = time.perf_counter() - t
         print(f"stack: PostgreSQL, sandbox, time-skipping Temporal up in {up:.1f} s")
         t = time.perf_counter()
-        seeded = await seed(s, args)
+        seeded = await seed_elsewhere(s, args)
         pairs = sum(len(g.due_dates) for g in seeded)
         print(
             f"setup: {len(seeded)} groups (Principal and Unum), {args.transactions} transactions "
