@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 from temporalio import activity
 
-from carriers import CarrierAdapter
+from carriers import CarrierAdapter, CarrierUnavailable
 from carriers.registry import CARRIERS
 from domain.confirmation import PlanFacts, compare_member
 from domain.differences import ConfirmationStage
@@ -31,8 +31,13 @@ from workflows.confirmation import CONFIRM_DUE, ConfirmedTurn, DueCheck
 
 log = logging.getLogger("carrierlink.confirmation")
 
-# How many transactions one turn confirms, and how many carrier reads run at once.
+# How many transactions one turn confirms.
 BATCH = 500
+# Carrier reads in flight at once per worker, shared by the turns of every group: a burst of
+# turns (every group's effective dates fall at midnight UTC; a restart wakes every loop) then
+# waits here. Per turn, 100 groups would put 2,000 reads into the HTTP client's pool, whose
+# connection timeout fails whole turns (retried from the start) and whose queue costs CPU per
+# request; bench.confirmations measured the worker stalling on it at 10,000 transactions.
 CONCURRENT_READS = 20
 # Verified at once (contract 4c): nothing waits for an effective date.
 _AT_ONCE = {TransactionType.DEMOGRAPHIC.value, TransactionType.DEMOGRAPHIC_FULL.value}
@@ -51,24 +56,33 @@ class ConfirmationActivities:
     def __init__(self, database: Database, adapters: dict[uuid.UUID, CarrierAdapter]) -> None:
         self._db = database
         self._adapters = adapters
+        self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
     @activity.defn(name=CONFIRM_DUE)
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
-        """Confirm the group's transactions due by `check.now`; when is the next one due."""
+        """Confirm the group's transactions due by `check.now`; when is the next one due.
+
+        A carrier fault on some reads does not waste the others: what was read is confirmed
+        and kept, then the turn fails so its retry reads only what is still due.
+        """
         due = await self._due(check)
-        semaphore = asyncio.Semaphore(CONCURRENT_READS)
 
         async def read(item: _Due) -> CarrierMemberRecord | None:
-            async with semaphore:
+            async with self._reads:
                 return await self._adapters[item.carrier_id].fetch_member(
                     item.carrier_group_id, item.employee_id
                 )
 
-        held = await asyncio.gather(*(read(item) for item in due))
+        held = await asyncio.gather(*(read(item) for item in due), return_exceptions=True)
+        faults = [r for r in held if isinstance(r, BaseException)]
+        if any(not isinstance(fault, CarrierUnavailable) for fault in faults):
+            raise next(f for f in faults if not isinstance(f, CarrierUnavailable))
         fetched_at = unix_now()
         today = check.now.astimezone(UTC).date()
         async with self._db.transaction() as session:
             for item, record in zip(due, held, strict=True):
+                if isinstance(record, BaseException):
+                    continue  # still due: the retry reads it again
                 transaction = await session.get(MemberTransaction, item.id, with_for_update=True)
                 if transaction is None or transaction.confirm_stage != item.stage.value:
                     continue  # confirmed by an earlier attempt of this turn
@@ -125,10 +139,13 @@ class ConfirmationActivities:
                     MemberTransaction.confirm_due.is_not(None),
                 )
             )
-        if due:
-            log.info("group %s: %d transaction(s) confirmed", check.group_id, len(due))
+        confirmed = len(due) - len(faults)
+        if confirmed:
+            log.info("group %s: %d transaction(s) confirmed", check.group_id, confirmed)
+        if faults:
+            raise faults[0]
         return ConfirmedTurn(
-            confirmed=len(due),
+            confirmed=confirmed,
             next_due=None if next_due is None else datetime.fromtimestamp(next_due, UTC),
         )
 
