@@ -266,6 +266,24 @@ async def confirmations_until_effective_dates(rig: Rig, id: str) -> WorkflowHand
     return handle
 
 
+async def confirmations_past_one_run(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A group with an effective date on each of 55 days: more turns than a run takes
+    (`TURNS_PER_RUN`, 50), so the loop continues as new and the next run takes the rest. The
+    `_v1` file was recorded before runs were cut to 50 turns: one run of 55 turns."""
+    now = await rig.env.get_current_time()
+    rig.snapshots.due = [now + timedelta(days=day) for day in range(55)]
+    handle = await rig.client.start_workflow(
+        GroupConfirmationsWorkflow.run,
+        GroupConfirmationsInput(group_id=uuid.uuid4()),
+        id=id,
+        task_queue=rig.task_queue,
+        start_signal=WAKE,
+    )
+    await handle.result()
+    # The run that continued as new (the handle's own history is the last run's).
+    return rig.client.get_workflow_handle(id, run_id=handle.result_run_id)
+
+
 async def run_snapshot(rig: Rig, id: str, snapshot: SnapshotRun) -> WorkflowHandle[Any, Any]:
     handle = await rig.client.start_workflow(
         MemberSnapshotWorkflow.run, snapshot, id=id, task_queue=rig.task_queue
@@ -290,6 +308,7 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "member_snapshot_failed_at_one_carrier": snapshot_failed_at_one_carrier,
     "member_snapshot_replaced_before_sending": snapshot_replaced_before_sending,
     "group_confirmations_until_effective_dates": confirmations_until_effective_dates,
+    "group_confirmations_past_one_run": confirmations_past_one_run,
 }
 
 
