@@ -26,8 +26,13 @@ WAKE = "wake"
 # A turn reads the carrier for every due transaction of the group; a slow carrier or a big
 # batch needs room, and the retry starts over with what is still due.
 CONFIRM_TIMEOUT = timedelta(minutes=5)
-# Continue as new after this many turns: the history stays short.
-TURNS_PER_RUN = 200
+# Continue as new after this many turns: the history stays short, and so does what a worker
+# keeps of a run it caches (about 2.6 KB a turn: bench.confirmations measured 100 loops grow by
+# 24 MB over 60 turns each, given back when the runs ended).
+TURNS_PER_RUN = 50
+# Runs that started before the limit came down from 200 keep it, so their histories replay.
+SHORTER_RUNS = "confirmation-runs-of-50-turns"
+TURNS_PER_RUN_BEFORE = 200
 
 
 class GroupConfirmationsInput(BaseModel):
@@ -62,7 +67,9 @@ class GroupConfirmationsWorkflow:
 
     @workflow.run
     async def run(self, input: GroupConfirmationsInput) -> None:
-        for _ in range(TURNS_PER_RUN):
+        for taken in range(TURNS_PER_RUN_BEFORE):
+            if taken == TURNS_PER_RUN and workflow.patched(SHORTER_RUNS):
+                break
             self._woken = False
             turn = await workflow.execute_activity(
                 CONFIRM_DUE,

@@ -284,6 +284,24 @@ async def confirmations_until_effective_dates(rig: Rig, id: str) -> WorkflowHand
     return handle
 
 
+async def confirmations_past_one_run(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A group with an effective date on each of 55 days: more turns than a run takes
+    (`TURNS_PER_RUN`, 50), so the loop continues as new and the next run takes the rest. The
+    `_v1` file was recorded before runs were cut to 50 turns: one run of 55 turns."""
+    now = await rig.env.get_current_time()
+    rig.snapshots.due = [now + timedelta(days=day) for day in range(55)]
+    handle = await rig.client.start_workflow(
+        GroupConfirmationsWorkflow.run,
+        GroupConfirmationsInput(group_id=uuid.uuid4()),
+        id=id,
+        task_queue=rig.task_queue,
+        start_signal=WAKE,
+    )
+    await handle.result()
+    # The run that continued as new (the handle's own history is the last run's).
+    return rig.client.get_workflow_handle(id, run_id=handle.result_run_id)
+
+
 SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
     "connection_completed_first_try": completed_first_try,
     "connection_amended": amended,
@@ -299,6 +317,7 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "group_fulfillment_burst_to_two_carriers": fulfillment_burst_to_two_carriers,
     "group_fulfillment_waits_for_a_late_commit": fulfillment_waits_for_a_late_commit,
     "group_confirmations_until_effective_dates": confirmations_until_effective_dates,
+    "group_confirmations_past_one_run": confirmations_past_one_run,
 }
 
 

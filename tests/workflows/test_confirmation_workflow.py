@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from workflows.confirmation import (
     CONFIRM_DUE,
+    TURNS_PER_RUN,
     WAKE,
     ConfirmedTurn,
     DueCheck,
@@ -106,3 +107,27 @@ async def test_a_wake_signal_runs_a_turn_before_the_next_due_date(
     assert fake.confirmed == 2
     assert len(fake.turns) >= 3
     assert fake.turns[1] - now < timedelta(days=1)
+
+
+async def test_a_loop_continues_as_new_after_a_run_of_turns_and_confirms_the_rest(
+    env: WorkflowEnvironment, turns: tuple[Client, str, FakeTurns]
+) -> None:
+    client, queue, fake = turns
+    now = await env.get_current_time()
+    # An effective date on each of more days than one run takes turns.
+    fake.due = [now + timedelta(days=day) for day in range(TURNS_PER_RUN + 3)]
+    group = uuid.uuid4()
+    handle = await client.start_workflow(
+        GroupConfirmationsWorkflow.run,
+        GroupConfirmationsInput(group_id=group),
+        id=workflow_id(group),
+        task_queue=queue,
+        start_signal=WAKE,
+    )
+    await handle.result()
+
+    assert fake.confirmed == TURNS_PER_RUN + 3
+    first = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).fetch_history()
+    kinds = [e.event_type for e in first.events]
+    assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == TURNS_PER_RUN
+    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
