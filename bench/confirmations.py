@@ -44,6 +44,7 @@ import logging
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -51,14 +52,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
@@ -117,6 +118,7 @@ from workflows import confirmation as wf
 from workflows.connection import workflow_id as connection_workflow_id
 
 Json = dict[str, Any]
+T = TypeVar("T")
 PRINCIPAL = principal.INFO.id
 UNUM = unum.INFO.id
 CARRIER_TURNS = (PRINCIPAL, UNUM)  # by a transaction's index in its group
@@ -146,14 +148,16 @@ class Stack:
     sandbox: httpx.AsyncClient
 
 
-def spawn_sandbox(port: int, delay: float, latency_ms: int, log: Path) -> subprocess.Popen[bytes]:
+def spawn_sandbox(
+    port: int, delay: float, latency_ms: int, error_rate: float, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CARRIERLINK_SANDBOX_HOST": "127.0.0.1",
         "CARRIERLINK_SANDBOX_PORT": str(port),
         "CARRIERLINK_SANDBOX_PROCESSING_DELAY_SECONDS": str(delay),
         "CARRIERLINK_SANDBOX_LATENCY_MS": str(latency_ms),
-        "CARRIERLINK_SANDBOX_ERROR_RATE": "0",
+        "CARRIERLINK_SANDBOX_ERROR_RATE": str(error_rate),
         "CARRIERLINK_SANDBOX_TIMEOUT_RATE": "0",
     }
     with log.open("wb") as out:
@@ -164,10 +168,10 @@ def spawn_sandbox(port: int, delay: float, latency_ms: int, log: Path) -> subpro
 
 @asynccontextmanager
 async def sandbox_process(
-    port: int, delay: float, latency_ms: int, log: Path
+    port: int, delay: float, latency_ms: int, error_rate: float, log: Path
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
     """`python -m sandbox` on 127.0.0.1:`port`, stopped by its PID however the run ends."""
-    proc = await asyncio.to_thread(spawn_sandbox, port, delay, latency_ms, log)
+    proc = await asyncio.to_thread(spawn_sandbox, port, delay, latency_ms, error_rate, log)
     try:
         async with httpx.AsyncClient(timeout=2) as http:
             deadline = time.monotonic() + SANDBOX_READY_TIMEOUT
@@ -202,7 +206,7 @@ async def stack(args: argparse.Namespace) -> AsyncIterator[Stack]:
     try:
         port = free_port()
         async with sandbox_process(
-            port, args.processing_delay, args.latency_ms, workdir / "sandbox.log"
+            port, args.processing_delay, args.latency_ms, args.error_rate, workdir / "sandbox.log"
         ):
             env = await start_time_skipping()
             try:
@@ -356,6 +360,19 @@ class Seeded:
         return len(self.hires)
 
 
+async def again(call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """`call()`, again after a carrier fault (an injected 503, a kept-alive connection closed
+    under the request)."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except CarrierUnavailable:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def detail(status: StatusDetail, at: int) -> Json:
     return {"status_detail": status.value, "event_created": at}
 
@@ -373,7 +390,7 @@ async def connect_and_send(
     group_id = uuid.uuid4()
     carrier_group_ids = {PRINCIPAL: f"2{n:06d}", UNUM: f"4{n:07d}"}
     accounts = {
-        carrier: await setup.adapters[carrier].fetch_account(carrier_group_id)
+        carrier: await again(partial(setup.adapters[carrier].fetch_account, carrier_group_id))
         for carrier, carrier_group_id in carrier_group_ids.items()
     }
     now = unix_now()
@@ -418,22 +435,18 @@ async def connect_and_send(
         hires.append(Hire(carrier, carrier_group_ids[carrier], custom_id, payload, planned))
 
     async def send(hire: Hire) -> None:
-        # Resent under the same key when a kept-alive connection was closed under it: the
-        # carrier answers a resend with the first receipt.
-        for attempt in range(3):
-            try:
-                async with sends:
-                    receipt = await setup.adapters[hire.carrier].send_member_transaction(
-                        hire.carrier_group_id,
-                        transaction_id=str(hire.transaction_id),
-                        transaction_type=hire.planned.transaction_type.value,
-                        member=hire.planned.member,
-                        idempotency_key=hire.idempotency_key,
-                    )
-                break
-            except CarrierUnavailable:
-                if attempt == 2:
-                    raise
+        # A resend carries the same key: the carrier answers it with the first receipt.
+        async with sends:
+            receipt = await again(
+                partial(
+                    setup.adapters[hire.carrier].send_member_transaction,
+                    hire.carrier_group_id,
+                    transaction_id=str(hire.transaction_id),
+                    transaction_type=hire.planned.transaction_type.value,
+                    member=hire.planned.member,
+                    idempotency_key=hire.idempotency_key,
+                )
+            )
         hire.receipt = receipt.id
         hire.sent_at = unix_now()
 
@@ -682,7 +695,6 @@ class Histories:
     first: datetime | None = None  # the earliest event (virtual time)
     last: datetime | None = None
     retries: int = 0  # activity attempts after the first (failed attempts leave no event)
-    failure: str | None = None  # why one attempt failed, for the record
 
     @property
     def virtual_days(self) -> float:
@@ -708,8 +720,6 @@ async def group_histories(client: Client, group_ids: list[uuid.UUID]) -> Histori
                     continue
                 started_task = event.activity_task_started_event_attributes
                 found.retries += max(started_task.attempt - 1, 0)
-                if found.failure is None and started_task.last_failure.message:
-                    found.failure = started_task.last_failure.message
             times = [
                 history.events[0].event_time.ToDatetime(),
                 history.events[-1].event_time.ToDatetime(),
@@ -802,6 +812,33 @@ def at_point(label: str, sample: Sample | None, transactions: int) -> str:
     )
 
 
+class FailedAttempts(logging.Handler):
+    """Why activity attempts failed, counted rather than logged with a traceback each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reasons: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        reason = f"{type(error).__name__}: {error}" if error else record.getMessage()
+        # One line per kind of fault, not per member or group.
+        self.reasons[re.sub(r"[0-9a-f-]{36}|(?<=/)\d+(?=/)", "<id>", reason)[:160]] += 1
+
+
+@contextmanager
+def failed_attempts() -> Iterator[FailedAttempts]:
+    logger = logging.getLogger("temporalio.activity")
+    handler = FailedAttempts()
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+
 async def loops_end(client: Client, database: Database, seeded: list[Loop], within: float) -> bool:
     """Whether every group's loop ended (nothing pending) within `within` seconds."""
     deadline = time.perf_counter() + within
@@ -827,30 +864,31 @@ async def measure(stack: Stack, seeded: list[Loop], args: argparse.Namespace) ->
     # A turn now (which also settles what takes effect today), then one per later date.
     turns_needed = sum(1 + len(s.due_dates - {s.today}) for s in seeded)
     monitor = Monitor(stack.database)
-    async with build_worker(stack.settings, client) as worker, worker:
-        gc.collect()
-        requests_before = await sandbox_requests(stack.sandbox)
-        cpu_before = sum(psutil.Process().cpu_times()[:2])
-        start = await monitor.start()
-        t0 = time.perf_counter()
-        await gather_limited(
-            20,
-            lambda s: wake_group_confirmations(client, stack.settings, s.group_id),
-            seeded,
-        )
-        # What awaiting a started workflow's result does under the test server (the wake's
-        # signal-with-start leaves no such handle): time skips whenever nothing is in flight.
-        # Polled rather than awaited: the test server ends a long poll for the result after a
-        # while with no event and no page token, which the SDK takes for a missing result.
-        await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
-        try:
-            loops_ended = await loops_end(client, stack.database, seeded, args.timeout)
-        finally:
-            await client.test_service.lock_time_skipping(LockTimeSkippingRequest())
-        wall = time.perf_counter() - t0
-        cpu = sum(psutil.Process().cpu_times()[:2]) - cpu_before
-        end = await monitor.stop()
-        requests = await sandbox_requests(stack.sandbox) - requests_before - 1
+    with failed_attempts() as failures:
+        async with build_worker(stack.settings, client) as worker, worker:
+            gc.collect()
+            requests_before = await sandbox_requests(stack.sandbox)
+            cpu_before = sum(psutil.Process().cpu_times()[:2])
+            start = await monitor.start()
+            t0 = time.perf_counter()
+            await gather_limited(
+                20,
+                lambda s: wake_group_confirmations(client, stack.settings, s.group_id),
+                seeded,
+            )
+            # What awaiting a started workflow's result does under the test server (the wake's
+            # signal-with-start leaves no such handle): time skips whenever nothing is in flight.
+            # Polled rather than awaited: the test server ends a long poll for the result after a
+            # while with no event and no page token, which the SDK takes for a missing result.
+            await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+            try:
+                loops_ended = await loops_end(client, stack.database, seeded, args.timeout)
+            finally:
+                await client.test_service.lock_time_skipping(LockTimeSkippingRequest())
+            wall = time.perf_counter() - t0
+            cpu = sum(psutil.Process().cpu_times()[:2]) - cpu_before
+            end = await monitor.stop()
+            requests = await sandbox_requests(stack.sandbox) - requests_before - 1
     histories = await group_histories(client, [s.group_id for s in seeded])
     figures = await confirmation_figures(stack.database)
 
@@ -901,7 +939,7 @@ async def measure(stack: Stack, seeded: list[Loop], args: argparse.Namespace) ->
     )
     print(
         f"  retried turns (attempts after a failure) {histories.retries}"
-        + (f", e.g. {histories.failure!r}" if histories.failure else "")
+        + "".join(f"; {n} x {why}" for why, n in failures.reasons.most_common(3))
         + f"; workflow tasks timed out or failed {task_timeouts}"
     )
     print(
@@ -992,6 +1030,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds the sandbox takes to complete a transaction (setup only)",
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="the sandbox's answer latency")
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of carrier requests the sandbox answers 503 (setup resends; turns retry)",
+    )
     parser.add_argument("--setup-groups", type=int, default=8, help="groups set up at once")
     parser.add_argument("--sends", type=int, default=50, help="setup's carrier writes in flight")
     args = parser.parse_args(argv)
@@ -1006,8 +1050,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    # A failed turn's traceback per attempt drowns the figures; they count retries instead.
-    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     try:
         asyncio.run(run(args))
     except (BenchError, httpx.HTTPError, RPCError) as exc:
