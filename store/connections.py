@@ -17,14 +17,8 @@ async def live_connection(
     session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> GroupConnection | None:
     """The group's completed, not disconnected connection to the carrier, if any."""
-    return await session.scalar(
-        select(GroupConnection).where(
-            GroupConnection.group_id == group_id,
-            GroupConnection.carrier_id == carrier_id,
-            GroupConnection.disconnected.is_(None),
-            GroupConnection.status == ConnectionStatus.COMPLETED.value,
-        )
-    )
+    live = await live_connections(session, group_id)
+    return next((c for c in live if c.carrier_id == carrier_id), None)
 
 
 async def live_connections(session: AsyncSession, group_id: uuid.UUID) -> Sequence[GroupConnection]:
