@@ -31,7 +31,9 @@ async def ensure_organization(
         org = Organization(name=name)
         session.add(org)
         await session.flush()
-    issued = token or secrets.token_urlsafe(32)
+    # Prefixed: a bare urlsafe token starts with "-" one time in 64, and `--token <it>` on a
+    # command line then reads as a missing value.
+    issued = token or f"cl_{secrets.token_urlsafe(32)}"
     await session.execute(
         insert(ApiToken)
         .values(
