@@ -9,6 +9,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from store import migrate
@@ -135,3 +136,27 @@ async def test_migrations_go_down_to_base_and_up_again(postgres_base_url: str) -
     finally:
         await engine.dispose()
     assert drift == []
+
+
+async def test_pooled_connections_the_server_dropped_are_replaced_on_checkout(
+    postgres_base_url: str,
+) -> None:
+    """What a database restart does to the pool: every idle connection is gone. The next unit
+    of work must get a live one, not the error of a dead one."""
+    url = await create_database(postgres_base_url, "dropped_connections")
+    database = Database(url, pool_size=2)
+    try:
+        async with database.transaction() as session:
+            before = await session.scalar(text("select pg_backend_pid()"))
+        dsn = url.replace("postgresql+asyncpg", "postgresql")
+        admin = await asyncpg.connect(dsn)
+        try:
+            assert await admin.fetchval("select pg_terminate_backend($1)", before)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.1)  # the server's goodbye reaches the idle connection
+        async with database.transaction() as session:
+            after = await session.scalar(text("select pg_backend_pid()"))
+        assert after != before
+    finally:
+        await database.dispose()
