@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 from temporalio import activity
 from temporalio.client import Client
 
@@ -35,13 +37,9 @@ from domain.member_changes import (
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
 from store.connections import live_connections
 from store.db import Database
-from store.members import (
-    cancel_unsent,
-    last_sent_member,
-    lock_member_at_carrier,
-)
+from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers
 from store.models import MemberSnapshot, MemberTransaction, unix_now
-from store.versioning import save_version
+from store.versioning import save_versions
 from workflows.fulfillment import (
     BUILD_TRANSACTIONS,
     SEND_TRANSACTIONS,
@@ -63,6 +61,8 @@ R = TypeVar("R")
 BUILD_BATCH = 200
 # Transactions sent per turn (the rest wait for the next).
 SEND_BATCH = 500
+# Carrier calls in flight at once across the worker (sends and status reads).
+CARRIER_CALLS = 50
 
 _FINAL = {
     TransactionStatus.COMPLETED.value,
@@ -85,14 +85,45 @@ MANAGED_NOTE = (
 
 
 @dataclass(frozen=True)
-class _Unsent:
-    id: uuid.UUID
-    employee_id: uuid.UUID
-    carrier_id: uuid.UUID
-    snapshot_id: uuid.UUID
+class _Refused:
+    """The carrier refused a transaction, for this reason."""
+
+    reason: str
+
+
+# A send's outcome: the carrier's receipt, its refusal, or None for a fault (sent again later).
+_Answer = str | _Refused | None
+
+# What building needs of a snapshot; its payloads (the person as received) stay unread.
+_TO_BUILD = load_only(
+    MemberSnapshot.id,
+    MemberSnapshot.organization_id,
+    MemberSnapshot.group_id,
+    MemberSnapshot.employee_id,
+    MemberSnapshot.status,
+    MemberSnapshot.carrier_members,
+    MemberSnapshot.fulfillment_summary,
+    MemberSnapshot.version,
+    MemberSnapshot.modified,
+)
+# What following a transaction needs; its body (the person) stays unread.
+_TO_TRACK = load_only(
+    MemberTransaction.id,
+    MemberTransaction.member_snapshot_id,
+    MemberTransaction.status,
+    MemberTransaction.result,
+    MemberTransaction.status_details,
+    MemberTransaction.confirm_stage,
+    MemberTransaction.confirm_due,
+    MemberTransaction.version,
+    MemberTransaction.modified,
+)
 
 
 class FulfillmentActivities:
+    """Each activity works on a batch of one group in a few statements, whatever its size: the
+    employees' locks in one, the rows in one, the writes in one flush."""
+
     def __init__(
         self,
         database: Database,
@@ -104,9 +135,8 @@ class FulfillmentActivities:
         self._adapters = adapters
         self._client = client
         self._settings = settings
-        # Carrier calls at once across the worker. A send holds its database connection while
-        # the carrier answers (the employee's lock at that carrier), so this stays within the pool.
-        self._carrier_calls = asyncio.Semaphore(settings.database_pool_size)
+        # Carrier calls at once across the worker, whatever the number of groups at work.
+        self._carrier_calls = asyncio.Semaphore(CARRIER_CALLS)
 
     @activity.defn(name=BUILD_TRANSACTIONS)
     async def build_transactions(self, request: BuildRequest) -> Built:
@@ -115,19 +145,18 @@ class FulfillmentActivities:
         async with self._db.transaction() as session:
             submitted = (
                 await session.scalars(
-                    select(MemberSnapshot.id)
+                    select(MemberSnapshot)
+                    .options(_TO_BUILD)
                     .where(
                         MemberSnapshot.group_id == request.group_id,
                         MemberSnapshot.status == SnapshotStatus.SUBMITTED.value,
                     )
-                    .order_by(MemberSnapshot.created)
+                    .order_by(MemberSnapshot.created, MemberSnapshot.id)
                     .limit(BUILD_BATCH + 1)
+                    .with_for_update()
                 )
             ).all()
-        for snapshot_id in submitted[:BUILD_BATCH]:
-            await self._build(snapshot_id)
-            activity.heartbeat()
-        async with self._db.transaction() as session:
+            built = await _build(session, submitted[:BUILD_BATCH])
             stored = (
                 await session.scalars(
                     select(MemberSnapshot.id).where(MemberSnapshot.id.in_(request.awaited))
@@ -152,6 +181,13 @@ class FulfillmentActivities:
                     MemberTransaction.carrier_transaction_id.is_not(None),
                 )
             )
+        if submitted:
+            log.info(
+                "group %s: %d snapshot(s) built into %d carrier transaction(s)",
+                request.group_id,
+                min(len(submitted), BUILD_BATCH),
+                built,
+            )
         return Built(
             unsent=list(unsent),
             stored=list(stored),
@@ -159,59 +195,17 @@ class FulfillmentActivities:
             more=len(submitted) > BUILD_BATCH,
         )
 
-    async def _build(self, snapshot_id: uuid.UUID) -> None:
-        """Compare one snapshot with what each carrier was last sent: one transaction per
-        carrier that differs. A snapshot is built once."""
-        async with self._db.transaction() as session:
-            row = await session.get(MemberSnapshot, snapshot_id, with_for_update=True)
-            if row is None or row.status != SnapshotStatus.SUBMITTED.value:
-                return
-            built = 0
-            summary: list[dict[str, Any]] = []
-            # Sorted, so two builds of one employee take the carrier locks in the same order.
-            for carrier_key in sorted(row.carrier_members):
-                carrier_id = uuid.UUID(carrier_key)
-                await lock_member_at_carrier(session, row.employee_id, carrier_id)
-                for stale in await cancel_unsent(session, row.employee_id, carrier_id):
-                    await _cancel(session, stale)
-                target = CarrierMember.model_validate(row.carrier_members[carrier_key])
-                previous = await last_sent_member(session, row.employee_id, carrier_id)
-                planned = plan_transaction(previous, target)
-                if planned is None:
-                    summary.append(_fulfillment(carrier_id, FulfillmentStatus.NO_CHANGES))
-                    continue
-                transaction = MemberTransaction(
-                    id=uuid.uuid4(),
-                    organization_id=row.organization_id,
-                    group_id=row.group_id,
-                    employee_id=row.employee_id,
-                    member_snapshot_id=row.id,
-                    carrier_id=carrier_id,
-                    lines_of_coverage=list(planned.lines_of_coverage),
-                    transaction_type=planned.transaction_type.value,
-                    status=TransactionStatus.PROCESSING.value,
-                    body={
-                        "member": planned.member.model_dump(mode="json"),
-                        "changes": [change.as_json() for change in planned.changes],
-                    },
-                    result={},
-                    status_details=[_detail(StatusDetail.NOYO_ACCEPTED)],
-                )
-                await save_version(session, transaction, is_new=True, history=False)
-                built += 1
-                summary.append(_fulfillment(carrier_id, FulfillmentStatus.PROCESSING))
-            row.fulfillment_summary = summary
-            row.status = (SnapshotStatus.PROCESSING if built else SnapshotStatus.COMPLETED).value
-            await save_version(session, row, history=False)
-        log.info("snapshot %s: %d carrier transaction(s) built", snapshot_id, built)
-
     @activity.defn(name=SEND_TRANSACTIONS)
     async def send_transactions(self, request: SendRequest) -> Sent:
         """Send each transaction once; the carrier deduplicates on its idempotency key.
 
-        The key a transaction is first sent under is stored before the send, and every later
-        attempt (a retry of this activity, a later turn after a carrier fault, a new run) sends
-        that one: a write the carrier took but whose answer was lost is absorbed, not doubled.
+        The key a transaction is first sent under is stored (and committed) before the send,
+        and every later attempt (a retry of this activity, a later turn after a carrier fault,
+        a new run) sends that one: a write the carrier took but whose answer was lost is
+        absorbed, not doubled.
+
+        The employees' locks at their carriers are held while sending, so a newer snapshot's
+        build either sees a transaction sent or cancels it before it goes.
         """
         keys = {k.transaction_id: k.idempotency_key for k in request.transactions}
         if not keys:
@@ -226,29 +220,74 @@ class FulfillmentActivities:
                 .values(idempotency_key=case(keys, value=MemberTransaction.id))
                 .execution_options(synchronize_session=False)
             )
-            batch = [
-                _Unsent(*row)
-                for row in await session.execute(
-                    select(
-                        MemberTransaction.id,
-                        MemberTransaction.employee_id,
-                        MemberTransaction.carrier_id,
-                        MemberTransaction.member_snapshot_id,
-                    ).where(MemberTransaction.id.in_(keys))
+        async with self._db.transaction() as session:
+            pairs = {
+                (employee_id, carrier_id)
+                for employee_id, carrier_id in await session.execute(
+                    select(MemberTransaction.employee_id, MemberTransaction.carrier_id).where(
+                        MemberTransaction.id.in_(keys)
+                    )
                 )
-            ]
+            }
+            await lock_members_at_carriers(session, pairs)
+            found = (
+                await session.execute(
+                    select(MemberTransaction, MemberSnapshot.status)
+                    .join(MemberSnapshot, MemberSnapshot.id == MemberTransaction.member_snapshot_id)
+                    .where(MemberTransaction.id.in_(keys))
+                    .order_by(MemberTransaction.position)
+                    .with_for_update(of=MemberTransaction)
+                )
+            ).all()
             # Checked once per batch: a disconnection lands between batches, not mid-send.
             connected = {
                 connection.carrier_id: connection.carrier_group_id
                 for connection in await live_connections(session, request.group_id)
             }
-        outcomes = await _each(
-            batch, lambda unsent: self.send_transaction(unsent, connected.get(unsent.carrier_id))
-        )
-        async with self._db.transaction() as session:
-            for snapshot_id in sorted({unsent.snapshot_id for unsent in batch}):
-                await _settle(session, snapshot_id)
-        retry = [unsent.id for unsent, sent in outcomes.items() if sent is None]
+            outcomes: dict[uuid.UUID, bool | None] = {}
+            to_send: list[MemberTransaction] = []
+            written: list[MemberTransaction] = []
+            for transaction, snapshot_status in found:
+                if transaction.status in _FINAL:
+                    outcomes[transaction.id] = False
+                elif transaction.carrier_transaction_id is not None:
+                    outcomes[transaction.id] = True  # sent by an attempt whose answer was lost
+                elif snapshot_status == SnapshotStatus.REPLACED.value:
+                    _cancel(transaction)
+                    written.append(transaction)
+                    outcomes[transaction.id] = False
+                elif transaction.carrier_id not in connected:
+                    _fail(transaction, "the group is no longer connected to the carrier")
+                    written.append(transaction)
+                    outcomes[transaction.id] = False
+                else:
+                    to_send.append(transaction)
+            answers = await _each(
+                to_send,
+                lambda transaction: self._send(transaction, connected[transaction.carrier_id]),
+            )
+            for transaction, answer in answers.items():
+                if answer is None:
+                    outcomes[transaction.id] = None
+                    continue
+                if isinstance(answer, _Refused):
+                    _fail(transaction, f"the carrier refused the transaction: {answer.reason}")
+                    outcomes[transaction.id] = False
+                else:
+                    transaction.carrier_transaction_id = answer
+                    transaction.result = {
+                        "carrier_transaction_id": answer,
+                        "carrier_group_id": connected[transaction.carrier_id],
+                    }
+                    transaction.status_details = [
+                        *transaction.status_details,
+                        _detail(StatusDetail.CARRIER_ACCEPTED),
+                    ]
+                    outcomes[transaction.id] = True
+                written.append(transaction)
+            await save_versions(session, written)
+            await _settle(session, {transaction.member_snapshot_id for transaction, _ in found})
+        retry = [transaction_id for transaction_id, sent in outcomes.items() if sent is None]
         if retry:
             log.warning(
                 "group %s: %d transaction(s) held back by a carrier fault",
@@ -257,37 +296,10 @@ class FulfillmentActivities:
             )
         return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
 
-    async def send_transaction(self, unsent: _Unsent, carrier_group_id: str | None) -> bool | None:
-        """Send one transaction under its stored key: True once the carrier has it, False when
-        it will not be sent (failed, canceled), None when a carrier fault held it back.
-
-        Holds the employee's lock at the carrier while sending, so a newer snapshot's build
-        either sees the transaction sent or cancels it before it goes.
-        """
-        async with self._carrier_calls, self._db.transaction() as session:
-            await lock_member_at_carrier(session, unsent.employee_id, unsent.carrier_id)
-            found = (
-                await session.execute(
-                    select(MemberTransaction, MemberSnapshot.status)
-                    .join(MemberSnapshot, MemberSnapshot.id == MemberTransaction.member_snapshot_id)
-                    .where(MemberTransaction.id == unsent.id)
-                    .with_for_update(of=MemberTransaction)
-                )
-            ).one_or_none()
-            if found is None:
-                return False
-            transaction, snapshot_status = found
-            if transaction.status in _FINAL:
-                return False
-            if transaction.carrier_transaction_id is not None:
-                return True  # sent by an earlier attempt whose answer was lost
-            if snapshot_status == SnapshotStatus.REPLACED.value:
-                await _cancel(session, transaction)
-                return False
-            if carrier_group_id is None:
-                await _fail(session, transaction, "the group is no longer connected to the carrier")
-                return False
-            assert transaction.idempotency_key is not None, "keys are claimed before sending"
+    async def _send(self, transaction: MemberTransaction, carrier_group_id: str) -> _Answer:
+        """One carrier write under the transaction's stored key."""
+        assert transaction.idempotency_key is not None, "keys are claimed before sending"
+        async with self._carrier_calls:
             try:
                 receipt = await self._adapters[transaction.carrier_id].send_member_transaction(
                     carrier_group_id,
@@ -297,21 +309,10 @@ class FulfillmentActivities:
                     idempotency_key=transaction.idempotency_key,
                 )
             except CarrierRejected as exc:
-                await _fail(session, transaction, f"the carrier refused the transaction: {exc}")
-                return False
+                return _Refused(str(exc))
             except (CarrierUnavailable, httpx.HTTPError):
                 return None
-            transaction.carrier_transaction_id = receipt.id
-            transaction.result = {
-                "carrier_transaction_id": receipt.id,
-                "carrier_group_id": carrier_group_id,
-            }
-            transaction.status_details = [
-                *transaction.status_details,
-                _detail(StatusDetail.CARRIER_ACCEPTED),
-            ]
-            await save_version(session, transaction, history=False)
-        return True
+        return receipt.id
 
     @activity.defn(name=TRACK_TRANSACTIONS)
     async def track_transactions(self, request: TrackRequest) -> Tracked:
@@ -343,41 +344,106 @@ class FulfillmentActivities:
                 except (CarrierUnavailable, httpx.HTTPError):
                     return None  # asked again next poll
 
-        answers = await _each(carrier, ask)
+        answers = {
+            transaction_id: status
+            for transaction_id, status in (await _each(carrier, ask)).items()
+            if status is not None
+        }
         finished = 0
-        touched: set[uuid.UUID] = set()
-        async with self._db.transaction() as session:
-            for transaction_id, status in answers.items():
-                if status is None:
-                    continue
-                transaction = await session.get(
-                    MemberTransaction, transaction_id, with_for_update=True
+        if answers:
+            async with self._db.transaction() as session:
+                transactions = (
+                    await session.scalars(
+                        select(MemberTransaction)
+                        .options(_TO_TRACK)
+                        .where(
+                            MemberTransaction.id.in_(answers),
+                            MemberTransaction.status.not_in(_FINAL),
+                        )
+                        .order_by(MemberTransaction.position)
+                        .with_for_update()
+                    )
+                ).all()
+                written = []
+                for transaction in transactions:
+                    status = answers[transaction.id]
+                    before = len(transaction.status_details)
+                    _record_progress(transaction, status)
+                    if status.status is CarrierTransactionState.COMPLETED:
+                        transaction.status = TransactionStatus.COMPLETED.value
+                        # Read the carrier back soon: the group's confirmation loop takes it on.
+                        transaction.confirm_stage = ConfirmationStage.ACCEPTANCE.value
+                        transaction.confirm_due = unix_now()
+                    elif status.status is CarrierTransactionState.FAILED:
+                        transaction.status = TransactionStatus.FAILED.value
+                        transaction.result = {**transaction.result, "reason": status.reason}
+                    if transaction.status in _FINAL:
+                        finished += 1
+                    if transaction.status in _FINAL or len(transaction.status_details) != before:
+                        written.append(transaction)
+                await save_versions(session, written)
+                await _settle(
+                    session,
+                    {t.member_snapshot_id for t in transactions if t.status in _FINAL},
                 )
-                if transaction is None or transaction.status in _FINAL:
-                    continue
-                before = len(transaction.status_details)
-                _record_progress(transaction, status)
-                if status.status is CarrierTransactionState.COMPLETED:
-                    transaction.status = TransactionStatus.COMPLETED.value
-                    # Read the carrier back soon: the group's confirmation loop takes it on.
-                    transaction.confirm_stage = ConfirmationStage.ACCEPTANCE.value
-                    transaction.confirm_due = unix_now()
-                elif status.status is CarrierTransactionState.FAILED:
-                    transaction.status = TransactionStatus.FAILED.value
-                    transaction.result = {**transaction.result, "reason": status.reason}
-                if transaction.status in _FINAL:
-                    finished += 1
-                    touched.add(transaction.member_snapshot_id)
-                if transaction.status in _FINAL or len(transaction.status_details) != before:
-                    await save_version(session, transaction, history=False)
-            for snapshot_id in sorted(touched):
-                await _settle(session, snapshot_id)
-        if any(
-            s is not None and s.status is CarrierTransactionState.COMPLETED
-            for s in answers.values()
-        ):
+        if any(s.status is CarrierTransactionState.COMPLETED for s in answers.values()):
             await wake_group_confirmations(self._client, self._settings, request.group_id)
         return Tracked(in_flight=len(carrier) - finished, finished=finished)
+
+
+async def _build(session: AsyncSession, snapshots: Sequence[MemberSnapshot]) -> int:
+    """Compare each snapshot with what each carrier was last sent: one transaction per carrier
+    that differs. A snapshot is built once; the caller holds the snapshots' rows. Answers the
+    number of transactions built."""
+    pairs = {
+        (snapshot.employee_id, uuid.UUID(carrier_key))
+        for snapshot in snapshots
+        for carrier_key in snapshot.carrier_members
+    }
+    await lock_members_at_carriers(session, pairs)
+    stale = await cancel_unsent(session, pairs)
+    for transaction in stale:
+        _cancel(transaction)
+    last_sent = await last_sent_members(session, pairs)
+    built: list[MemberTransaction] = []
+    for snapshot in snapshots:
+        summary: list[dict[str, Any]] = []
+        mine = 0
+        for carrier_key in sorted(snapshot.carrier_members):
+            carrier_id = uuid.UUID(carrier_key)
+            target = CarrierMember.model_validate(snapshot.carrier_members[carrier_key])
+            planned = plan_transaction(last_sent.get((snapshot.employee_id, carrier_id)), target)
+            if planned is None:
+                summary.append(_fulfillment(carrier_id, FulfillmentStatus.NO_CHANGES))
+                continue
+            last_sent[(snapshot.employee_id, carrier_id)] = planned.member
+            built.append(
+                MemberTransaction(
+                    id=uuid.uuid4(),
+                    organization_id=snapshot.organization_id,
+                    group_id=snapshot.group_id,
+                    employee_id=snapshot.employee_id,
+                    member_snapshot_id=snapshot.id,
+                    carrier_id=carrier_id,
+                    lines_of_coverage=list(planned.lines_of_coverage),
+                    transaction_type=planned.transaction_type.value,
+                    status=TransactionStatus.PROCESSING.value,
+                    body={
+                        "member": planned.member.model_dump(mode="json"),
+                        "changes": [change.as_json() for change in planned.changes],
+                    },
+                    result={},
+                    status_details=[_detail(StatusDetail.NOYO_ACCEPTED)],
+                )
+            )
+            mine += 1
+            summary.append(_fulfillment(carrier_id, FulfillmentStatus.PROCESSING))
+        snapshot.fulfillment_summary = summary
+        snapshot.status = (SnapshotStatus.PROCESSING if mine else SnapshotStatus.COMPLETED).value
+    await save_versions(session, stale)
+    await save_versions(session, built, is_new=True)
+    await save_versions(session, snapshots)
+    return len(built)
 
 
 async def _each(items: Iterable[K], call: Callable[[K], Awaitable[R]]) -> dict[K, R]:
@@ -422,62 +488,82 @@ def _record_progress(transaction: MemberTransaction, status: CarrierTransactionS
         transaction.result = {**transaction.result, "managed": True}
 
 
-async def _cancel(session: AsyncSession, transaction: MemberTransaction) -> None:
+def _cancel(transaction: MemberTransaction) -> None:
     transaction.status = TransactionStatus.CANCELED.value
     transaction.status_details = [
         *transaction.status_details,
         _detail(StatusDetail.CANCELED, "replaced by a newer snapshot before it was sent"),
     ]
-    await save_version(session, transaction, history=False)
 
 
-async def _fail(session: AsyncSession, transaction: MemberTransaction, reason: str) -> None:
+def _fail(transaction: MemberTransaction, reason: str) -> None:
     transaction.status = TransactionStatus.FAILED.value
     transaction.result = {**transaction.result, "reason": reason}
     transaction.status_details = [
         *transaction.status_details,
         _detail(StatusDetail.CARRIER_FAILED, reason),
     ]
-    await save_version(session, transaction, history=False)
 
 
-async def _settle(session: AsyncSession, snapshot_id: uuid.UUID) -> None:
-    """The snapshot's carrier entries from its transactions: sent once all are with the carrier,
-    invalid (with the carrier's reasons) when one failed; completed once every transaction is
-    done. A replaced snapshot keeps `replaced`."""
-    snapshot = await session.get(MemberSnapshot, snapshot_id, with_for_update=True)
-    if snapshot is None:
+async def _settle(session: AsyncSession, snapshot_ids: AbstractSet[uuid.UUID]) -> None:
+    """Each snapshot's carrier entries from its transactions: sent once all are with the
+    carrier, invalid (with the carrier's reasons) when one failed; completed once every
+    transaction is done. A replaced snapshot keeps `replaced`."""
+    if not snapshot_ids:
         return
+    snapshots = (
+        await session.scalars(
+            select(MemberSnapshot)
+            .options(
+                load_only(
+                    MemberSnapshot.id,
+                    MemberSnapshot.status,
+                    MemberSnapshot.fulfillment_summary,
+                    MemberSnapshot.version,
+                    MemberSnapshot.modified,
+                )
+            )
+            .where(MemberSnapshot.id.in_(snapshot_ids))
+            .order_by(MemberSnapshot.id)
+            .with_for_update()
+        )
+    ).all()
     # Only what the summary needs: the bodies (the people) stay unread.
-    transactions = (
+    rows = (
         await session.execute(
             select(
+                MemberTransaction.member_snapshot_id,
                 MemberTransaction.carrier_id,
                 MemberTransaction.status,
                 MemberTransaction.carrier_transaction_id,
                 MemberTransaction.result["reason"].astext.label("reason"),
-            ).where(MemberTransaction.member_snapshot_id == snapshot_id)
+            ).where(MemberTransaction.member_snapshot_id.in_(snapshot_ids))
         )
     ).all()
-    by_carrier: dict[str, list[Any]] = {}
-    for transaction in transactions:
-        by_carrier.setdefault(str(transaction.carrier_id), []).append(transaction)
-    summary = []
-    for entry in snapshot.fulfillment_summary:
-        mine = by_carrier.get(entry["carrier_id"], [])
-        failed = [t for t in mine if t.status == TransactionStatus.FAILED.value]
-        if failed:
-            reasons = [str(t.reason or "refused by the carrier") for t in failed]
-            entry = {**entry, "status": FulfillmentStatus.INVALID.value, "errors": reasons}
-        elif mine and all(t.carrier_transaction_id for t in mine):
-            entry = {**entry, "status": FulfillmentStatus.SENT.value}
-        summary.append(entry)
-    changed = summary != snapshot.fulfillment_summary
-    snapshot.fulfillment_summary = summary
-    if snapshot.status == SnapshotStatus.PROCESSING.value and all(
-        t.status in _FINAL for t in transactions
-    ):
-        snapshot.status = SnapshotStatus.COMPLETED.value
-        changed = True
-    if changed:
-        await save_version(session, snapshot, history=False)
+    by_snapshot: dict[uuid.UUID, dict[str, list[Any]]] = {}
+    for row in rows:
+        by_snapshot.setdefault(row.member_snapshot_id, {}).setdefault(
+            str(row.carrier_id), []
+        ).append(row)
+    changed = []
+    for snapshot in snapshots:
+        by_carrier = by_snapshot.get(snapshot.id, {})
+        summary = []
+        for entry in snapshot.fulfillment_summary:
+            mine = by_carrier.get(entry["carrier_id"], [])
+            failed = [t for t in mine if t.status == TransactionStatus.FAILED.value]
+            if failed:
+                reasons = [str(t.reason or "refused by the carrier") for t in failed]
+                entry = {**entry, "status": FulfillmentStatus.INVALID.value, "errors": reasons}
+            elif mine and all(t.carrier_transaction_id for t in mine):
+                entry = {**entry, "status": FulfillmentStatus.SENT.value}
+            summary.append(entry)
+        done = snapshot.status == SnapshotStatus.PROCESSING.value and all(
+            t.status in _FINAL for transactions in by_carrier.values() for t in transactions
+        )
+        if summary != snapshot.fulfillment_summary or done:
+            snapshot.fulfillment_summary = summary
+            if done:
+                snapshot.status = SnapshotStatus.COMPLETED.value
+            changed.append(snapshot)
+    await save_versions(session, changed)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Text, cast, func, select
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -47,4 +47,14 @@ def _still_open(dbapi_connection: Any) -> bool:
 async def hold_lock(session: AsyncSession, key: str) -> None:
     """Wait for, then hold until the transaction ends, the advisory lock named `key`: how
     writers of one thing (an employee's intake, their transactions at a carrier) take turns."""
+    await hold_locks(session, [key])
+
+
+async def hold_locks(session: AsyncSession, keys: Iterable[str]) -> None:
+    """`hold_lock` for each key, in one round trip. Taken in sorted order, so two holders of
+    overlapping sets cannot deadlock."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    key = func.unnest(cast(ordered, ARRAY(Text))).column_valued("key")
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

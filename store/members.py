@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import LineOfCoverage
@@ -20,7 +23,7 @@ from domain.members import CarrierMember, GroupSetup, PlanOption
 from domain.plans import is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
-from store.db import hold_lock
+from store.db import hold_locks
 from store.models import (
     CarrierConfiguration,
     Member,
@@ -131,34 +134,50 @@ async def group_setup(
     session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> GroupSetup:
     """The group's carrier configuration and active plans at the carrier, as stored now."""
-    configuration = await session.scalar(
-        select(CarrierConfiguration.configuration).where(
-            CarrierConfiguration.group_id == group_id,
-            CarrierConfiguration.carrier_id == carrier_id,
+    return (await group_setups(session, group_id, [carrier_id]))[carrier_id]
+
+
+async def group_setups(
+    session: AsyncSession, group_id: uuid.UUID, carrier_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, GroupSetup]:
+    """`group_setup` for each carrier, in two queries whatever their number."""
+    configurations: dict[uuid.UUID, dict[str, Any]] = {
+        carrier_id: configuration
+        for carrier_id, configuration in await session.execute(
+            select(CarrierConfiguration.carrier_id, CarrierConfiguration.configuration).where(
+                CarrierConfiguration.group_id == group_id,
+                CarrierConfiguration.carrier_id.in_(carrier_ids),
+            )
         )
-    )
+    }
     plans = (
         await session.scalars(
             select(Plan).where(
-                Plan.group_id == group_id, Plan.carrier_id == carrier_id, Plan.status == "active"
+                Plan.group_id == group_id,
+                Plan.carrier_id.in_(carrier_ids),
+                Plan.status == "active",
             )
         )
     ).all()
-    return GroupSetup(
-        carrier_id=carrier_id,
-        configuration=configuration or {},
-        plans=tuple(
-            PlanOption(
-                id=plan.id,
-                carrier_plan_id=plan.carrier_plan_id,
-                line_of_coverage=LineOfCoverage(plan.line_of_coverage),
-                name=str(plan.details.get("name") or ""),
-                voluntary=is_voluntary(plan.details),
-                plan_configuration=plan.details.get("plan_configuration") or {},
-            )
-            for plan in plans
-        ),
-    )
+    return {
+        carrier_id: GroupSetup(
+            carrier_id=carrier_id,
+            configuration=configurations.get(carrier_id) or {},
+            plans=tuple(
+                PlanOption(
+                    id=plan.id,
+                    carrier_plan_id=plan.carrier_plan_id,
+                    line_of_coverage=LineOfCoverage(plan.line_of_coverage),
+                    name=str(plan.details.get("name") or ""),
+                    voluntary=is_voluntary(plan.details),
+                    plan_configuration=plan.details.get("plan_configuration") or {},
+                )
+                for plan in plans
+                if plan.carrier_id == carrier_id
+            ),
+        )
+        for carrier_id in carrier_ids
+    }
 
 
 async def latest_snapshot(session: AsyncSession, employee_id: uuid.UUID) -> MemberSnapshot | None:
@@ -203,52 +222,86 @@ async def replace_in_progress(
     return [row.id for row in rows]
 
 
-async def lock_member_at_carrier(
-    session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
-) -> None:
-    """Serialize building and sending an employee's transactions at one carrier (until commit)."""
-    await hold_lock(session, f"member:{employee_id}:{carrier_id}")
+# An employee at a carrier: whose transactions are built and sent in turn.
+MemberAtCarrier = tuple[uuid.UUID, uuid.UUID]  # (employee id, carrier id)
+
+
+async def lock_members_at_carriers(session: AsyncSession, pairs: Iterable[MemberAtCarrier]) -> None:
+    """Serialize building and sending each employee's transactions at a carrier (until commit)."""
+    await hold_locks(
+        session, (f"member:{employee_id}:{carrier_id}" for employee_id, carrier_id in pairs)
+    )
 
 
 async def last_sent_member(
     session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> CarrierMember | None:
-    """What the carrier was last told of the employee: the newest transaction not canceled or
-    refused by the carrier."""
-    body = await session.scalar(
-        select(MemberTransaction.body)
+    """What the carrier was last told of the employee (see `last_sent_members`)."""
+    return (await last_sent_members(session, {(employee_id, carrier_id)})).get(
+        (employee_id, carrier_id)
+    )
+
+
+async def last_sent_members(
+    session: AsyncSession, pairs: AbstractSet[MemberAtCarrier]
+) -> dict[MemberAtCarrier, CarrierMember]:
+    """What each carrier was last told of each employee, in one query: the newest transaction
+    not canceled or refused by the carrier. Absent when it was told nothing."""
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(MemberTransaction.employee_id, MemberTransaction.carrier_id, MemberTransaction.body)
         .where(
-            MemberTransaction.employee_id == employee_id,
-            MemberTransaction.carrier_id == carrier_id,
+            *_among(pairs),
             MemberTransaction.status.in_(
                 [TransactionStatus.PROCESSING.value, TransactionStatus.COMPLETED.value]
             ),
         )
-        .order_by(MemberTransaction.position.desc())
-        .limit(1)
+        .order_by(
+            MemberTransaction.employee_id,
+            MemberTransaction.carrier_id,
+            MemberTransaction.position.desc(),
+        )
+        .ext(distinct_on(MemberTransaction.employee_id, MemberTransaction.carrier_id))
     )
-    return None if body is None else CarrierMember.model_validate(body["member"])
+    return {
+        (employee_id, carrier_id): CarrierMember.model_validate(body["member"])
+        for employee_id, carrier_id, body in rows
+        if (employee_id, carrier_id) in pairs
+    }
 
 
 async def cancel_unsent(
-    session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
-) -> Sequence[MemberTransaction]:
-    """Cancel the employee's unsent transactions at the carrier from replaced snapshots."""
+    session: AsyncSession, pairs: AbstractSet[MemberAtCarrier]
+) -> list[MemberTransaction]:
+    """The unsent transactions of replaced snapshots of these employees at these carriers,
+    locked for the caller to cancel."""
+    if not pairs:
+        return []
     replaced = select(MemberSnapshot.id).where(
-        MemberSnapshot.employee_id == employee_id,
+        MemberSnapshot.employee_id.in_({employee_id for employee_id, _ in pairs}),
         MemberSnapshot.status == SnapshotStatus.REPLACED.value,
     )
     rows = (
         await session.scalars(
             select(MemberTransaction)
             .where(
-                MemberTransaction.employee_id == employee_id,
-                MemberTransaction.carrier_id == carrier_id,
+                *_among(pairs),
                 MemberTransaction.status == TransactionStatus.PROCESSING.value,
                 MemberTransaction.carrier_transaction_id.is_(None),
                 MemberTransaction.member_snapshot_id.in_(replaced),
             )
+            .order_by(MemberTransaction.position)
             .with_for_update()
         )
     ).all()
-    return rows
+    return [row for row in rows if (row.employee_id, row.carrier_id) in pairs]
+
+
+def _among(pairs: Collection[MemberAtCarrier]) -> tuple[ColumnElement[bool], ...]:
+    """Transactions of these employees at these carriers, and maybe a few more pairs (each
+    side filtered alone, so the employee index serves it): callers keep only `pairs`."""
+    return (
+        MemberTransaction.employee_id.in_({employee_id for employee_id, _ in pairs}),
+        MemberTransaction.carrier_id.in_({carrier_id for _, carrier_id in pairs}),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any, TypeVar
@@ -28,12 +29,7 @@ async def save_version(
     hold PII, and one copy of it is enough.
     """
     now = time.time()
-    if is_new:
-        record.created = int(now)
-        session.add(record)
-    else:
-        record.version = uuid.uuid4()
-    record.modified = int(now)
+    _stamp(session, record, now, is_new=is_new)
     await session.flush()
     if not history:
         return record
@@ -48,6 +44,26 @@ async def save_version(
     )
     await session.flush()
     return record
+
+
+async def save_versions(
+    session: AsyncSession, records: Iterable[Versioned], *, is_new: bool = False
+) -> None:
+    """`save_version(..., history=False)` for many records in one flush: a batch of snapshots or
+    transactions is written in a statement or two, not one round trip each."""
+    now = time.time()
+    for record in records:
+        _stamp(session, record, now, is_new=is_new)
+    await session.flush()
+
+
+def _stamp(session: AsyncSession, record: Versioned, now: float, *, is_new: bool) -> None:
+    if is_new:
+        record.created = int(now)
+        session.add(record)
+    else:
+        record.version = uuid.uuid4()
+    record.modified = int(now)
 
 
 def end_of_day_micros(day: date) -> int:
