@@ -29,12 +29,12 @@ from domain.member_changes import (
 )
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
-from store.connections import carrier_link
+from store.connections import carrier_links
 from store.db import hold_lock
 from store.members import (
     SnapshotMembers,
-    group_setup,
-    last_sent_member,
+    group_setups,
+    last_sent_members,
     latest_snapshot,
     replace_in_progress,
     snapshot_members,
@@ -80,6 +80,16 @@ async def check_snapshot(
     problems: list[FieldProblem] = []
     chosen: dict[uuid.UUID, dict[int, ChosenCoverage]] = {}
     warnings: list[str] = []
+    served = [carrier_id for carrier_id in by_carrier if carrier_id in CARRIERS]
+    links = await carrier_links(session, group_id, served)
+    setups = await group_setups(session, group_id, served)
+    last_sent = (
+        {}
+        if _is_new(members)
+        else await last_sent_members(
+            session, {(members.employee_id, carrier_id) for carrier_id in served}
+        )
+    )
     for carrier_id, indexes in by_carrier.items():
         first = f"coverages.{indexes[0]}.carrier_id"
         if carrier_id not in CARRIERS:
@@ -87,18 +97,14 @@ async def check_snapshot(
             continue
         try:
             check_enrollment_change(
-                await carrier_link(session, group_id, carrier_id),
+                links[carrier_id],
                 coverage_date=_latest_start(snapshot.coverages[i] for i in indexes),
             )
         except EnrollmentRefused as exc:
             problems.append(FieldProblem(first, str(exc)))
             continue
-        setup = await group_setup(session, group_id, carrier_id)
-        previous_member = (
-            None
-            if _is_new(members)
-            else await last_sent_member(session, members.employee_id, carrier_id)
-        )
+        setup = setups[carrier_id]
+        previous_member = last_sent.get((members.employee_id, carrier_id))
         choices, plan_problems = _choices(snapshot, indexes, setup, previous_member)
         problems += plan_problems
         if plan_problems:
@@ -152,8 +158,8 @@ async def take_snapshot(
     )
     snapshot_id = uuid.uuid4()
     session.add_all(checked.members.created)
-    await session.flush()
-    await replace_in_progress(session, checked.members.employee_id, snapshot_id)
+    if not _is_new(checked.members):  # a new employee has nothing in progress
+        await replace_in_progress(session, checked.members.employee_id, snapshot_id)
     row = SnapshotRow(
         id=snapshot_id,
         organization_id=organization_id,

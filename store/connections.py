@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,23 +51,45 @@ async def carrier_link(
     session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> CarrierLink:
     """What enrollment intake checks (`domain.disconnections.check_enrollment_change`)."""
-    if await live_connection(session, group_id, carrier_id) is not None:
-        pending = await session.scalar(
-            select(GroupDisconnectionRequest.effective_end_date).where(
-                GroupDisconnectionRequest.group_id == group_id,
-                GroupDisconnectionRequest.carrier_id == carrier_id,
-                GroupDisconnectionRequest.status == DisconnectionStatus.PROCESSING.value,
+    return (await carrier_links(session, group_id, [carrier_id]))[carrier_id]
+
+
+async def carrier_links(
+    session: AsyncSession, group_id: uuid.UUID, carrier_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CarrierLink]:
+    """`carrier_link` for each carrier, in two queries whatever their number: connected (with
+    the end date of a disconnection under way), or not (with the date the last one ended)."""
+    live = {c.carrier_id for c in await live_connections(session, group_id)}
+    requests = (
+        await session.execute(
+            select(
+                GroupDisconnectionRequest.carrier_id,
+                GroupDisconnectionRequest.status,
+                GroupDisconnectionRequest.effective_end_date,
             )
+            .where(
+                GroupDisconnectionRequest.group_id == group_id,
+                GroupDisconnectionRequest.status.in_(
+                    [DisconnectionStatus.PROCESSING.value, DisconnectionStatus.COMPLETED.value]
+                ),
+            )
+            # The latest completed one last, so it is the one kept below.
+            .order_by(GroupDisconnectionRequest.completed.asc().nulls_first())
         )
-        return CarrierLink(connected=True, ends_on=pending)
-    ended = await session.scalar(
-        select(GroupDisconnectionRequest.effective_end_date)
-        .where(
-            GroupDisconnectionRequest.group_id == group_id,
-            GroupDisconnectionRequest.carrier_id == carrier_id,
-            GroupDisconnectionRequest.status == DisconnectionStatus.COMPLETED.value,
-        )
-        .order_by(GroupDisconnectionRequest.completed.desc())
-        .limit(1)
-    )
-    return CarrierLink(connected=False, disconnected_on=ended)
+    ).all()
+    pending = {
+        r.carrier_id: r.effective_end_date
+        for r in requests
+        if r.status == DisconnectionStatus.PROCESSING.value
+    }
+    ended = {
+        r.carrier_id: r.effective_end_date
+        for r in requests
+        if r.status == DisconnectionStatus.COMPLETED.value
+    }
+    return {
+        carrier_id: CarrierLink(connected=True, ends_on=pending.get(carrier_id))
+        if carrier_id in live
+        else CarrierLink(connected=False, disconnected_on=ended.get(carrier_id))
+        for carrier_id in carrier_ids
+    }
