@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 from temporalio import activity
@@ -84,6 +84,24 @@ MANAGED_NOTE = (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class _Outgoing:
+    """A claimed transaction, as its carrier call needs it (read before the call)."""
+
+    id: uuid.UUID
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+    transaction_type: str
+    member: CarrierMember
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class _Receipt:
+    receipt: str
+    carrier_group_id: str
+
+
 @dataclass(frozen=True)
 class _Refused:
     """The carrier refused a transaction, for this reason."""
@@ -92,7 +110,7 @@ class _Refused:
 
 
 # A send's outcome: the carrier's receipt, its refusal, or None for a fault (sent again later).
-_Answer = str | _Refused | None
+_Answer = _Receipt | _Refused | None
 
 # What building needs of a snapshot; its payloads (the person as received) stay unread.
 _TO_BUILD = load_only(
@@ -113,6 +131,7 @@ _TO_TRACK = load_only(
     MemberTransaction.status,
     MemberTransaction.result,
     MemberTransaction.status_details,
+    MemberTransaction.carrier_transaction_id,
     MemberTransaction.confirm_stage,
     MemberTransaction.confirm_due,
     MemberTransaction.version,
@@ -199,27 +218,18 @@ class FulfillmentActivities:
     async def send_transactions(self, request: SendRequest) -> Sent:
         """Send each transaction once; the carrier deduplicates on its idempotency key.
 
-        The key a transaction is first sent under is stored (and committed) before the send,
-        and every later attempt (a retry of this activity, a later turn after a carrier fault,
-        a new run) sends that one: a write the carrier took but whose answer was lost is
-        absorbed, not doubled.
-
-        The employees' locks at their carriers are held while sending, so a newer snapshot's
-        build either sees a transaction sent or cancels it before it goes.
+        First, under the employees' locks at their carriers, each transaction still to send
+        is claimed: its key is stored (and committed) unless an earlier attempt stored one.
+        A claimed transaction is going to the carrier: a newer snapshot's build no longer
+        cancels it but builds on it. Every later attempt (a retry of this activity, a later
+        turn after a carrier fault, a new run) sends the stored key, so a write the carrier
+        took but whose answer was lost is absorbed, not doubled. No database connection is
+        held while the carriers answer; the answers are recorded after.
         """
         keys = {k.transaction_id: k.idempotency_key for k in request.transactions}
         if not keys:
             return Sent(sent=0, retry=[])
-        async with self._db.transaction() as session:
-            await session.execute(
-                update(MemberTransaction)
-                .where(
-                    MemberTransaction.id.in_(keys),
-                    MemberTransaction.idempotency_key.is_(None),
-                )
-                .values(idempotency_key=case(keys, value=MemberTransaction.id))
-                .execution_options(synchronize_session=False)
-            )
+        outcomes: dict[uuid.UUID, bool | None] = {}
         async with self._db.transaction() as session:
             pairs = {
                 (employee_id, carrier_id)
@@ -244,15 +254,16 @@ class FulfillmentActivities:
                 connection.carrier_id: connection.carrier_group_id
                 for connection in await live_connections(session, request.group_id)
             }
-            outcomes: dict[uuid.UUID, bool | None] = {}
-            to_send: list[MemberTransaction] = []
+            to_send: list[_Outgoing] = []
             written: list[MemberTransaction] = []
             for transaction, snapshot_status in found:
                 if transaction.status in _FINAL:
                     outcomes[transaction.id] = False
                 elif transaction.carrier_transaction_id is not None:
                     outcomes[transaction.id] = True  # sent by an attempt whose answer was lost
-                elif snapshot_status == SnapshotStatus.REPLACED.value:
+                elif transaction.idempotency_key is None and (
+                    snapshot_status == SnapshotStatus.REPLACED.value
+                ):
                     _cancel(transaction)
                     written.append(transaction)
                     outcomes[transaction.id] = False
@@ -261,32 +272,54 @@ class FulfillmentActivities:
                     written.append(transaction)
                     outcomes[transaction.id] = False
                 else:
-                    to_send.append(transaction)
-            answers = await _each(
-                to_send,
-                lambda transaction: self._send(transaction, connected[transaction.carrier_id]),
-            )
-            for transaction, answer in answers.items():
-                if answer is None:
-                    outcomes[transaction.id] = None
-                    continue
+                    if transaction.idempotency_key is None:
+                        transaction.idempotency_key = keys[transaction.id]
+                    to_send.append(
+                        _Outgoing(
+                            id=transaction.id,
+                            carrier_id=transaction.carrier_id,
+                            carrier_group_id=connected[transaction.carrier_id],
+                            transaction_type=transaction.transaction_type,
+                            member=CarrierMember.model_validate(transaction.body["member"]),
+                            idempotency_key=transaction.idempotency_key,
+                        )
+                    )
+            await save_versions(session, written)
+            # The claimed keys are committed here, before any carrier call.
+        answers = await _each(to_send, self._send)
+        async with self._db.transaction() as session:
+            heard = {outgoing.id: answer for outgoing, answer in answers.items() if answer}
+            transactions = (
+                await session.scalars(
+                    select(MemberTransaction)
+                    .options(_TO_TRACK)
+                    .where(MemberTransaction.id.in_(heard))
+                    .order_by(MemberTransaction.position)
+                    .with_for_update()
+                )
+            ).all()
+            written = []
+            for transaction in transactions:
+                answer = heard[transaction.id]
+                if transaction.status in _FINAL or transaction.carrier_transaction_id:
+                    continue  # recorded by an overlapping attempt
                 if isinstance(answer, _Refused):
                     _fail(transaction, f"the carrier refused the transaction: {answer.reason}")
-                    outcomes[transaction.id] = False
                 else:
-                    transaction.carrier_transaction_id = answer
+                    transaction.carrier_transaction_id = answer.receipt
                     transaction.result = {
-                        "carrier_transaction_id": answer,
-                        "carrier_group_id": connected[transaction.carrier_id],
+                        "carrier_transaction_id": answer.receipt,
+                        "carrier_group_id": answer.carrier_group_id,
                     }
                     transaction.status_details = [
                         *transaction.status_details,
                         _detail(StatusDetail.CARRIER_ACCEPTED),
                     ]
-                    outcomes[transaction.id] = True
                 written.append(transaction)
             await save_versions(session, written)
             await _settle(session, {transaction.member_snapshot_id for transaction, _ in found})
+        for outgoing, answer in answers.items():
+            outcomes[outgoing.id] = None if answer is None else not isinstance(answer, _Refused)
         retry = [transaction_id for transaction_id, sent in outcomes.items() if sent is None]
         if retry:
             log.warning(
@@ -296,23 +329,22 @@ class FulfillmentActivities:
             )
         return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
 
-    async def _send(self, transaction: MemberTransaction, carrier_group_id: str) -> _Answer:
+    async def _send(self, outgoing: _Outgoing) -> _Answer:
         """One carrier write under the transaction's stored key."""
-        assert transaction.idempotency_key is not None, "keys are claimed before sending"
         async with self._carrier_calls:
             try:
-                receipt = await self._adapters[transaction.carrier_id].send_member_transaction(
-                    carrier_group_id,
-                    transaction_id=str(transaction.id),
-                    transaction_type=transaction.transaction_type,
-                    member=CarrierMember.model_validate(transaction.body["member"]),
-                    idempotency_key=transaction.idempotency_key,
+                receipt = await self._adapters[outgoing.carrier_id].send_member_transaction(
+                    outgoing.carrier_group_id,
+                    transaction_id=str(outgoing.id),
+                    transaction_type=outgoing.transaction_type,
+                    member=outgoing.member,
+                    idempotency_key=outgoing.idempotency_key,
                 )
             except CarrierRejected as exc:
                 return _Refused(str(exc))
             except (CarrierUnavailable, httpx.HTTPError):
                 return None
-        return receipt.id
+        return _Receipt(receipt.id, outgoing.carrier_group_id)
 
     @activity.defn(name=TRACK_TRANSACTIONS)
     async def track_transactions(self, request: TrackRequest) -> Tracked:

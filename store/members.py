@@ -274,8 +274,8 @@ async def last_sent_members(
 async def cancel_unsent(
     session: AsyncSession, pairs: AbstractSet[MemberAtCarrier]
 ) -> list[MemberTransaction]:
-    """The unsent transactions of replaced snapshots of these employees at these carriers,
-    locked for the caller to cancel."""
+    """The transactions of replaced snapshots of these employees at these carriers not yet
+    claimed for sending (no idempotency key stored), locked for the caller to cancel."""
     if not pairs:
         return []
     replaced = select(MemberSnapshot.id).where(
@@ -288,7 +288,8 @@ async def cancel_unsent(
             .where(
                 *_among(pairs),
                 MemberTransaction.status == TransactionStatus.PROCESSING.value,
-                MemberTransaction.carrier_transaction_id.is_(None),
+                # Not yet claimed for sending: a claimed one is going to the carrier.
+                MemberTransaction.idempotency_key.is_(None),
                 MemberTransaction.member_snapshot_id.in_(replaced),
             )
             .order_by(MemberTransaction.position)
