@@ -300,16 +300,16 @@ class FulfillmentActivities:
             ).all()
             written = []
             for transaction in transactions:
-                answer = heard[transaction.id]
+                heard_back = heard[transaction.id]
                 if transaction.status in _FINAL or transaction.carrier_transaction_id:
                     continue  # recorded by an overlapping attempt
-                if isinstance(answer, _Refused):
-                    _fail(transaction, f"the carrier refused the transaction: {answer.reason}")
+                if isinstance(heard_back, _Refused):
+                    _fail(transaction, f"the carrier refused the transaction: {heard_back.reason}")
                 else:
-                    transaction.carrier_transaction_id = answer.receipt
+                    transaction.carrier_transaction_id = heard_back.receipt
                     transaction.result = {
-                        "carrier_transaction_id": answer.receipt,
-                        "carrier_group_id": answer.carrier_group_id,
+                        "carrier_transaction_id": heard_back.receipt,
+                        "carrier_group_id": heard_back.carrier_group_id,
                     }
                     transaction.status_details = [
                         *transaction.status_details,

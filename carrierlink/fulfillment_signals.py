@@ -36,6 +36,7 @@ class FulfillmentSignals:
     def __init__(self, client: Client, settings: Settings) -> None:
         self._client = client
         self._task_queue = settings.task_queue
+        self._poll_first = settings.member_transaction_poll_first
         self._waiting: dict[uuid.UUID, _Batch] = {}
         self._senders: dict[uuid.UUID, asyncio.Task[None]] = {}
 
@@ -55,7 +56,7 @@ class FulfillmentSignals:
                 try:
                     await self._client.start_workflow(
                         wf.GroupFulfillmentWorkflow.run,
-                        wf.FulfillmentInput(group_id=group_id),
+                        wf.FulfillmentInput(group_id=group_id, poll_first=self._poll_first),
                         id=wf.workflow_id(group_id),
                         task_queue=self._task_queue,
                         start_signal=wf.SNAPSHOTS_STORED,

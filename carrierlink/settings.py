@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     connection_recheck_max: timedelta = timedelta(days=1)
     connection_wait_limit: timedelta = timedelta(days=30)
 
+    # Member transactions: how soon after a send the group's loop first asks the carriers how
+    # far they are (then 1.5 times longer each time nothing moved, up to 10 minutes).
+    member_transaction_poll_first: timedelta = Field(default=timedelta(seconds=5), gt=timedelta(0))
+
     # Carrier audits: how often each completed connection's schedule re-pulls the group.
     audit_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 

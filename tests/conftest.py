@@ -83,6 +83,8 @@ async def settings(
         connection_recheck_initial=timedelta(seconds=1),
         connection_recheck_max=timedelta(seconds=4),
         connection_wait_limit=timedelta(minutes=30),
+        # The sandbox finishes a transaction in 2 s: tests see it done within about a second.
+        member_transaction_poll_first=timedelta(seconds=1),
         # Schedules exist but stay quiet during a run; tests trigger the audits they need.
         audit_interval=timedelta(hours=6),
         _env_file=None,

@@ -37,9 +37,9 @@ TRACK_TRANSACTIONS = "track_member_transactions"
 SNAPSHOT_ARRIVAL = timedelta(minutes=2)
 ARRIVAL_RECHECK = timedelta(seconds=1)  # doubling while the snapshot is not found
 RECHECK_MAX = timedelta(seconds=30)
-# Following transactions at the carrier: soon after a send, then less often while nothing
-# moves. Managed changes take business days.
-POLL_FIRST = timedelta(seconds=1)
+# Following transactions at the carrier: soon after a send (`FulfillmentInput.poll_first`, from
+# settings), then less often while nothing moves. Managed changes take business days.
+POLL_FIRST = timedelta(seconds=1)  # what runs started before it was a setting use
 POLL_BACKOFF = 1.5
 POLL_MAX = timedelta(minutes=10)
 # A turn's activities work on batches; a slow carrier or a big burst needs room. Each is safe
@@ -54,6 +54,7 @@ class FulfillmentInput(BaseModel):
     # when), and whether transactions are with a carrier.
     awaited: dict[uuid.UUID, datetime] = {}
     in_flight: int = 0
+    poll_first: timedelta = POLL_FIRST
 
 
 class BuildRequest(BaseModel):
@@ -119,7 +120,8 @@ class GroupFulfillmentWorkflow:
         awaited = dict(input.awaited)
         in_flight = input.in_flight
         build = True  # a new run looks first: it may follow a crash or continue-as-new
-        poll = POLL_FIRST
+        poll_first = input.poll_first
+        poll = poll_first
         next_poll = workflow.now()
         recheck = ARRIVAL_RECHECK
         for _ in range(TURNS_PER_RUN):
@@ -139,7 +141,7 @@ class GroupFulfillmentWorkflow:
                     retry_policy=STORE_RETRY,
                 )
                 in_flight = tracked.in_flight
-                poll = POLL_FIRST if tracked.finished else min(poll * POLL_BACKOFF, POLL_MAX)
+                poll = poll_first if tracked.finished else min(poll * POLL_BACKOFF, POLL_MAX)
                 next_poll = workflow.now() + poll
 
             more = False
@@ -181,7 +183,7 @@ class GroupFulfillmentWorkflow:
                     build = bool(sent.retry)
                     if sent.sent:
                         in_flight += sent.sent
-                        poll = POLL_FIRST
+                        poll = poll_first
                         next_poll = workflow.now() + poll
 
             if more or self._arrivals:
@@ -209,6 +211,7 @@ class GroupFulfillmentWorkflow:
                 group_id=group,
                 awaited={**awaited, **{s: workflow.now() for s in self._arrivals}},
                 in_flight=in_flight,
+                poll_first=poll_first,
             )
         )
 

@@ -456,6 +456,7 @@ class FakeSnapshotStore:
     sends: list[KeyedTransaction] = field(default_factory=list)
     keys: dict[uuid.UUID, str] = field(default_factory=dict)
     tracks: list[datetime] = field(default_factory=list)
+    sent_at: list[datetime] = field(default_factory=list)
     # Round-trip confirmation: the due times of pending checks, and the turns taken.
     due: list[datetime] = field(default_factory=list)
     turns: list[datetime] = field(default_factory=list)
@@ -490,6 +491,7 @@ class FakeSnapshotStore:
         if self.during_send is not None:
             during, self.during_send = self.during_send, None
             await during()
+        self.sent_at.append(activity.info().scheduled_time)
         transactions = self.transactions()
         sent, retry = 0, []
         for keyed in request.transactions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -22,11 +23,13 @@ PRINCIPAL = uuid.UUID("d0003042-eaae-4491-b219-4825456a3d16")
 UNUM = uuid.UUID("23054cd9-0a41-43e3-bd43-2d2138006536")
 
 
-async def signal(rig: Rig, group_id: uuid.UUID, snapshot_id: uuid.UUID) -> WorkflowHandle[Any, Any]:
+async def signal(
+    rig: Rig, group_id: uuid.UUID, snapshot_id: uuid.UUID, **settings: Any
+) -> WorkflowHandle[Any, Any]:
     """What the API does once it stored a snapshot: signal the group's loop, starting it."""
     return await rig.client.start_workflow(
         GroupFulfillmentWorkflow.run,
-        FulfillmentInput(group_id=group_id),
+        FulfillmentInput(group_id=group_id, **settings),
         id=workflow_id(group_id),
         task_queue=rig.task_queue,
         start_signal=SNAPSHOTS_STORED,
@@ -103,6 +106,20 @@ async def test_polls_back_off_while_the_carrier_works(rig: Rig) -> None:
     assert len(rig.snapshots.tracks) == 6
     assert gaps == sorted(gaps)
     assert gaps[-1] > gaps[0]
+
+
+async def test_the_first_poll_waits_as_long_as_the_setting_says(rig: Rig) -> None:
+    group = uuid.uuid4()
+    rig.snapshots.polls = 1
+    snapshot = rig.snapshots.store(UNUM)
+
+    await (await signal(rig, group, snapshot, poll_first=timedelta(seconds=30))).result()
+
+    (sent_at,) = rig.snapshots.sent_at
+    first, second = rig.snapshots.tracks
+    assert first - sent_at >= timedelta(seconds=30)
+    # Nothing moved at the first look: the next one waits half as long again.
+    assert second - first >= timedelta(seconds=45)
 
 
 async def test_a_snapshot_signalled_before_its_commit_is_waited_for(rig: Rig) -> None:
