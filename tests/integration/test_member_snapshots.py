@@ -6,13 +6,15 @@ import base64
 import copy
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from activities.fulfillment import FulfillmentActivities
@@ -27,7 +29,9 @@ from carrierlink.sample_snapshots import (
 from carrierlink.settings import Settings
 from carriers import CARRIERS, build_adapters
 from store.db import Database
+from store.members import cancel_unsent
 from store.models import Member, MemberTransaction
+from store.models import MemberSnapshot as MemberSnapshotRow
 from tests.harness import eventually
 from tests.integration.test_audits import connected
 from tests.integration.test_connections import (
@@ -40,6 +44,8 @@ from tests.integration.test_connections import (
 from workflows.fulfillment import KeyedTransaction, SendRequest, workflow_id
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 # Made-up people whose every identifying value is unusual enough to grep for.
 SSN = "271828182"
@@ -359,6 +365,83 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
         assert again is not None
         assert again.carrier_transaction_id == first_receipt
         assert again.idempotency_key == key
+
+
+class _Undo(Exception):
+    """Raised to roll a test's own rows back."""
+
+
+async def rolled_back(database: Database, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """`work`'s answer, its writes rolled back."""
+    answers: list[T] = []
+    try:
+        async with database.transaction() as session:
+            answers.append(await work(session))
+            raise _Undo
+    except _Undo:
+        return answers[0]
+
+
+async def test_a_newer_build_cancels_only_what_is_not_yet_claimed_for_sending(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, snapshot["id"])
+
+    async def claims(session: AsyncSession) -> tuple[list[UUID], UUID]:
+        sent = await session.scalar(
+            select(MemberTransaction).where(
+                MemberTransaction.member_snapshot_id == snapshot["id"],
+                MemberTransaction.carrier_id == PRINCIPAL,
+            )
+        )
+        assert sent is not None
+        replaced = MemberSnapshotRow(
+            id=uuid4(),
+            organization_id=sent.organization_id,
+            group_id=sent.group_id,
+            employee_id=sent.employee_id,
+            status="replaced",
+            inbound_snapshot="{}",
+            member_snapshot={},
+            carrier_members={},
+            created_members=[],
+            warnings=[],
+            fulfillment_summary=[],
+            workflow_id=workflow_id(UUID(group_id)),
+        )
+        session.add(replaced)
+        await session.flush()
+
+        def unsent(key: str | None) -> MemberTransaction:
+            return MemberTransaction(
+                id=uuid4(),
+                organization_id=sent.organization_id,
+                group_id=sent.group_id,
+                employee_id=sent.employee_id,
+                member_snapshot_id=replaced.id,
+                carrier_id=sent.carrier_id,
+                lines_of_coverage=sent.lines_of_coverage,
+                transaction_type=sent.transaction_type,
+                status="processing",
+                body=sent.body,
+                result={},
+                status_details=[],
+                idempotency_key=key,
+            )
+
+        # Both of a replaced snapshot, neither answered by the carrier yet; one is claimed (its
+        # key stored: a send is under way), one is not.
+        claimed, unclaimed = unsent(unique_id()), unsent(None)
+        session.add_all([claimed, unclaimed])
+        await session.flush()
+        stale = await cancel_unsent(session, {(sent.employee_id, sent.carrier_id)})
+        return [transaction.id for transaction in stale], unclaimed.id
+
+    stale, unclaimed = await rolled_back(database, claims)
+
+    assert stale == [unclaimed]
 
 
 async def test_no_pii_in_workflow_histories_or_logs(
