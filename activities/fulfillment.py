@@ -229,7 +229,28 @@ class FulfillmentActivities:
         keys = {k.transaction_id: k.idempotency_key for k in request.transactions}
         if not keys:
             return Sent(sent=0, retry=[])
+        outcomes, to_send, snapshot_ids = await self._claim(request.group_id, keys)
+        answers = await _each(to_send, self._send)
+        await self._record(answers, snapshot_ids)
+        for outgoing, answer in answers.items():
+            outcomes[outgoing.id] = None if answer is None else not isinstance(answer, _Refused)
+        retry = [transaction_id for transaction_id, sent in outcomes.items() if sent is None]
+        if retry:
+            log.warning(
+                "group %s: %d transaction(s) held back by a carrier fault",
+                request.group_id,
+                len(retry),
+            )
+        return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
+
+    async def _claim(
+        self, group_id: uuid.UUID, keys: dict[uuid.UUID, str]
+    ) -> tuple[dict[uuid.UUID, bool | None], list[_Outgoing], set[uuid.UUID]]:
+        """Under the employees' locks: settle what will not be sent (final, answered, replaced
+        and unclaimed, disconnected) and claim the rest with their keys; commit. Answers the
+        outcomes so far, what to send, and the snapshots touched."""
         outcomes: dict[uuid.UUID, bool | None] = {}
+        to_send: list[_Outgoing] = []
         async with self._db.transaction() as session:
             pairs = {
                 (employee_id, carrier_id)
@@ -252,9 +273,8 @@ class FulfillmentActivities:
             # Checked once per batch: a disconnection lands between batches, not mid-send.
             connected = {
                 connection.carrier_id: connection.carrier_group_id
-                for connection in await live_connections(session, request.group_id)
+                for connection in await live_connections(session, group_id)
             }
-            to_send: list[_Outgoing] = []
             written: list[MemberTransaction] = []
             for transaction, snapshot_status in found:
                 if transaction.status in _FINAL:
@@ -285,10 +305,14 @@ class FulfillmentActivities:
                         )
                     )
             await save_versions(session, written)
-            # The claimed keys are committed here, before any carrier call.
-        answers = await _each(to_send, self._send)
+        return outcomes, to_send, {transaction.member_snapshot_id for transaction, _ in found}
+
+    async def _record(
+        self, answers: dict[_Outgoing, _Answer], snapshot_ids: set[uuid.UUID]
+    ) -> None:
+        """The carriers' receipts and refusals, then the snapshots' summaries."""
+        heard = {outgoing.id: answer for outgoing, answer in answers.items() if answer}
         async with self._db.transaction() as session:
-            heard = {outgoing.id: answer for outgoing, answer in answers.items() if answer}
             transactions = (
                 await session.scalars(
                     select(MemberTransaction)
@@ -300,16 +324,16 @@ class FulfillmentActivities:
             ).all()
             written = []
             for transaction in transactions:
-                heard_back = heard[transaction.id]
+                answer = heard[transaction.id]
                 if transaction.status in _FINAL or transaction.carrier_transaction_id:
                     continue  # recorded by an overlapping attempt
-                if isinstance(heard_back, _Refused):
-                    _fail(transaction, f"the carrier refused the transaction: {heard_back.reason}")
-                else:
-                    transaction.carrier_transaction_id = heard_back.receipt
+                if isinstance(answer, _Refused):
+                    _fail(transaction, f"the carrier refused the transaction: {answer.reason}")
+                elif answer is not None:
+                    transaction.carrier_transaction_id = answer.receipt
                     transaction.result = {
-                        "carrier_transaction_id": heard_back.receipt,
-                        "carrier_group_id": heard_back.carrier_group_id,
+                        "carrier_transaction_id": answer.receipt,
+                        "carrier_group_id": answer.carrier_group_id,
                     }
                     transaction.status_details = [
                         *transaction.status_details,
@@ -317,17 +341,7 @@ class FulfillmentActivities:
                     ]
                 written.append(transaction)
             await save_versions(session, written)
-            await _settle(session, {transaction.member_snapshot_id for transaction, _ in found})
-        for outgoing, answer in answers.items():
-            outcomes[outgoing.id] = None if answer is None else not isinstance(answer, _Refused)
-        retry = [transaction_id for transaction_id, sent in outcomes.items() if sent is None]
-        if retry:
-            log.warning(
-                "group %s: %d transaction(s) held back by a carrier fault",
-                request.group_id,
-                len(retry),
-            )
-        return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
+            await _settle(session, snapshot_ids)
 
     async def _send(self, outgoing: _Outgoing) -> _Answer:
         """One carrier write under the transaction's stored key."""
