@@ -233,15 +233,6 @@ async def lock_members_at_carriers(session: AsyncSession, pairs: Iterable[Member
     )
 
 
-async def last_sent_member(
-    session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
-) -> CarrierMember | None:
-    """What the carrier was last told of the employee (see `last_sent_members`)."""
-    return (await last_sent_members(session, {(employee_id, carrier_id)})).get(
-        (employee_id, carrier_id)
-    )
-
-
 async def last_sent_members(
     session: AsyncSession, pairs: AbstractSet[MemberAtCarrier]
 ) -> dict[MemberAtCarrier, CarrierMember]:
