@@ -56,7 +56,9 @@ async def build_worker(
         settings.require_database_url(), pool_size=settings.database_pool_size
     )
     timeout = httpx.Timeout(settings.carrier_timeout_seconds)
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    # Keep every connection a burst opened: above the keep-alive limit, httpx closes
+    # connections as requests finish and opens new ones for the next.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
         adapters = build_adapters(
             http,
