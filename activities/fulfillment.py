@@ -37,7 +37,12 @@ from domain.member_changes import (
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
 from store.connections import live_connections
 from store.db import Database
-from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers
+from store.members import (
+    cancel_unsent,
+    last_sent_members,
+    lock_members_at_carriers,
+    take_wake,
+)
 from store.models import MemberSnapshot, MemberTransaction, unix_now
 from store.versioning import save_versions
 from workflows.fulfillment import (
@@ -161,6 +166,8 @@ class FulfillmentActivities:
     async def build_transactions(self, request: BuildRequest) -> Built:
         """Build the transactions of the group's submitted snapshots, oldest first; answer what
         of the group is still to send."""
+        async with self._db.transaction() as session:
+            await take_wake(session, request.group_id)
         async with self._db.transaction() as session:
             submitted = (
                 await session.scalars(

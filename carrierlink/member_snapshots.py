@@ -36,6 +36,7 @@ from store.members import (
     group_setups,
     last_sent_members,
     latest_snapshot,
+    needs_wake,
     replace_in_progress,
     snapshot_members,
 )
@@ -150,9 +151,10 @@ async def take_snapshot(
     today: dt.date,
 ) -> SnapshotRow:
     """Check and store the snapshot and signal the group's fulfillment loop (starting it if
-    none runs); older snapshots of the employee still in progress become `replaced`. The
-    caller's transaction commits it: if the signal fails, nothing is kept; if the commit fails
-    after the signal, the loop looks for the snapshot a while, then forgets it."""
+    none runs) unless it was signalled since its last build began; older snapshots of the
+    employee still in progress become `replaced`. The caller's transaction commits it: if the
+    signal fails, nothing is kept; if the commit fails after the signal, the loop looks for
+    the snapshot a while, then forgets it."""
     checked = await check_snapshot(
         session, organization_id=organization_id, group_id=group_id, payload=payload, today=today
     )
@@ -178,7 +180,8 @@ async def take_snapshot(
         workflow_id=wf.workflow_id(group_id),
     )
     await save_version(session, row, is_new=True, history=False)
-    await signals.snapshot_stored(group_id, snapshot_id)
+    if await needs_wake(session, group_id):  # else the loop has been told and not yet built
+        await signals.snapshot_stored(group_id, snapshot_id)
     return row
 
 

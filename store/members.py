@@ -8,8 +8,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import LineOfCoverage
@@ -26,6 +26,7 @@ from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store.db import hold_locks
 from store.models import (
     CarrierConfiguration,
+    FulfillmentWake,
     Member,
     MemberSnapshot,
     MemberTransaction,
@@ -220,6 +221,38 @@ async def replace_in_progress(
         ]
         await save_version(session, row, history=False)
     return [row.id for row in rows]
+
+
+async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
+    """Note that the group has a snapshot to build; true when the caller must signal its loop,
+    because nobody has since the loop's last build began (`take_wake`).
+
+    Run it last before the commit. It locks the group's wake row until then (also when the
+    row is already on), so a build beginning meanwhile reads the submitted snapshots only once
+    this one is committed; a build that began before turns the row off first, and this call
+    sees it off and answers true.
+    """
+    flipped = await session.scalar(
+        insert(FulfillmentWake)
+        .values(group_id=group_id, signalled=True)
+        .on_conflict_do_update(
+            index_elements=[FulfillmentWake.group_id],
+            set_={"signalled": True},
+            where=~FulfillmentWake.signalled,
+        )
+        .returning(FulfillmentWake.group_id)
+    )
+    return flipped is not None
+
+
+async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
+    """A build begins: the next snapshot stored must signal the loop again. Commit it before
+    reading the submitted snapshots (waiting for any intake holding the row)."""
+    await session.execute(
+        update(FulfillmentWake)
+        .where(FulfillmentWake.group_id == group_id, FulfillmentWake.signalled)
+        .values(signalled=False)
+    )
 
 
 # An employee at a carrier: whose transactions are built and sent in turn.

@@ -453,6 +453,21 @@ class MemberSnapshot(Versioned, Base):
         }
 
 
+class FulfillmentWake(Base):
+    """Whether a group's fulfillment loop has been signalled since its last build began.
+
+    Intake signals the loop only when it turns this on; the build turns it off before it reads
+    the submitted snapshots. So a burst costs one signal per build, not one per snapshot, and
+    no snapshot is left unsignalled: the row lock orders every intake commit before or after
+    the build's read (see `store.members.needs_wake`).
+    """
+
+    __tablename__ = "fulfillment_wakes"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    signalled: Mapped[bool]
+
+
 class MemberTransaction(Versioned, Base):
     """One carrier's part of a snapshot: what was sent, and how far the carrier has taken it."""
 

@@ -1,7 +1,8 @@
 """GroupFulfillment: one long-lived loop per group that takes its member snapshots to the carriers.
 
-The API stores a snapshot and signals the group's loop (signal-with-start; in a burst, several
-snapshots per signal), so a burst lands in a handful of turns, not a workflow each. A turn:
+The API stores a snapshot and signals the group's loop (signal-with-start) unless the loop was
+signalled since its last build began (`store.members.needs_wake`): a burst costs a signal per
+turn, not per snapshot, and lands in a handful of turns, not a workflow each. A turn:
 
 1. asks the carriers how far they are with what was sent (when the polling interval is up);
 2. builds the carrier transactions of every submitted snapshot of the group;

@@ -1,0 +1,108 @@
+"""Intake signals a group's fulfillment loop once per build, and never leaves a snapshot behind."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from carrierlink.sample_snapshots import new_hire, unique_id
+from store.db import Database
+from store.members import needs_wake, take_wake
+from store.models import Group
+from store.tenancy import ensure_organization
+from tests.integration.test_member_snapshots import both_carriers, coverages, settled, submitted
+from workflows.fulfillment import workflow_id
+
+pytestmark = pytest.mark.integration
+
+
+async def a_group(database: Database) -> uuid.UUID:
+    async with database.transaction() as session:
+        organization, _ = await ensure_organization(session, f"org-{uuid.uuid4().hex[:10]}")
+        group = Group(organization_id=organization.id, name="Acme Corp")
+        session.add(group)
+        await session.flush()
+        return group.id
+
+
+async def wake(database: Database, group_id: uuid.UUID) -> bool:
+    async with database.transaction() as session:
+        return await needs_wake(session, group_id)
+
+
+async def build_begins(database: Database, group_id: uuid.UUID) -> None:
+    async with database.transaction() as session:
+        await take_wake(session, group_id)
+
+
+async def test_the_first_snapshot_since_a_build_began_signals_and_the_rest_do_not(
+    database: Database,
+) -> None:
+    group_id = await a_group(database)
+
+    assert await wake(database, group_id), "a group's first snapshot signals"
+    assert not await wake(database, group_id), "the loop was told and has not built since"
+    assert not await wake(database, group_id)
+    await build_begins(database, group_id)
+    assert await wake(database, group_id), "the build read what came before: tell it again"
+    assert not await wake(database, group_id)
+
+
+async def test_a_rolled_back_signal_leaves_the_next_snapshot_to_signal(
+    database: Database,
+) -> None:
+    group_id = await a_group(database)
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            assert await needs_wake(session, group_id)
+            raise RuntimeError("the signal failed: the POST's transaction rolls back")
+
+    assert await wake(database, group_id)
+
+
+async def test_a_build_waits_for_an_intake_that_relied_on_an_earlier_signal(
+    database: Database,
+) -> None:
+    """Otherwise the build could read the snapshots before that intake's commit, and turn the
+    wake off after it: its snapshot would wait for somebody else's signal."""
+    group_id = await a_group(database)
+    assert await wake(database, group_id)
+    committed = asyncio.Event()
+
+    async def intake() -> None:
+        async with database.transaction() as session:
+            assert not await needs_wake(session, group_id)
+            await committed.wait()
+
+    pending_intake = asyncio.create_task(intake())
+    await asyncio.sleep(0.1)
+    build = asyncio.create_task(build_begins(database, group_id))
+    await asyncio.sleep(0.5)
+    assert not build.done(), "the build began while a snapshot relying on the wake was uncommitted"
+    committed.set()
+    await asyncio.wait_for(asyncio.gather(pending_intake, build), timeout=10)
+    assert await wake(database, group_id)
+
+
+async def test_a_burst_to_one_group_is_built_and_sent_on_fewer_signals_than_snapshots(
+    api: httpx.AsyncClient, client: Client
+) -> None:
+    group_id, choices = await both_carriers(api)
+    bodies = [new_hire(unique_id(), coverages(choices)) for _ in range(12)]
+
+    snapshots = await asyncio.gather(*(submitted(api, group_id, body) for body in bodies))
+
+    for snapshot in snapshots:
+        assert (await settled(api, snapshot["id"], within=60))["status"] == "completed"
+    signals = 0
+    runs = client.list_workflows(f"WorkflowId = '{workflow_id(uuid.UUID(group_id))}'")
+    async for run in runs:
+        handle = client.get_workflow_handle(run.id, run_id=run.run_id)
+        async for event in handle.fetch_history_events():
+            signals += event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    assert 1 <= signals < len(snapshots)
