@@ -8,7 +8,6 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -21,7 +20,7 @@ from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from carrierlink import temporal
 from carrierlink.settings import Settings, get_settings
-from carriers import CARRIERS, build_adapters
+from carriers import CARRIERS, carrier_adapters
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.confirmation import GroupConfirmationsWorkflow
@@ -55,15 +54,10 @@ async def build_worker(
     db = database or Database(
         settings.require_database_url(), pool_size=settings.database_pool_size
     )
-    timeout = httpx.Timeout(settings.carrier_timeout_seconds)
-    # Keep every connection a burst opened: above the keep-alive limit, httpx closes
-    # connections as requests finish and opens new ones for the next.
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
-        adapters = build_adapters(
-            http,
-            {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
-        )
+    async with carrier_adapters(
+        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
+        timeout_seconds=settings.carrier_timeout_seconds,
+    ) as adapters:
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)
         disconnection = DisconnectionActivities(db, client, settings)

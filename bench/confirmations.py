@@ -79,7 +79,7 @@ from carriers import (
     CARRIERS,
     CarrierAdapter,
     CarrierUnavailable,
-    build_adapters,
+    carrier_adapters,
     principal,
     rules_for,
     unum,
@@ -250,15 +250,15 @@ class Setup:
 @asynccontextmanager
 async def setup_clients(url: str, port: int, sends: int) -> AsyncIterator[Setup]:
     database = Database(url, pool_size=10)
-    limits = httpx.Limits(max_connections=sends, max_keepalive_connections=sends)
     try:
         async with (
-            httpx.AsyncClient(timeout=60, limits=limits) as http,
+            carrier_adapters(
+                {info.slug: f"{sandbox_url(port)}/{info.slug}" for info in CARRIERS.values()},
+                timeout_seconds=60,
+                connections=sends,
+            ) as adapters,
             httpx.AsyncClient(base_url=sandbox_url(port), timeout=60) as sandbox,
         ):
-            adapters = build_adapters(
-                http, {info.slug: f"{sandbox_url(port)}/{info.slug}" for info in CARRIERS.values()}
-            )
             yield Setup(database, adapters, sandbox)
     finally:
         await database.dispose()

@@ -1,7 +1,7 @@
 """Carrier knowledge: one adapter protocol, one module per carrier, and the registry of both."""
 
 from carriers.base import CarrierAdapter, CarrierInfo, CarrierRejected, CarrierUnavailable
-from carriers.registry import CARRIERS, build_adapters, carrier_info, rules_for
+from carriers.registry import CARRIERS, carrier_adapters, carrier_info, rules_for
 
 __all__ = [
     "CARRIERS",
@@ -9,7 +9,7 @@ __all__ = [
     "CarrierInfo",
     "CarrierRejected",
     "CarrierUnavailable",
-    "build_adapters",
+    "carrier_adapters",
     "carrier_info",
     "rules_for",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-import httpx
+import aiohttp
 
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
 from domain.enums import LineOfCoverage, LookupOutcome
@@ -115,7 +116,7 @@ _LOOKUP_STATUS = {
 class CarrierHttpClient:
     """The one HTTP client of a carrier system: maps transport faults to the two error kinds."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base_url: str) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
 
@@ -131,18 +132,20 @@ class CarrierHttpClient:
     ) -> Any:
         url = f"{self._base_url}{path}"
         try:
-            response = await self._http.request(
+            async with self._http.request(
                 method, url, json=json, params=params, headers=headers
-            )
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            ) as response:
+                status = response.status
+                body = await response.read()
+        # Timeouts, refused connections, resets, a body cut short.
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise CarrierUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise CarrierUnavailable(f"{method} {path}: HTTP {response.status_code}")
-        if response.status_code == 404 and allow_not_found:
-            return response.json()
-        if response.status_code >= 400:
-            raise CarrierRejected(f"{method} {path}: HTTP {response.status_code} {response.text}")
-        return response.json()
+        if status >= 500 or status == 429:
+            raise CarrierUnavailable(f"{method} {path}: HTTP {status}")
+        if status >= 400 and not (status == 404 and allow_not_found):
+            text = body.decode(errors="replace")
+            raise CarrierRejected(f"{method} {path}: HTTP {status} {text}")
+        return jsonlib.loads(body)
 
     async def lookup_group(self, carrier_group_id: str, **params: str) -> GroupLookup:
         body = await self.request(

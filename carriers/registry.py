@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
-import httpx
+import aiohttp
 
 from carriers import principal, unum
 from carriers.base import CarrierAdapter, CarrierHttpClient, CarrierInfo, HttpCarrierAdapter
@@ -26,14 +28,25 @@ def carrier_info(carrier_id: UUID, *, field: str = "carrier_id") -> CarrierInfo:
         raise ValidationFailed.one(field, f"unknown carrier {carrier_id}") from None
 
 
-def build_adapters(
-    http: httpx.AsyncClient, base_urls: dict[str, str]
-) -> dict[UUID, CarrierAdapter]:
-    """Adapters for every registered carrier, sharing one pooled HTTP client."""
-    return {
-        carrier_id: cls(CarrierHttpClient(http, base_urls[cls.info.slug]))
-        for carrier_id, cls in _ADAPTER_CLASSES.items()
-    }
+@asynccontextmanager
+async def carrier_adapters(
+    base_urls: dict[str, str], *, timeout_seconds: float, connections: int = 100
+) -> AsyncIterator[dict[UUID, CarrierAdapter]]:
+    """Adapters for every registered carrier, sharing one pool of at most `connections`
+    kept-alive connections, closed on exit. A call gives up after `timeout_seconds` waiting
+    for a connection, or for a byte.
+
+    aiohttp, not httpx, for the engine's carrier calls: in bench.snapshots httpx took a third
+    of the worker's CPU, a tenth in scanning its whole pool for expired connections on every
+    request.
+    """
+    timeout = aiohttp.ClientTimeout(total=None, connect=timeout_seconds, sock_read=timeout_seconds)
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        yield {
+            carrier_id: cls(CarrierHttpClient(http, base_urls[cls.info.slug]))
+            for carrier_id, cls in _ADAPTER_CLASSES.items()
+        }
 
 
 def rules_for(carrier_id: UUID) -> type[HttpCarrierAdapter]:

@@ -57,10 +57,14 @@ async def test_a_rolled_back_signal_leaves_the_next_snapshot_to_signal(
     database: Database,
 ) -> None:
     group_id = await a_group(database)
-    with pytest.raises(RuntimeError):
+
+    async def signal_fails() -> None:
         async with database.transaction() as session:
             assert await needs_wake(session, group_id)
             raise RuntimeError("the signal failed: the POST's transaction rolls back")
+
+    with pytest.raises(RuntimeError):
+        await signal_fails()
 
     assert await wake(database, group_id)
 

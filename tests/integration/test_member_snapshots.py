@@ -27,7 +27,7 @@ from carrierlink.sample_snapshots import (
     unique_id,
 )
 from carrierlink.settings import Settings
-from carriers import CARRIERS, build_adapters
+from carriers import CARRIERS, carrier_adapters
 from store.db import Database
 from store.members import cancel_unsent
 from store.models import Member, MemberTransaction
@@ -338,10 +338,10 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
             .values(carrier_transaction_id=None, status="processing")
         )
     before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
-    async with httpx.AsyncClient() as http:
-        adapters = build_adapters(
-            http, {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()}
-        )
+    async with carrier_adapters(
+        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
+        timeout_seconds=settings.carrier_timeout_seconds,
+    ) as adapters:
         # A later attempt brings a key of its own; the one stored with the first send wins.
         outcome = await FulfillmentActivities(
             database, adapters, client, settings

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from carriers.base import CarrierHttpClient, CarrierRejected
+from carriers import CARRIERS, carrier_adapters
+from carriers.base import CarrierRejected
 from carriers.principal import PrincipalAdapter
 from domain.enums import LineOfCoverage
 from domain.members import (
@@ -28,6 +29,7 @@ from domain.members import (
 )
 from domain.snapshots import IndividualType
 from sandbox.app import SandboxConfig, create_app
+from tests.harness import AppServer
 
 Json = dict[str, Any]
 
@@ -732,8 +734,14 @@ async def test_configured_speed_applies_from_the_start(clock: Clock) -> None:
 
 async def test_the_carrier_client_sends_tracks_and_reads_back(clock: Clock) -> None:
     app = create_app(SandboxConfig(), clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
-        adapter = PrincipalAdapter(CarrierHttpClient(http, "http://sandbox/principal"))
+    async with (
+        AppServer(app) as server,
+        carrier_adapters(
+            {info.slug: f"{server.url}/{info.slug}" for info in CARRIERS.values()},
+            timeout_seconds=10,
+        ) as adapters,
+    ):
+        adapter = adapters[PrincipalAdapter.info.id]
         member = base_member()
         receipt = await adapter.send_member_transaction(
             PRINCIPAL_ID,
