@@ -24,7 +24,7 @@ to the measured phase and keep running afterwards (`--keep-audits` leaves them r
 
 Floor, in the same run: the same carrier writes (the members the engine sent, under a fresh
 employee id, transaction id and Idempotency-Key) made straight to the sandbox by a plain asyncio
-loop with the same concurrency.
+loop with the same concurrency, through the engine's own carrier client.
 """
 
 from __future__ import annotations
@@ -56,13 +56,14 @@ from carrierlink.admin import issue_token
 from carrierlink.audits import schedule_id
 from carrierlink.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
 from carrierlink.settings import get_settings
+from carriers import CARRIERS, CarrierRejected, CarrierUnavailable, carrier_adapters
+from domain.members import CarrierMember
 
 Json = dict[str, Any]
 T = TypeVar("T")
 R = TypeVar("R")
 PRINCIPAL = "d0003042-eaae-4491-b219-4825456a3d16"
 UNUM = "23054cd9-0a41-43e3-bd43-2d2138006536"
-SLUG = {PRINCIPAL: "principal", UNUM: "unum"}
 NAME = {PRINCIPAL: "Principal", UNUM: "Unum"}
 # By employee index: Principal only, Unum only, both.
 CARRIER_ROTATION = [(PRINCIPAL,), (UNUM,), (PRINCIPAL, UNUM)]
@@ -733,34 +734,43 @@ async def measure(
 # --- the floor -----------------------------------------------------------------------------------
 
 
-async def floor(sandbox: httpx.AsyncClient, transactions: list[Json], concurrency: int) -> float:
-    """The same writes made straight to the sandbox by a plain asyncio loop."""
-    writes: list[tuple[str, Json]] = []
+async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) -> float:
+    """The same writes made straight to the sandbox by a plain asyncio loop, through the
+    engine's own carrier client (`carriers.carrier_adapters`)."""
+    writes: list[tuple[uuid.UUID, str, str, CarrierMember]] = []
     for t in transactions:
         member = copy.deepcopy(t["body"]["member"])
         member["employee"]["id"] = str(uuid.uuid4())
-        url = (
-            f"/{SLUG[t['carrier_id']]}/groups/{t['result']['carrier_group_id']}/member_transactions"
+        writes.append(
+            (
+                uuid.UUID(t["carrier_id"]),
+                t["result"]["carrier_group_id"],
+                t["transaction_type"],
+                CarrierMember.model_validate(member),
+            )
         )
-        body = {
-            "transaction_id": str(uuid.uuid4()),
-            "transaction_type": t["transaction_type"],
-            "member": member,
-        }
-        writes.append((url, body))
     errors: list[str] = []
+    base_urls = {info.slug: f"{sandbox_url}/{info.slug}" for info in CARRIERS.values()}
+    async with carrier_adapters(
+        base_urls, timeout_seconds=120, connections=concurrency
+    ) as adapters:
 
-    async def one(write: tuple[str, Json]) -> None:
-        url, body = write
-        response = await sandbox.post(
-            url, json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-        )
-        if response.status_code != 201:
-            errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+        async def one(write: tuple[uuid.UUID, str, str, CarrierMember]) -> None:
+            carrier_id, carrier_group_id, transaction_type, member = write
+            try:
+                await adapters[carrier_id].send_member_transaction(
+                    carrier_group_id,
+                    transaction_id=str(uuid.uuid4()),
+                    transaction_type=transaction_type,
+                    member=member,
+                    idempotency_key=str(uuid.uuid4()),
+                )
+            except (CarrierRejected, CarrierUnavailable) as exc:
+                errors.append(str(exc)[:200])
 
-    start = time.perf_counter()
-    await gather_limited(concurrency, one, writes)
-    elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        await gather_limited(concurrency, one, writes)
+        elapsed = time.perf_counter() - start
     rate = len(writes) / elapsed if writes else 0.0
     print(
         f"floor: {len(writes)} carrier writes by a plain asyncio loop (concurrency "
@@ -823,7 +833,7 @@ async def run(args: argparse.Namespace) -> None:
         if not measured.transactions:
             print("floor: skipped (no transaction reached the carrier)")
             return
-        base = await floor(sandbox, measured.transactions, args.concurrency)
+        base = await floor(args.sandbox, measured.transactions, args.concurrency)
         ratio = measured.tx_per_s / base if base else 0.0
         print(
             f"engine / floor: {measured.tx_per_s:.1f} / {base:.1f} = {ratio:.2f} "
