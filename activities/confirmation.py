@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 from temporalio import activity
 
+from activities.heartbeat import heartbeats
 from carriers import CarrierAdapter, CarrierUnavailable
 from carriers.registry import CARRIERS
 from domain.confirmation import PlanFacts, compare_member
@@ -59,6 +60,7 @@ class ConfirmationActivities:
         self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
     @activity.defn(name=CONFIRM_DUE)
+    @heartbeats
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
         """Confirm the group's transactions due by `check.now`; when is the next one due.
 

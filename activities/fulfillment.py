@@ -23,6 +23,7 @@ from sqlalchemy.orm import load_only
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.heartbeat import heartbeats
 from carrierlink.confirmations import wake_group_confirmations
 from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable
@@ -163,6 +164,7 @@ class FulfillmentActivities:
         self._carrier_calls = asyncio.Semaphore(CARRIER_CALLS)
 
     @activity.defn(name=BUILD_TRANSACTIONS)
+    @heartbeats
     async def build_transactions(self, request: BuildRequest) -> Built:
         """Build the transactions of the group's submitted snapshots, oldest first; answer what
         of the group is still to send."""
@@ -222,6 +224,7 @@ class FulfillmentActivities:
         )
 
     @activity.defn(name=SEND_TRANSACTIONS)
+    @heartbeats
     async def send_transactions(self, request: SendRequest) -> Sent:
         """Send each transaction once; the carrier deduplicates on its idempotency key.
 
@@ -368,6 +371,7 @@ class FulfillmentActivities:
         return _Receipt(receipt.id, outgoing.carrier_group_id)
 
     @activity.defn(name=TRACK_TRANSACTIONS)
+    @heartbeats
     async def track_transactions(self, request: TrackRequest) -> Tracked:
         """Ask the carriers once how far they are with each of the group's transactions they
         have; record what is new. Completed ones go to the group's confirmation loop."""

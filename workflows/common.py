@@ -26,6 +26,10 @@ CARRIER_RETRY = RetryPolicy(
 CARRIER_CALL_TIMEOUT = timedelta(seconds=15)
 ACCOUNT_PULL_TIMEOUT = timedelta(seconds=60)
 STORE_WRITE_TIMEOUT = timedelta(seconds=10)
+# A batch activity (a group's snapshots or confirmations) may take minutes under load, and it
+# beats while it works (`activities.heartbeat`): a batch whose worker died is retried once
+# this passes, not when its start-to-close timeout does.
+BATCH_HEARTBEAT = timedelta(seconds=15)
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )

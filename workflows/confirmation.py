@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
-from workflows.common import STORE_RETRY
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
 WORKFLOW_NAME = "GroupConfirmations"
 CONFIRM_DUE = "confirm_due_transactions"
@@ -76,6 +76,7 @@ class GroupConfirmationsWorkflow:
                 DueCheck(group_id=input.group_id, now=workflow.now()),
                 result_type=ConfirmedTurn,
                 start_to_close_timeout=CONFIRM_TIMEOUT,
+                heartbeat_timeout=BATCH_HEARTBEAT,
                 retry_policy=STORE_RETRY,
             )
             if turn.next_due is None:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
-from workflows.common import STORE_RETRY
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
 WORKFLOW_NAME = "GroupFulfillment"
 SNAPSHOTS_STORED = "snapshots_stored"
@@ -139,6 +139,7 @@ class GroupFulfillmentWorkflow:
                     TrackRequest(group_id=group),
                     result_type=Tracked,
                     start_to_close_timeout=BATCH_TIMEOUT,
+                    heartbeat_timeout=BATCH_HEARTBEAT,
                     retry_policy=STORE_RETRY,
                 )
                 in_flight = tracked.in_flight
@@ -152,6 +153,7 @@ class GroupFulfillmentWorkflow:
                     BuildRequest(group_id=group, awaited=sorted(awaited)),
                     result_type=Built,
                     start_to_close_timeout=BATCH_TIMEOUT,
+                    heartbeat_timeout=BATCH_HEARTBEAT,
                     retry_policy=STORE_RETRY,
                 )
                 for snapshot_id in built.stored:
@@ -179,6 +181,7 @@ class GroupFulfillmentWorkflow:
                         ),
                         result_type=Sent,
                         start_to_close_timeout=BATCH_TIMEOUT,
+                        heartbeat_timeout=BATCH_HEARTBEAT,
                         retry_policy=STORE_RETRY,
                     )
                     build = bool(sent.retry)
