@@ -13,14 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.client import Client
 
 from api.app import create_app
+from carrierlink.sample_snapshots import new_hire, unique_id
 from carrierlink.settings import Settings
 from store.db import Database
+from store.models import MemberTransaction
 from tests.conftest import repo_root
 from tests.harness import AppServer, eventually
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id
+from tests.integration.test_member_snapshots import both_carriers, coverages, settled
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +145,85 @@ async def test_killing_the_worker_mid_flight_loses_and_doubles_nothing(
     assert after["doubled"] == before["doubled"], "a carrier write was applied twice"
     # Exactly one data-exchange registration per connection reached the carrier's books.
     assert after["applied"] - before["applied"] == 21
+
+
+async def test_killing_the_worker_mid_send_of_a_snapshot_burst_loses_and_doubles_nothing(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    org_token: str,
+    sandbox: httpx.AsyncClient,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    """The kill lands while the carriers hold writes that the worker claimed (key stored) but
+    whose answers it never records. The next worker sends them again under the stored keys:
+    each write reaches its carrier once, and every snapshot completes."""
+    isolated = settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
+    workers.append(WorkerProcess(isolated, tmp_path / "worker-1.log"))
+    await workers[0].polling()
+    app = create_app(isolated, database=database, temporal_client=client)
+    async with (
+        AppServer(app) as server,
+        httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {org_token}"}, timeout=30
+        ) as api,
+    ):
+        group_id, choices = await both_carriers(api)
+        before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+        await sandbox.put("/_sandbox/faults", json={"latency_ms": 1500})
+        try:
+            posted = await asyncio.gather(
+                *(
+                    api.post(
+                        f"/api/v1/groups/{group_id}/member_snapshots",
+                        json=new_hire(unique_id(), coverages(choices)),
+                    )
+                    for _ in range(15)
+                )
+            )
+            assert [r.status_code for r in posted] == [201] * 15
+
+            claims: dict[uuid.UUID, str] = {}
+
+            async def claimed_unanswered() -> bool:
+                async with database.transaction() as session:
+                    rows = await session.execute(
+                        select(MemberTransaction.id, MemberTransaction.idempotency_key).where(
+                            MemberTransaction.group_id == uuid.UUID(group_id),
+                            MemberTransaction.idempotency_key.is_not(None),
+                            MemberTransaction.carrier_transaction_id.is_(None),
+                        )
+                    )
+                    claims.update({row.id: str(row.idempotency_key) for row in rows})
+                return bool(claims)
+
+            await eventually(claimed_unanswered, within=30, interval=0.05)
+            workers[0].kill()
+        finally:
+            await sandbox.put("/_sandbox/faults", json={"latency_ms": 0})
+
+        workers.append(WorkerProcess(isolated, tmp_path / "worker-2.log"))
+        await workers[1].polling()
+        for response in posted:
+            snapshot = await settled(api, response.json()["id"], within=120)
+            assert snapshot["status"] == "completed"
+
+    after = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+    assert after["doubled"] == before["doubled"], "a carrier write was applied twice"
+    # Two carriers per snapshot, each write applied once.
+    assert after["applied"] - before["applied"] == 30
+    async with database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(
+                    MemberTransaction.id,
+                    MemberTransaction.idempotency_key,
+                    MemberTransaction.carrier_transaction_id,
+                ).where(MemberTransaction.id.in_(claims))
+            )
+        ).all()
+    # What was claimed before the kill went to the carrier under the key stored then: had the
+    # carrier applied it before the kill, the resend would have been absorbed.
+    assert {row.id: row.idempotency_key for row in rows} == claims
+    assert all(row.carrier_transaction_id for row in rows)
