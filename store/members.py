@@ -247,11 +247,14 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
 
 async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     """A build begins: the next snapshot stored must signal the loop again. Commit it before
-    reading the submitted snapshots (waiting for any intake holding the row)."""
+    reading the submitted snapshots.
+
+    It waits for any intake holding the row, also one that is turning it on: filtering on
+    `signalled` here would skip a row whose change is not yet committed, and that intake's
+    commit would then leave it on with no build to come, so no later snapshot would signal.
+    """
     await session.execute(
-        update(FulfillmentWake)
-        .where(FulfillmentWake.group_id == group_id, FulfillmentWake.signalled)
-        .values(signalled=False)
+        update(FulfillmentWake).where(FulfillmentWake.group_id == group_id).values(signalled=False)
     )
 
 

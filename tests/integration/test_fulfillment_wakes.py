@@ -84,13 +84,45 @@ async def test_a_build_waits_for_an_intake_that_relied_on_an_earlier_signal(
             await committed.wait()
 
     pending_intake = asyncio.create_task(intake())
-    await asyncio.sleep(0.1)
-    build = asyncio.create_task(build_begins(database, group_id))
-    await asyncio.sleep(0.5)
-    assert not build.done(), "the build began while a snapshot relying on the wake was uncommitted"
-    committed.set()
-    await asyncio.wait_for(asyncio.gather(pending_intake, build), timeout=10)
+    try:
+        await asyncio.sleep(0.1)
+        build = asyncio.create_task(build_begins(database, group_id))
+        await asyncio.sleep(0.5)
+        assert not build.done(), "the build began while a snapshot relying on it was uncommitted"
+    finally:
+        committed.set()
+        await asyncio.wait_for(pending_intake, timeout=10)
+    await asyncio.wait_for(build, timeout=10)
     assert await wake(database, group_id)
+
+
+async def test_a_build_beginning_before_the_signalling_intake_commits_turns_the_wake_off_after(
+    database: Database,
+) -> None:
+    """The intake turned the wake on and signalled; the build the signal brings begins before
+    the intake commits. Turning the wake off before that commit would let the commit leave it
+    on for good: every later snapshot would count on a build that never comes."""
+    group_id = await a_group(database)
+    assert await wake(database, group_id)
+    await build_begins(database, group_id)
+    committed = asyncio.Event()
+
+    async def intake() -> None:
+        async with database.transaction() as session:
+            assert await needs_wake(session, group_id)
+            await committed.wait()
+
+    signalling_intake = asyncio.create_task(intake())
+    try:
+        await asyncio.sleep(0.1)
+        build = asyncio.create_task(build_begins(database, group_id))
+        await asyncio.sleep(0.5)
+        assert not build.done(), "the build did not wait for the signalling intake's commit"
+    finally:
+        committed.set()
+        await asyncio.wait_for(signalling_intake, timeout=10)
+    await asyncio.wait_for(build, timeout=10)
+    assert await wake(database, group_id), "the next snapshot must signal again"
 
 
 async def test_a_burst_to_one_group_is_built_and_sent_on_fewer_signals_than_snapshots(
