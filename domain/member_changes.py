@@ -21,6 +21,7 @@ from uuid import UUID
 
 from domain.errors import FieldProblem, ValidationFailed
 from domain.members import (
+    CarrierCobra,
     CarrierCoverage,
     CarrierDependent,
     CarrierEmployee,
@@ -212,6 +213,7 @@ def carrier_member(
                 carrier_config=chosen.carrier_config,
                 enrolled_members=tuple(members),
                 event=coverage_event or employee_event,
+                cobra=_cobra(coverage),
             )
         )
     dependents = tuple(
@@ -233,6 +235,21 @@ def carrier_member(
         dependents=dependents,
         coverages=tuple(built),
         event=employee_event or event_of(first_event.id if first_event else None),
+    )
+
+
+def _cobra(coverage: Coverage) -> CarrierCobra | None:
+    """The coverage's COBRA part, told only of COBRA continuation coverage: details sent with
+    `cobra_enrolled` false say the member is not on COBRA, which is what None says."""
+    details = coverage.cobra_details
+    if details is None or not details.cobra_enrolled:
+        return None
+    reason = details.qualifying_event_reason
+    return CarrierCobra(
+        eligibility_start_date=details.eligibility_start_date,
+        eligibility_end_date=details.eligibility_end_date,
+        qualifying_event_date=details.qualifying_event_date,
+        qualifying_event_reason=reason.value if reason is not None else None,
     )
 
 
@@ -392,11 +409,7 @@ def _transaction_type(
     previous: CarrierMember | None, target: CarrierMember, changes: list[Change]
 ) -> TransactionType:
     kinds = {change.kind for change in changes}
-    if ChangeKind.TERMINATED in kinds:
-        return TransactionType.TERMINATION
     coverage_kinds = kinds & (_COVERAGE_KINDS | {ChangeKind.COVERAGE_MODIFIED})
-    if previous is not None and not coverage_kinds:
-        return TransactionType.DEMOGRAPHIC
     # The event of a changed coverage says why it changed; the member's event is the fallback.
     changed_lines = {c.line_of_coverage for c in changes if c.line_of_coverage is not None}
     events = [
@@ -406,6 +419,15 @@ def _transaction_type(
     ]
     event = events[0] if events else target.event
     reason = event.reason if event else None
+    # COBRA continuation is its own path at the carrier, also for a former employee: typed as
+    # a termination, the carrier would end the coverage the member is continuing.
+    cobra = _cobra_type(previous, target, changes, reason) if coverage_kinds else None
+    if cobra is not None:
+        return cobra
+    if ChangeKind.TERMINATED in kinds:
+        return TransactionType.TERMINATION
+    if previous is not None and not coverage_kinds:
+        return TransactionType.DEMOGRAPHIC
     # A member new to the carrier is a new hire, unless the event says why else they enroll
     # (a marriage, open enrollment): the carrier dates the coverage by that event.
     if reason in _HIRE or (previous is None and reason is None):
@@ -423,6 +445,45 @@ def _transaction_type(
             ChangeKind.COVERAGE_MODIFIED: "MODIFYING",
         }[only]
     return TransactionType[f"{family}_{suffix}"]
+
+
+def _cobra_type(
+    previous: CarrierMember | None,
+    target: CarrierMember,
+    changes: list[Change],
+    reason: str | None,
+) -> TransactionType | None:
+    """The COBRA transaction type when a changed coverage is COBRA continuation now or was
+    before; None otherwise.
+
+    - Enrollment: the member starts COBRA at this carrier (held no COBRA coverage there
+      before), or the event says `cobra_enrollment`.
+    - Termination: a COBRA coverage ends, is no longer sent, or stops being COBRA; or the
+      event says `cobra_termination`.
+    - Open enrollment: a COBRA member's changes at (dependent) open enrollment.
+    - Qualifying life event: any other change of a COBRA member's coverage
+      (`cobra_update_other`, a marriage, ...).
+    """
+    changed_lines = {c.line_of_coverage for c in changes if c.line_of_coverage is not None}
+    before = [c for c in previous.coverages if _changed(c, changed_lines)] if previous else []
+    after = [c for c in target.coverages if _changed(c, changed_lines)]
+    if not any(c.cobra is not None for c in (*before, *after)):
+        return None
+    was_on_cobra = previous is not None and any(c.cobra is not None for c in previous.coverages)
+    starts = any(c.cobra is not None and _active(c) for c in after) and not was_on_cobra
+    if starts or reason == EventReason.COBRA_ENROLLMENT.value:
+        return TransactionType.COBRA_ENROLLMENT
+    still_on_cobra = {coverage_key(c) for c in after if c.cobra is not None and _active(c)}
+    ends = any(c.cobra is not None and coverage_key(c) not in still_on_cobra for c in before)
+    if ends or reason == EventReason.COBRA_TERMINATION.value:
+        return TransactionType.COBRA_TERMINATION
+    if reason in _OPEN_ENROLLMENT:
+        return TransactionType.COBRA_OPEN_ENROLLMENT
+    return TransactionType.COBRA_QLE
+
+
+def _changed(coverage: CarrierCoverage, changed_lines: set[str]) -> bool:
+    return coverage.line_of_coverage.value in changed_lines
 
 
 # --- omitted coverages

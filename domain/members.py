@@ -65,6 +65,16 @@ class EnrolledIndividual(_Frozen):
         return self.effective_end_date == OPEN_END
 
 
+class CarrierCobra(_Frozen):
+    """The coverage is COBRA continuation: when the member may keep it, and why (the snapshot's
+    `cobra_details` of a coverage with `cobra_enrolled` true)."""
+
+    eligibility_start_date: dt.date
+    eligibility_end_date: dt.date
+    qualifying_event_date: dt.date | None = None
+    qualifying_event_reason: str | None = None  # the contract's COBRA qualifying event reason
+
+
 class CarrierCoverage(_Frozen):
     line_of_coverage: LineOfCoverage
     plan_id: UUID  # the engine's plan id
@@ -72,6 +82,8 @@ class CarrierCoverage(_Frozen):
     carrier_config: Json = {}  # resolved by the carrier's member rules
     enrolled_members: tuple[EnrolledIndividual, ...]
     event: MemberEvent | None = None
+    # Only on COBRA continuation coverage; bodies stored before COBRA was sent have none.
+    cobra: CarrierCobra | None = None
 
 
 class CarrierMember(_Frozen):
@@ -96,6 +108,9 @@ class PlanOption:
     name: str
     voluntary: bool
     plan_configuration: Json
+    # The plan's `cobra_rules.eligible`; None when the plan states no COBRA rules (only
+    # dental, vision and medical plans carry them).
+    cobra_eligible: bool | None = None
 
 
 @dataclass(frozen=True)

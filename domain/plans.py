@@ -367,3 +367,10 @@ def is_voluntary(plan: Mapping[str, Any]) -> bool:
     if isinstance(flag, bool):
         return flag
     return plan.get("plan_type") == AncillaryPlanType.VOLUNTARY.value
+
+
+def cobra_eligible(plan: Mapping[str, Any]) -> bool | None:
+    """The plan's `cobra_rules.eligible`; None when the plan states no COBRA rules."""
+    rules = plan.get("cobra_rules")
+    flag = rules.get("eligible") if isinstance(rules, Mapping) else None
+    return flag if isinstance(flag, bool) else None

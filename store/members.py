@@ -20,7 +20,7 @@ from domain.member_changes import (
     TransactionStatus,
 )
 from domain.members import CarrierMember, GroupSetup, PlanOption
-from domain.plans import is_voluntary
+from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store.db import hold_locks
@@ -172,6 +172,7 @@ async def group_setups(
                     name=str(plan.details.get("name") or ""),
                     voluntary=is_voluntary(plan.details),
                     plan_configuration=plan.details.get("plan_configuration") or {},
+                    cobra_eligible=cobra_eligible(plan.details),
                 )
                 for plan in plans
                 if plan.carrier_id == carrier_id

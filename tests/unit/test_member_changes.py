@@ -1074,3 +1074,143 @@ def test_a_member_new_to_the_carrier_is_typed_by_why_they_enroll(
     target = payload(medical(enrolled(event_id="ev")), events=[event("ev", reason)])
 
     assert planned(None, target).transaction_type is expected
+
+
+# --- COBRA: the carrier is told, and the transaction is typed as COBRA --------------------------
+
+
+def cobra(enrolled_flag: bool = True, **changes: Any) -> Json:
+    values = {
+        "cobra_enrolled": enrolled_flag,
+        "eligibility_start_date": "2025-07-01",
+        "eligibility_end_date": "2026-12-31",
+        "qualifying_event_date": "2025-06-30",
+        "qualifying_event_reason": "reduction_of_work_hours",
+    }
+    return values | changes
+
+
+def on_cobra(*reasons: str) -> Json:
+    """`base()` with dental continued on COBRA, for the event reason given (if any)."""
+    events = [event("ev", reason) for reason in reasons]
+    dental_members = [enrolled(event_id="ev")] if reasons else []
+    return payload(medical(), dental(*dental_members, cobra_details=cobra()), events=events)
+
+
+def test_a_cobra_coverage_tells_the_carrier_its_eligibility_and_qualifying_event() -> None:
+    (_, dental_coverage) = member(on_cobra()).coverages
+    assert dental_coverage.cobra is not None
+    assert dental_coverage.cobra.model_dump(mode="json") == {
+        "eligibility_start_date": "2025-07-01",
+        "eligibility_end_date": "2026-12-31",
+        "qualifying_event_date": "2025-06-30",
+        "qualifying_event_reason": "reduction_of_work_hours",
+    }
+
+
+def test_cobra_details_not_enrolled_tell_the_carrier_nothing() -> None:
+    data = payload(medical(), dental(cobra_details=cobra(False)))
+    assert [c.cobra for c in member(data).coverages] == [None, None]
+    assert plan_transaction(member(base()), member(data)) is None
+
+
+def test_a_body_stored_without_cobra_still_loads_and_compares_equal() -> None:
+    stored = member(base()).model_dump(mode="json")
+    for stored_coverage in stored["coverages"]:
+        del stored_coverage["cobra"]
+    assert plan_transaction(CarrierMember.model_validate(stored), member(base())) is None
+
+
+@pytest.mark.parametrize("reasons", [(), ("cobra_enrollment",), ("change_to_part_time",)])
+def test_coverage_continued_on_cobra_is_a_cobra_enrollment(reasons: tuple[str, ...]) -> None:
+    transaction = planned(base(), on_cobra(*reasons))
+    assert transaction.transaction_type is TransactionType.COBRA_ENROLLMENT
+    assert transaction.transaction_type.value == "carrier_cobra_enrollment"
+    assert transaction.changes == (
+        Change(ChangeKind.COVERAGE_MODIFIED, line_of_coverage="dental", fields=("cobra",)),
+    )
+
+
+def test_a_member_new_to_the_carrier_on_cobra_is_a_cobra_enrollment() -> None:
+    assert planned(None, on_cobra()).transaction_type is TransactionType.COBRA_ENROLLMENT
+
+
+def test_a_former_employee_continuing_on_cobra_is_not_a_termination() -> None:
+    target = on_cobra("termination")
+    target["employee"]["employment"]["employment_status"] = "terminated"
+    transaction = planned(base(), target)
+    assert ChangeKind.TERMINATED in kinds(transaction)
+    assert transaction.transaction_type is TransactionType.COBRA_ENROLLMENT
+
+
+def test_a_cobra_enrollment_event_on_a_cobra_member_is_a_cobra_enrollment() -> None:
+    target = on_cobra("cobra_enrollment")
+    target["coverages"].append(vision(enrolled(event_id="ev"), cobra_details=cobra()))
+    assert planned(on_cobra(), target).transaction_type is TransactionType.COBRA_ENROLLMENT
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        lambda data: put(data, "coverages.1.enrolled_members.0.effective_end_date", "2026-12-31"),
+        lambda data: data["coverages"].pop(1),
+        lambda data: put(data, "coverages.1.cobra_details", cobra(False)),
+    ],
+    ids=["ended", "no longer sent", "no longer cobra"],
+)
+def test_a_cobra_coverage_ending_is_a_cobra_termination(ending: Any) -> None:
+    target = on_cobra("offline_change")
+    ending(target)
+    assert planned(on_cobra(), target).transaction_type is TransactionType.COBRA_TERMINATION
+
+
+def test_a_cobra_termination_event_is_a_cobra_termination() -> None:
+    target = on_cobra("cobra_termination")
+    put(target, "coverages.1.cobra_details.eligibility_end_date", "2026-01-31")
+    transaction = planned(on_cobra(), target)
+    assert transaction.transaction_type is TransactionType.COBRA_TERMINATION
+    assert transaction.transaction_type.value == "carrier_cobra_termination"
+
+
+@pytest.mark.parametrize("reason", ["open_enrollment", "dependent_open_enrollment"])
+def test_a_cobra_members_open_enrollment_change_is_cobra_open_enrollment(reason: str) -> None:
+    target = on_cobra(reason)
+    target["coverages"].append(vision(enrolled(event_id="ev"), cobra_details=cobra()))
+    transaction = planned(on_cobra(), target)
+    assert transaction.transaction_type is TransactionType.COBRA_OPEN_ENROLLMENT
+    assert transaction.transaction_type.value == "carrier_cobra_open_enrollment"
+
+
+@pytest.mark.parametrize("reason", ["cobra_update_other", "marriage", "newborn"])
+def test_other_changes_of_a_cobra_coverage_are_cobra_qualifying_life_events(reason: str) -> None:
+    target = on_cobra(reason)
+    target["coverages"][1]["enrolled_members"].append(enrolled("dep-1", event_id="ev"))
+    transaction = planned(on_cobra(), target)
+    assert transaction.transaction_type is TransactionType.COBRA_QLE
+    assert transaction.transaction_type.value == "carrier_cobra_qualifying_life_event"
+
+
+def test_changing_only_the_cobra_eligibility_is_a_modification_naming_the_field() -> None:
+    target = on_cobra("cobra_update_other")
+    put(target, "coverages.1.cobra_details.eligibility_end_date", "2026-06-30")
+    transaction = planned(on_cobra(), target)
+    assert transaction.transaction_type is TransactionType.COBRA_QLE
+    assert transaction.changes == (
+        Change(
+            ChangeKind.COVERAGE_MODIFIED,
+            line_of_coverage="dental",
+            fields=("cobra.eligibility_end_date",),
+        ),
+    )
+
+
+def test_a_cobra_members_demographic_change_stays_demographic() -> None:
+    target = on_cobra()
+    put(target, "employee.person.home_address", address(street_one="12 Alder Lane"))
+    assert planned(on_cobra(), target).transaction_type is TransactionType.DEMOGRAPHIC
+
+
+def test_changes_to_coverage_not_on_cobra_of_a_cobra_member_keep_their_type() -> None:
+    target = on_cobra("marriage")
+    target["coverages"][0] = medical(enrolled(event_id="ev"), plan="Silver HMO")
+    assert planned(on_cobra(), target).transaction_type is TransactionType.QLE_MODIFYING
