@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from carriers.base import CarrierInfo, HttpCarrierAdapter
+from carriers.cobra import cobra_path, ineligible_plan_problems, is_cobra
 from carriers.member_config import (
     Options,
     config_path,
@@ -87,6 +88,10 @@ _SEXES = frozenset({Sex.M, Sex.F})
 _VOLUME_LINES = frozenset({L.LIFE, L.ADD, L.CRITICAL_ILLNESS})
 # Basic life and disability are the salary-based coverages: their amounts follow the salary.
 _SALARY_LINES = frozenset({L.LIFE, L.STD, L.LTD})
+# "COBRA support is available for Dental and Vision in all states, and Life in Minnesota and
+# Montana."
+_COBRA_LINES = frozenset({L.DENTAL, L.VISION})
+_COBRA_LIFE_STATES = frozenset({"MN", "MT"})
 
 
 def check_member_snapshot(
@@ -107,6 +112,7 @@ def check_member_snapshot(
         ValidationFailed: Naming every refused field.
     """
     problems = _event_problems(snapshot) + _sex_problems(snapshot, choices)
+    problems += _cobra_problems(snapshot, choices)
     outcome = MemberRulesOutcome()
     for choice in choices:
         resolved, found = _resolve_config(choice, setup.configuration)
@@ -151,6 +157,35 @@ def _sex_problems(snapshot: MemberSnapshot, choices: list[CoverageChoice]) -> li
         for path, sex in people
         if sex not in _SEXES
     ]
+
+
+def _cobra_problems(snapshot: MemberSnapshot, choices: list[CoverageChoice]) -> list[FieldProblem]:
+    """Active COBRA coverage Principal does not continue: a line other than dental and vision,
+    or life for an employee living outside Minnesota and Montana; and plans not COBRA-eligible.
+
+    A COBRA coverage being ended is let through: the carrier must hear that it ends (say, after
+    the member moved away from Minnesota).
+    """
+    problems = ineligible_plan_problems(snapshot, choices)
+    state = snapshot.employee.person.home_address.state
+    for choice in choices:
+        line = choice.plan.line_of_coverage
+        if not choice.active or not is_cobra(snapshot, choice) or line in _COBRA_LINES:
+            continue
+        if line is L.LIFE:
+            if state in _COBRA_LIFE_STATES:
+                continue
+            reason = (
+                "Principal supports COBRA on life only for employees whose home address is in "
+                "Minnesota or Montana"
+            )
+        else:
+            reason = (
+                f"Principal does not support COBRA on {line.value} coverage (dental and vision "
+                "in all states, life in Minnesota and Montana)"
+            )
+        problems.append(FieldProblem(cobra_path(choice), reason))
+    return problems
 
 
 def _resolve_config(

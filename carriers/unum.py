@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from carriers.base import CarrierInfo, HttpCarrierAdapter
+from carriers.cobra import cobra_path, is_cobra
 from carriers.member_config import (
     Options,
     config_path,
@@ -88,12 +89,12 @@ def check_member_snapshot(
 ) -> MemberRulesOutcome:
     """Resolve each Unum coverage's division, eligibility class and policy ID, or refuse.
 
-    Unum has no carrier-specific validations (no events, gender or volume rules): it only needs
-    each coverage placed in the group's account structure. Every problem is collected before
-    refusing, so the platform can fix a snapshot in one round.
+    Unum has no events, gender or volume rules: it needs each coverage placed in the group's
+    account structure, and refuses COBRA coverage, which it does not support. Every problem is
+    collected before refusing, so the platform can fix a snapshot in one round.
 
     Args:
-        snapshot: The member snapshot (unused: nothing in it is Unum-specific).
+        snapshot: The member snapshot (for each coverage's COBRA details).
         choices: The snapshot's Unum coverages, each with its plan found.
         setup: The group's Unum configuration and plans.
 
@@ -105,6 +106,9 @@ def check_member_snapshot(
     for choice in choices:
         resolved, found = _resolve_config(choice, choices, setup.configuration)
         problems += found
+        # Refused also when ending: Unum never held it as COBRA, so there is nothing to end.
+        if is_cobra(snapshot, choice):
+            problems.append(FieldProblem(cobra_path(choice), "Unum does not support COBRA"))
         if resolved is not None:
             outcome.carrier_configs[choice.index] = resolved
     if problems:

@@ -1,9 +1,10 @@
 """The carriers' member rules: resolving each coverage's carrier configuration, or refusing.
 
 Principal resolves a member group, a bill group and (for some groups) a sort class, and refuses
-snapshots without events, with gender markers other than M or F, or without volumes on life,
-AD&D and critical illness. Unum resolves a division, an eligibility class and a policy ID, and
-has no other rules. Every refusal names the field, and none repeats the member's PII.
+snapshots without events, with gender markers other than M or F, without volumes on life,
+AD&D and critical illness, or with COBRA coverage it does not continue. Unum resolves a
+division, an eligibility class and a policy ID, and refuses COBRA. Every refusal names the
+field, and none repeats the member's PII.
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ PII = [SSN, FIRST, LAST, DOB, SPOUSE_FIRST, SPOUSE_DOB]
 # --- the snapshot --------------------------------------------------------------------------------
 
 
-def plan(line: L, name: str, *, voluntary: bool = False, **configuration: Any) -> PlanOption:
+def plan(
+    line: L,
+    name: str,
+    *,
+    voluntary: bool = False,
+    cobra_eligible: bool | None = None,
+    **configuration: Any,
+) -> PlanOption:
     return PlanOption(
         id=uuid5(_PLANS, name),
         carrier_plan_id=name.upper().replace(" ", "-"),
@@ -45,6 +53,7 @@ def plan(line: L, name: str, *, voluntary: bool = False, **configuration: Any) -
         name=name,
         voluntary=voluntary,
         plan_configuration=configuration,
+        cobra_eligible=cobra_eligible,
     )
 
 
@@ -59,6 +68,7 @@ class Cov:
     changed: bool = True
     waived: tuple[int, ...] = ()  # members whose enrollment ends the day before it starts
     elsewhere: bool = False  # held with another carrier: in the snapshot, not in the choices
+    cobra: bool | None = None  # cobra_details.cobra_enrolled; None: no cobra_details
 
 
 def _person(first: str, dob: str, sex: str, **more: Any) -> Json:
@@ -93,6 +103,14 @@ def _coverage(cov: Cov, carrier_id: UUID) -> Json:
         "plan_id": str(cov.plan.id),
         "enrolled_members": members,
     }
+    if cov.cobra is not None:
+        body["cobra_details"] = {
+            "cobra_enrolled": cov.cobra,
+            "eligibility_start_date": "2024-01-01",
+            "eligibility_end_date": "2025-06-30",
+            "qualifying_event_date": "2023-12-31",
+            "qualifying_event_reason": "termination_of_employment",
+        }
     return body if cov.config is None else body | {"carrier_config": cov.config}
 
 
@@ -558,6 +576,99 @@ def test_principal_never_echoes_pii_sent_as_configuration() -> None:
     }
 
 
+# --- Principal: COBRA --------------------------------------------------------------------------
+
+
+def home_state(state: str) -> Edit:
+    def edit(body: Json) -> None:
+        body["employee"]["person"]["home_address"]["state"] = state
+
+    return edit
+
+
+P_DENTAL_NO_COBRA = plan(L.DENTAL, "Dental No COBRA", cobra_eligible=False, member_group_keys=BOTH)
+P_VISION_COBRA = plan(L.VISION, "Vision COBRA", cobra_eligible=True)
+
+
+@pytest.mark.parametrize("state", ["OR", "MN", "TX"])
+@pytest.mark.parametrize("plan_option", [P_DENTAL, P_VISION_COBRA], ids=lambda p: p.name)
+def test_principal_takes_cobra_on_dental_and_vision_in_every_state(
+    plan_option: PlanOption, state: str
+) -> None:
+    outcome = principal_check(Cov(plan_option, OK, cobra=True), edit=home_state(state))
+    assert outcome.carrier_configs == {0: OK}
+
+
+@pytest.mark.parametrize("state", ["MN", "MT"])
+def test_principal_takes_cobra_on_life_in_minnesota_and_montana(state: str) -> None:
+    outcome = principal_check(Cov(P_LIFE, OK, cobra=True), edit=home_state(state))
+    assert outcome.carrier_configs == {0: OK}
+
+
+@pytest.mark.parametrize("state", ["OR", "WI", "ND"])
+def test_principal_refuses_cobra_on_life_elsewhere(state: str) -> None:
+    found = principal_refusals(Cov(P_LIFE, OK, cobra=True), edit=home_state(state))
+    assert found == {
+        "coverages.0.cobra_details": (
+            "Principal supports COBRA on life only for employees whose home address is in "
+            "Minnesota or Montana"
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    "plan_option", [P_STD, P_LTD, P_ADD, P_CRITICAL, P_HI_ONE], ids=lambda p: p.name
+)
+def test_principal_refuses_cobra_on_other_lines(plan_option: PlanOption) -> None:
+    found = principal_refusals(Cov(plan_option, OK, cobra=True), edit=home_state("MN"))
+    line = plan_option.line_of_coverage.value
+    assert found == {
+        "coverages.0.cobra_details": (
+            f"Principal does not support COBRA on {line} coverage (dental and vision in all "
+            "states, life in Minnesota and Montana)"
+        )
+    }
+
+
+def test_principal_refuses_cobra_on_a_plan_not_cobra_eligible() -> None:
+    found = principal_refusals(Cov(P_DENTAL_NO_COBRA, OK, cobra=True))
+    assert found == {
+        "coverages.0.plan_id": "plan is not COBRA-eligible (cobra_rules.eligible false)"
+    }
+    # Not on COBRA, the same plan is fine.
+    assert principal_check(Cov(P_DENTAL_NO_COBRA, OK, cobra=False)).carrier_configs == {0: OK}
+
+
+@pytest.mark.parametrize(
+    "cov",
+    [
+        Cov(P_STD, OK, cobra=False),
+        Cov(P_STD, OK, cobra=True, active=False),
+        Cov(P_LIFE, OK, cobra=True, active=False),
+        Cov(P_DENTAL_NO_COBRA, OK, cobra=True, active=False),
+    ],
+    ids=["not enrolled", "std ending", "life ending", "ineligible plan ending"],
+)
+def test_principal_lets_through_coverage_not_continued_on_cobra(cov: Cov) -> None:
+    assert principal_check(cov).carrier_configs == {0: OK}
+
+
+def test_principal_refuses_each_cobra_problem_with_the_others() -> None:
+    covs = (
+        Cov(P_DENTAL, OK, cobra=True),
+        Cov(P_LIFE, OK, cobra=True),
+        Cov(P_STD, OK, cobra=True),
+        Cov(P_DENTAL_NO_COBRA, {"bill_group": BG_CLOSED}, cobra=True),
+    )
+    assert set(principal_refusals(*covs)) == {
+        "coverages.1.cobra_details",
+        "coverages.2.cobra_details",
+        "coverages.3.plan_id",
+        "coverages.3.carrier_config.member_group",
+        "coverages.3.carrier_config.bill_group",
+    }
+
+
 # --- Unum's group --------------------------------------------------------------------------------
 
 DIV_1, DIV_2 = "0001", "0002"
@@ -896,3 +1007,25 @@ def test_unum_never_echoes_pii_sent_as_configuration() -> None:
 def test_the_adapters_bind_the_rules_as_static_methods() -> None:
     assert principal.PrincipalAdapter.check_member_snapshot is principal.check_member_snapshot
     assert unum.UnumAdapter.check_member_snapshot is unum.check_member_snapshot
+
+
+# --- Unum: COBRA ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["active", "ending"])
+def test_unum_refuses_cobra_coverage(active: bool) -> None:
+    found = unum_refusals(
+        Cov(U_DENTAL, cobra=True, active=active), Cov(U_LIFE, life_config(), cobra=False)
+    )
+    assert found == {"coverages.0.cobra_details": "Unum does not support COBRA"}
+
+
+def test_unum_refuses_cobra_along_with_the_configuration_problems() -> None:
+    found = unum_refusals(Cov(U_VISION, cobra=True))
+    assert "coverages.0.cobra_details" in found
+    assert len(found) > 1
+
+
+def test_unum_takes_cobra_details_that_are_not_an_enrollment() -> None:
+    outcome = unum_check(Cov(U_DENTAL, cobra=False))
+    assert outcome.carrier_configs == {0: resolved(U_DENTAL, DIV_1, CLASS_1, POLICY_1)}

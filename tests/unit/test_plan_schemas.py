@@ -44,6 +44,7 @@ from domain.plans import (
     WaitingPeriod,
     WaitingPeriodEnrollmentType,
     WaitingPeriodUnit,
+    cobra_eligible,
     validate_plan,
 )
 from sandbox.generator import generate_account
@@ -582,3 +583,19 @@ def test_every_plan_the_sandbox_generates_validates(slug: str) -> None:
     assert not refused, "\n".join(refused[:20])
     assert lines <= PLAN_LINES
     assert len(lines) >= 8
+
+
+@pytest.mark.parametrize(
+    ("plan", "eligible"),
+    [
+        ({"cobra_rules": {"eligible": True}}, True),
+        ({"cobra_rules": {"eligible": False}}, False),
+        ({"line_of_coverage": "life"}, None),  # life plans state no COBRA rules
+        ({"cobra_rules": None}, None),
+        ({"cobra_rules": {"eligible": "yes"}}, None),
+    ],
+)
+def test_a_plans_cobra_eligibility_is_its_cobra_rules_flag(
+    plan: dict[str, object], eligible: bool | None
+) -> None:
+    assert cobra_eligible(plan) is eligible
