@@ -105,6 +105,8 @@ class MemberCoverage(_Body):
     carrier_config: Json = {}
     enrolled_members: list[EnrolledMember]
     event: CoverageEvent | None = None
+    # COBRA continuation (the engine's `CarrierCobra`): kept whole and answered back as sent.
+    cobra: Json | None = None
 
 
 class MemberPerson(_Body):
@@ -139,6 +141,10 @@ class Member(_Body):
             return True
         enrolled = list(self.enrollments().values())
         return bool(enrolled) and not any(e.active(today) for e in enrolled)
+
+    def cobra_coverages(self) -> list[int]:
+        """The indexes of the coverages sent as COBRA continuation."""
+        return [index for index, c in enumerate(self.coverages) if c.cobra is not None]
 
     def wire(self) -> Json:
         """The member as it was sent."""

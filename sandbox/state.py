@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sandbox.carriers import CARRIERS, CarrierRules, Lookup, LookupStatus
 from sandbox.changes import Change, SetStatus, apply_change
-from sandbox.errors import GroupUnavailable
+from sandbox.errors import ChangeRejected, GroupUnavailable
 from sandbox.faults import FaultInjector
 from sandbox.generator import generate_account
 from sandbox.idempotency import IdempotencyStore
@@ -141,6 +141,11 @@ class SandboxState:
         def apply() -> Json:
             now = self.clock()  # Read under the lock, so receipts are in clock order.
             _require_existing(self._lookup(carrier, carrier_group_id))
+            cobra = request.member.cobra_coverages()
+            if cobra and not carrier.cobra:
+                # Refused on receipt, as a carrier without COBRA refuses the whole request.
+                fields = ", ".join(f"member.coverages.{index}.cobra" for index in cobra)
+                raise ChangeRejected(f"{carrier.name} does not support COBRA ({fields})")
             if self._members.seen(carrier.slug, carrier_group_id, request.transaction_id):
                 self._writes.doubled += 1
             transaction = self._members.receive(carrier.slug, carrier_group_id, request, now)

@@ -16,6 +16,7 @@ import pytest
 from carriers import CARRIERS, carrier_adapters
 from carriers.base import CarrierRejected
 from carriers.principal import PrincipalAdapter
+from carriers.unum import UnumAdapter
 from domain.enums import LineOfCoverage
 from domain.members import (
     CarrierCoverage,
@@ -784,3 +785,60 @@ async def test_the_carrier_client_sends_tracks_and_reads_back(clock: Clock) -> N
 
         with pytest.raises(CarrierRejected):
             await adapter.member_transaction_status(PRINCIPAL_ID, "unknown")
+
+
+# --- COBRA ---------------------------------------------------------------------------------------
+
+COBRA = {
+    "eligibility_start_date": "2025-01-01",
+    "eligibility_end_date": "2026-06-30",
+    "qualifying_event_date": "2024-12-31",
+    "qualifying_event_reason": "termination_of_employment",
+}
+
+
+def on_cobra(m: Json) -> None:
+    m["coverages"][0]["cobra"] = COBRA
+
+
+async def test_principal_holds_cobra_coverage_and_answers_it_back(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    member = changed(base(), on_cobra)
+    await established(client, clock, PRINCIPAL, base())
+    carrier_id = await sent(client, PRINCIPAL, member)
+    clock.advance(2)
+    assert (await status_of(client, PRINCIPAL, carrier_id))["status"] == "completed"
+    body = await held(client, PRINCIPAL)
+    assert body["coverages"][0]["cobra"] == COBRA
+    record = CarrierMemberRecord.model_validate(body)
+    assert record.as_member() == CarrierMember.model_validate(member)
+
+
+async def test_unum_refuses_cobra_coverage_and_applies_nothing(client: httpx.AsyncClient) -> None:
+    response = await send(client, UNUM, changed(base(), on_cobra))
+    assert response.status_code == 422
+    assert response.json()["message"] == "Unum does not support COBRA (member.coverages.0.cobra)"
+    assert (await stats(client))["writes"]["applied"] == 0
+    # Coverage that is not COBRA (told as null) is taken.
+    assert (await send(client, UNUM, base())).status_code == 201
+
+
+async def test_the_carrier_client_reports_unums_cobra_refusal(clock: Clock) -> None:
+    app = create_app(SandboxConfig(), clock=clock)
+    async with (
+        AppServer(app) as server,
+        carrier_adapters(
+            {info.slug: f"{server.url}/{info.slug}" for info in CARRIERS.values()},
+            timeout_seconds=10,
+        ) as adapters,
+    ):
+        adapter = adapters[UnumAdapter.info.id]
+        with pytest.raises(CarrierRejected, match="Unum does not support COBRA"):
+            await adapter.send_member_transaction(
+                UNUM_ID,
+                transaction_id="txn-1",
+                transaction_type="carrier_cobra_enrollment",
+                member=CarrierMember.model_validate(changed(base(), on_cobra)),
+                idempotency_key="k-1",
+            )
