@@ -28,6 +28,7 @@ from carrierlink.sample_snapshots import (
 )
 from carrierlink.settings import Settings
 from carriers import CARRIERS, carrier_adapters
+from sandbox.generator import generate_account
 from store.db import Database
 from store.members import cancel_unsent
 from store.models import Member, MemberTransaction
@@ -580,3 +581,61 @@ async def test_coverage_starting_later_waits_for_its_effective_date(
     loop = await client.get_workflow_handle(f"group-confirmations/{group_id}").describe()
     assert loop.status is not None
     assert loop.status.name == "RUNNING"
+
+
+def principal_id_with_cobra_dental() -> str:
+    """A fresh Principal group ID whose sandbox account has an active COBRA-eligible dental plan
+    (the sandbox generates plans from the ID; most, not all, dental plans are eligible)."""
+    while True:
+        carrier_group_id = principal_id()
+        plans = generate_account("principal", carrier_group_id)["plans"]
+        if any(
+            p["line_of_coverage"] == "dental"
+            and p["status"] == "active"
+            and p["cobra_rules"]["eligible"]
+            for p in plans
+        ):
+            return carrier_group_id
+
+
+async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id = await connected(api, PRINCIPAL, principal_id_with_cobra_dental())
+    plans = (await api.get(f"/api/v1/groups/{group_id}/plans", params={"page_size": 1000})).json()[
+        "response"
+    ]
+    eligible = {
+        p["id"] for p in plans if p["line_of_coverage"] == "dental" and p["cobra_rules"]["eligible"]
+    }
+    dental = next(c for c in await plan_choices(api, group_id) if c.plan_id in eligible)
+    custom_id = unique_id()
+    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
+    assert (await settled(api, hired["id"]))["status"] == "completed"
+
+    body = new_hire(custom_id, [dental])
+    body["employee"]["id"] = hired["employee_id"]
+    body["employee"]["event_id"] = "cobra"
+    body["events"].append(
+        {"id": "cobra", "date": "2026-03-31", "type": "coverage", "reason": "cobra_enrollment"}
+    )
+    body["coverages"][0]["cobra_details"] = {
+        "cobra_enrolled": True,
+        "eligibility_start_date": "2026-04-01",
+        "eligibility_end_date": "2027-09-30",
+        "qualifying_event_date": "2026-03-31",
+        "qualifying_event_reason": "reduction_of_work_hours",
+    }
+    cobra = await settled(api, (await submitted(api, group_id, body))["id"])
+
+    assert cobra["status"] == "completed"
+    (transaction,) = [
+        t
+        for t in await transactions_of(api, hired["employee_id"])
+        if t["member_snapshot_id"] == cobra["id"]
+    ]
+    assert transaction["transaction_type"] == "carrier_cobra_enrollment"
+    assert transaction["status"] == "completed"
+    assert transaction["lines_of_coverage"] == ["dental"]
+    (told,) = transaction["body"]["member"]["coverages"]
+    assert told["cobra"]["eligibility_end_date"] == "2027-09-30"
