@@ -8,7 +8,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -250,12 +250,15 @@ async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     """A build begins: the next snapshot stored must signal the loop again. Commit it before
     reading the submitted snapshots.
 
-    It waits for any intake holding the row, also one that is turning it on: filtering on
-    `signalled` here would skip a row whose change is not yet committed, and that intake's
-    commit would then leave it on with no build to come, so no later snapshot would signal.
+    It waits for any intake holding the row, also one that is turning it on, or creating it
+    with the group's first snapshot (an upsert waits for a conflicting insert in progress; an
+    `UPDATE` would not see that row). Not waiting would let that intake's commit leave the wake
+    on with no build to come, and no later snapshot of the group would signal.
     """
     await session.execute(
-        update(FulfillmentWake).where(FulfillmentWake.group_id == group_id).values(signalled=False)
+        insert(FulfillmentWake)
+        .values(group_id=group_id, signalled=False)
+        .on_conflict_do_update(index_elements=[FulfillmentWake.group_id], set_={"signalled": False})
     )
 
 

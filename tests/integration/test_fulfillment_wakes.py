@@ -125,6 +125,32 @@ async def test_a_build_beginning_before_the_signalling_intake_commits_turns_the_
     assert await wake(database, group_id), "the next snapshot must signal again"
 
 
+async def test_a_build_waits_for_the_group_s_first_snapshot_creating_the_wake(
+    database: Database,
+) -> None:
+    """The group's first snapshot creates the wake row and signals; the build the signal
+    brings begins before that commit, when no committed row exists yet to lock."""
+    group_id = await a_group(database)
+    committed = asyncio.Event()
+
+    async def first_intake() -> None:
+        async with database.transaction() as session:
+            assert await needs_wake(session, group_id)
+            await committed.wait()
+
+    intake_task = asyncio.create_task(first_intake())
+    try:
+        await asyncio.sleep(0.1)
+        build = asyncio.create_task(build_begins(database, group_id))
+        await asyncio.sleep(0.5)
+        assert not build.done(), "the build did not wait for the first snapshot's commit"
+    finally:
+        committed.set()
+        await asyncio.wait_for(intake_task, timeout=10)
+    await asyncio.wait_for(build, timeout=10)
+    assert await wake(database, group_id), "the next snapshot must signal again"
+
+
 async def test_a_burst_to_one_group_is_built_and_sent_on_fewer_signals_than_snapshots(
     api: httpx.AsyncClient, client: Client
 ) -> None:
