@@ -69,85 +69,62 @@ async def test_a_rolled_back_signal_leaves_the_next_snapshot_to_signal(
     assert await wake(database, group_id)
 
 
-async def test_a_build_waits_for_an_intake_that_relied_on_an_earlier_signal(
-    database: Database,
-) -> None:
-    """Otherwise the build could read the snapshots before that intake's commit, and turn the
-    wake off after it: its snapshot would wait for somebody else's signal."""
-    group_id = await a_group(database)
-    assert await wake(database, group_id)
+async def build_during_intake(database: Database, group_id: uuid.UUID, *, signals: bool) -> None:
+    """An intake stores its snapshot (signalling or not, as `signals` expects) and holds its
+    transaction open; a build begins meanwhile. The build must wait for the intake's commit,
+    else it could read the snapshots before that commit and turn the wake off after it, or
+    let the commit leave it on with no build to come: either way, snapshots nobody signals."""
     committed = asyncio.Event()
 
     async def intake() -> None:
         async with database.transaction() as session:
-            assert not await needs_wake(session, group_id)
+            assert await needs_wake(session, group_id) is signals
             await committed.wait()
 
-    pending_intake = asyncio.create_task(intake())
+    open_intake = asyncio.create_task(intake())
     try:
         await asyncio.sleep(0.1)
         build = asyncio.create_task(build_begins(database, group_id))
         await asyncio.sleep(0.5)
-        assert not build.done(), "the build began while a snapshot relying on it was uncommitted"
+        assert not build.done(), "the build began before an intake holding the wake committed"
     finally:
         committed.set()
-        await asyncio.wait_for(pending_intake, timeout=10)
+        await asyncio.wait_for(open_intake, timeout=10)
     await asyncio.wait_for(build, timeout=10)
+
+
+async def test_a_build_waits_for_an_intake_that_relied_on_an_earlier_signal(
+    database: Database,
+) -> None:
+    group_id = await a_group(database)
     assert await wake(database, group_id)
+
+    await build_during_intake(database, group_id, signals=False)
+
+    assert await wake(database, group_id), "the next snapshot must signal again"
 
 
 async def test_a_build_beginning_before_the_signalling_intake_commits_turns_the_wake_off_after(
     database: Database,
 ) -> None:
-    """The intake turned the wake on and signalled; the build the signal brings begins before
-    the intake commits. Turning the wake off before that commit would let the commit leave it
-    on for good: every later snapshot would count on a build that never comes."""
+    """The build the intake's signal brings can begin before the intake commits."""
     group_id = await a_group(database)
     assert await wake(database, group_id)
     await build_begins(database, group_id)
-    committed = asyncio.Event()
 
-    async def intake() -> None:
-        async with database.transaction() as session:
-            assert await needs_wake(session, group_id)
-            await committed.wait()
+    await build_during_intake(database, group_id, signals=True)
 
-    signalling_intake = asyncio.create_task(intake())
-    try:
-        await asyncio.sleep(0.1)
-        build = asyncio.create_task(build_begins(database, group_id))
-        await asyncio.sleep(0.5)
-        assert not build.done(), "the build did not wait for the signalling intake's commit"
-    finally:
-        committed.set()
-        await asyncio.wait_for(signalling_intake, timeout=10)
-    await asyncio.wait_for(build, timeout=10)
     assert await wake(database, group_id), "the next snapshot must signal again"
 
 
 async def test_a_build_waits_for_the_group_s_first_snapshot_creating_the_wake(
     database: Database,
 ) -> None:
-    """The group's first snapshot creates the wake row and signals; the build the signal
-    brings begins before that commit, when no committed row exists yet to lock."""
+    """The first snapshot creates the wake row: no committed row exists yet to lock."""
     group_id = await a_group(database)
-    committed = asyncio.Event()
 
-    async def first_intake() -> None:
-        async with database.transaction() as session:
-            assert await needs_wake(session, group_id)
-            await committed.wait()
+    await build_during_intake(database, group_id, signals=True)
 
-    intake_task = asyncio.create_task(first_intake())
-    try:
-        await asyncio.sleep(0.1)
-        build = asyncio.create_task(build_begins(database, group_id))
-        await asyncio.sleep(0.5)
-        assert not build.done(), "the build did not wait for the first snapshot's commit"
-    finally:
-        committed.set()
-        await asyncio.wait_for(intake_task, timeout=10)
-    await asyncio.wait_for(build, timeout=10)
     assert await wake(database, group_id), "the next snapshot must signal again"
 
 

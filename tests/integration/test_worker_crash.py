@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,21 @@ class WorkerProcess:
         self._out.close()
 
 
+@asynccontextmanager
+async def api_on(
+    settings: Settings, database: Database, client: Client, token: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API served with `settings` (its task queue), and a client of it."""
+    app = create_app(settings, database=database, temporal_client=client)
+    async with (
+        AppServer(app) as server,
+        httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as api,
+    ):
+        yield api
+
+
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
     started: list[WorkerProcess] = []
@@ -97,13 +113,7 @@ async def test_killing_the_worker_mid_flight_loses_and_doubles_nothing(
     workers.append(WorkerProcess(isolated, tmp_path / "worker-1.log"))
     await workers[0].polling()
 
-    app = create_app(isolated, database=database, temporal_client=client)
-    async with (
-        AppServer(app) as server,
-        httpx.AsyncClient(
-            base_url=server.url, headers={"Authorization": f"Bearer {org_token}"}, timeout=30
-        ) as api,
-    ):
+    async with api_on(isolated, database, client, org_token) as api:
         created = await asyncio.gather(
             *(
                 api.post(
@@ -162,13 +172,7 @@ async def test_killing_the_worker_mid_send_of_a_snapshot_burst_loses_and_doubles
     isolated = settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
     workers.append(WorkerProcess(isolated, tmp_path / "worker-1.log"))
     await workers[0].polling()
-    app = create_app(isolated, database=database, temporal_client=client)
-    async with (
-        AppServer(app) as server,
-        httpx.AsyncClient(
-            base_url=server.url, headers={"Authorization": f"Bearer {org_token}"}, timeout=30
-        ) as api,
-    ):
+    async with api_on(isolated, database, client, org_token) as api:
         group_id, choices = await both_carriers(api)
         before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
         await sandbox.put("/_sandbox/faults", json={"latency_ms": 1500})

@@ -7,13 +7,14 @@ import copy
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from carriers import CARRIERS, carrier_adapters
+from carriers import CARRIERS, CarrierAdapter, carrier_adapters
 from carriers.base import CarrierRejected
 from carriers.principal import PrincipalAdapter
 from carriers.unum import UnumAdapter
@@ -733,15 +734,21 @@ async def test_configured_speed_applies_from_the_start(clock: Clock) -> None:
 # --- the engine's client -----------------------------------------------------------------------
 
 
-async def test_the_carrier_client_sends_tracks_and_reads_back(clock: Clock) -> None:
-    app = create_app(SandboxConfig(), clock=clock)
+@asynccontextmanager
+async def served_adapters(clock: Clock) -> AsyncIterator[dict[uuid.UUID, CarrierAdapter]]:
+    """The engine's carrier adapters, over HTTP, to a sandbox served on a free loopback port."""
     async with (
-        AppServer(app) as server,
+        AppServer(create_app(SandboxConfig(), clock=clock)) as server,
         carrier_adapters(
             {info.slug: f"{server.url}/{info.slug}" for info in CARRIERS.values()},
             timeout_seconds=10,
         ) as adapters,
     ):
+        yield adapters
+
+
+async def test_the_carrier_client_sends_tracks_and_reads_back(clock: Clock) -> None:
+    async with served_adapters(clock) as adapters:
         adapter = adapters[PrincipalAdapter.info.id]
         member = base_member()
         receipt = await adapter.send_member_transaction(
@@ -825,14 +832,7 @@ async def test_unum_refuses_cobra_coverage_and_applies_nothing(client: httpx.Asy
 
 
 async def test_the_carrier_client_reports_unums_cobra_refusal(clock: Clock) -> None:
-    app = create_app(SandboxConfig(), clock=clock)
-    async with (
-        AppServer(app) as server,
-        carrier_adapters(
-            {info.slug: f"{server.url}/{info.slug}" for info in CARRIERS.values()},
-            timeout_seconds=10,
-        ) as adapters,
-    ):
+    async with served_adapters(clock) as adapters:
         adapter = adapters[UnumAdapter.info.id]
         with pytest.raises(CarrierRejected, match="Unum does not support COBRA"):
             await adapter.send_member_transaction(
