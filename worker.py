@@ -93,8 +93,6 @@ async def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One line per carrier request drowns what matters; failures still surface as warnings.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_settings()
     client = await temporal.connect(settings)
     stop = asyncio.Event()

@@ -16,7 +16,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
@@ -366,7 +365,7 @@ class FulfillmentActivities:
                 )
             except CarrierRejected as exc:
                 return _Refused(str(exc))
-            except (CarrierUnavailable, httpx.HTTPError):
+            except CarrierUnavailable:
                 return None
         return _Receipt(receipt.id, outgoing.carrier_group_id)
 
@@ -398,7 +397,7 @@ class FulfillmentActivities:
                     return await self._adapters[carrier_id].member_transaction_status(
                         result["carrier_group_id"], result["carrier_transaction_id"]
                     )
-                except (CarrierUnavailable, httpx.HTTPError):
+                except CarrierUnavailable:
                     return None  # asked again next poll
 
         answers = {
