@@ -16,7 +16,7 @@ from domain.connections import GroupData, ReviewDecision
 from store.models import CarrierConfiguration, Contact, GroupAudit, Location, Plan
 from store.tenancy import organization_for_token
 from tests.harness import eventually
-from workflows.connection import workflow_id
+from workflows.connection import WORKFLOW_NAME, workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -204,7 +204,9 @@ async def test_raced_identical_requests_start_one_lifecycle(
     assert all(r.json()["existing_id"] == winner["id"] for r in responses if r.status_code == 409)
     listed = (await api.get("/api/v1/group_connections")).json()
     assert listed["meta"]["total_records"] == 1
-    runs = [w async for w in client.list_workflows(f"CarrierGroupId = '{carrier_group_id}'")]
+    # The connection's first audit carries the carrier group ID too: count lifecycles only.
+    query = f"WorkflowType = '{WORKFLOW_NAME}' AND CarrierGroupId = '{carrier_group_id}'"
+    runs = [w async for w in client.list_workflows(query)]
     assert len(runs) <= 1  # visibility may lag behind; it never shows a second run
 
 
