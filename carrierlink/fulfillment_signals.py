@@ -6,6 +6,11 @@ workflow, which the Temporal server applies one after another (100 at once over 
 snapshots stored while a group's call is under way go together in the next call. Each caller
 waits for the call that carries its snapshot, so an answered POST means the loop has been told,
 and a failed call fails every POST it carried (their transactions roll back: nothing is kept).
+
+Since intake signals only when the group's wake row was off (`store.members.needs_wake`), two
+calls for one group no longer overlap: the one signalling intake holds the row until it commits,
+and the next can signal only after a build has turned the row off again. The batching here is
+then a second guard on the same property; it can go, with its tests, once nothing else calls it.
 """
 
 from __future__ import annotations
