@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionStatus
@@ -23,15 +23,15 @@ async def live_connection(
 
 async def live_connections(session: AsyncSession, group_id: uuid.UUID) -> Sequence[GroupConnection]:
     """The group's completed, not disconnected connections, one per carrier at most."""
+    return (await session.scalars(select(GroupConnection).where(*_live(group_id)))).all()
+
+
+def _live(group_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
     return (
-        await session.scalars(
-            select(GroupConnection).where(
-                GroupConnection.group_id == group_id,
-                GroupConnection.disconnected.is_(None),
-                GroupConnection.status == ConnectionStatus.COMPLETED.value,
-            )
-        )
-    ).all()
+        GroupConnection.group_id == group_id,
+        GroupConnection.disconnected.is_(None),
+        GroupConnection.status == ConnectionStatus.COMPLETED.value,
+    )
 
 
 async def open_disconnection_request(
@@ -59,7 +59,7 @@ async def carrier_links(
 ) -> dict[uuid.UUID, CarrierLink]:
     """`carrier_link` for each carrier, in two queries whatever their number: connected (with
     the end date of a disconnection under way), or not (with the date the last one ended)."""
-    live = {c.carrier_id for c in await live_connections(session, group_id)}
+    live = set(await session.scalars(select(GroupConnection.carrier_id).where(*_live(group_id))))
     requests = (
         await session.execute(
             select(

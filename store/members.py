@@ -151,9 +151,12 @@ async def group_setups(
             )
         )
     }
+    # Columns, not entities: intake reads every plan of the group on each snapshot.
     plans = (
-        await session.scalars(
-            select(Plan).where(
+        await session.execute(
+            select(
+                Plan.id, Plan.carrier_id, Plan.carrier_plan_id, Plan.line_of_coverage, Plan.details
+            ).where(
                 Plan.group_id == group_id,
                 Plan.carrier_id.in_(carrier_ids),
                 Plan.status == "active",
