@@ -27,6 +27,9 @@ differences (the carrier seeds):
 Principal computes its own effective dates: a start date that is the only thing differing is
 reported as `CARRIER_EFFECTIVE_DATE` (to resolve with the carrier), not suppressed.
 
+A coverage's COBRA part (eligibility dates, qualifying event date and reason) is compared on each
+of its enrollments like their own fields: no carrier is documented to show it otherwise.
+
 Finding values go to the database and the API only: they are PII and are never logged.
 """
 
@@ -80,7 +83,8 @@ AGE_REDUCTION_AGE = 65
 AGE_REDUCTION_PERCENT_KEPT = 65  # Principal reduces by 35%
 CHILD_RELATIONSHIPS = frozenset({"child", "step-child", "foster-child", "adopted-child"})
 
-# Fields of an individual enrollment that are compared, in the order they are reported.
+# Fields of an individual enrollment that are compared, in the order they are reported (then its
+# coverage's COBRA part).
 ENROLLMENT_FIELDS = ("plan_id", "effective_start_date", "effective_end_date", "volume")
 
 _OBJECT_ORDER = {
@@ -437,12 +441,19 @@ def _enrollment_fields(
         ),
         "volume": (sent.volume, held.volume),
     }
-    return [
+    fields = [
         FieldDifference(key, platform, carrier)
         for key in ENROLLMENT_FIELDS
         for platform, carrier in [values[key]]
         if platform != carrier
     ]
+    # The coverage's COBRA part (dates and reason), `cobra.<field>`; `cobra` when one side has none.
+    cobra = _field_differences({"cobra": _cobra(sent_coverage)}, {"cobra": _cobra(held_coverage)})
+    return [*fields, *cobra]
+
+
+def _cobra(coverage: CarrierCoverage) -> Json | None:
+    return coverage.cobra.model_dump(mode="json") if coverage.cobra is not None else None
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -146,6 +146,14 @@ class Member(_Body):
         """The indexes of the coverages sent as COBRA continuation."""
         return [index for index, c in enumerate(self.coverages) if c.cobra is not None]
 
+    def on_cobra(self, today: date) -> bool:
+        """Some COBRA continuation coverage is still active."""
+        return any(
+            enrolled.active(today)
+            for index in self.cobra_coverages()
+            for enrolled in self.coverages[index].enrolled_members
+        )
+
     def wire(self) -> Json:
         """The member as it was sent."""
         return self.model_dump(mode="json", exclude_unset=True)
@@ -225,6 +233,12 @@ def _hire_date(member: Member) -> Any:
     return dates.get("hire_date")
 
 
+def _terminated_member(member: Member, today: date) -> bool:
+    """A terminated member for Principal's failed changes: terminated, and not continuing any
+    coverage under COBRA (a former employee on COBRA is still an active covered member there)."""
+    return member.terminated(today) and not member.on_cobra(today)
+
+
 def _principal(held: Member, incoming: Member, today: date) -> Classification:
     failed: list[str] = []
     managed: list[str] = []
@@ -232,10 +246,11 @@ def _principal(held: Member, incoming: Member, today: date) -> Classification:
     is_terminated = incoming.terminated(today)
     before, after = held.enrollments(), incoming.enrollments()
 
-    # Failed changes.
+    # Failed changes. A member on COBRA is not terminated for them: their demographics change,
+    # and their COBRA coverage ends, as any active member's.
     if _differ(_person_pairs(held, incoming, employee=False), "home_address", "mailing_address"):
         failed.append("dependent address change")
-    if was_terminated:
+    if _terminated_member(held, today):
         # Ending (or dropping) coverage the carrier still holds as active.
         removes = any(
             key not in after or after[key].effective_end_date < enrolled.effective_end_date
@@ -246,7 +261,7 @@ def _principal(held: Member, incoming: Member, today: date) -> Classification:
             failed.append("coverage removal for a terminated member")
         # A reinstatement is handled (managed) with whatever it changes; a member who stays
         # terminated cannot have demographics changed.
-        if is_terminated and _differ(_person_pairs(held, incoming)):
+        if _terminated_member(incoming, today) and _differ(_person_pairs(held, incoming)):
             failed.append("demographic change for a terminated member")
 
     # Managed changes.

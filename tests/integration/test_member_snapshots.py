@@ -598,9 +598,8 @@ def principal_id_with_cobra_dental() -> str:
             return carrier_group_id
 
 
-async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
-    api: httpx.AsyncClient,
-) -> None:
+async def principal_cobra_dental(api: httpx.AsyncClient) -> tuple[str, PlanChoice]:
+    """A group connected to Principal, and a choice of one of its COBRA-eligible dental plans."""
     group_id = await connected(api, PRINCIPAL, principal_id_with_cobra_dental())
     plans = (await api.get(f"/api/v1/groups/{group_id}/plans", params={"page_size": 1000})).json()[
         "response"
@@ -608,7 +607,13 @@ async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_compl
     eligible = {
         p["id"] for p in plans if p["line_of_coverage"] == "dental" and p["cobra_rules"]["eligible"]
     }
-    dental = next(c for c in await plan_choices(api, group_id) if c.plan_id in eligible)
+    return group_id, next(c for c in await plan_choices(api, group_id) if c.plan_id in eligible)
+
+
+async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, dental = await principal_cobra_dental(api)
     custom_id = unique_id()
     hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
     assert (await settled(api, hired["id"]))["status"] == "completed"
@@ -639,3 +644,51 @@ async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_compl
     assert transaction["lines_of_coverage"] == ["dental"]
     (told,) = transaction["body"]["member"]["coverages"]
     assert told["cobra"]["eligibility_end_date"] == "2027-09-30"
+
+
+async def test_a_former_employee_on_cobra_at_principal_takes_a_demographic_change(
+    api: httpx.AsyncClient,
+) -> None:
+    # Principal fails demographic changes of terminated members; one continuing coverage under
+    # COBRA is still an active covered member there, so the change completes.
+    group_id, dental = await principal_cobra_dental(api)
+    custom_id = unique_id()
+    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
+    assert (await settled(api, hired["id"]))["status"] == "completed"
+
+    body = new_hire(custom_id, [dental])
+    body["employee"]["id"] = hired["employee_id"]
+    body["employee"]["employment"]["employment_status"] = "terminated"
+    body["employee"]["employment"]["employment_dates"]["terminated"] = "2026-03-31"
+    body["employee"]["event_id"] = "cobra"
+    body["events"].append(
+        {"id": "cobra", "date": "2026-03-31", "type": "coverage", "reason": "cobra_enrollment"}
+    )
+    body["coverages"][0]["cobra_details"] = {
+        "cobra_enrolled": True,
+        "eligibility_start_date": "2026-04-01",
+        "eligibility_end_date": "2027-09-30",
+        "qualifying_event_date": "2026-03-31",
+        "qualifying_event_reason": "termination_of_employment",
+    }
+    cobra = await settled(api, (await submitted(api, group_id, body))["id"])
+    assert cobra["status"] == "completed"
+
+    moved = copy.deepcopy(body)
+    moved["employee"]["person"]["home_address"]["street_one"] = "9 Oak Ave"
+    moved["employee"]["event_id"] = "moved"
+    moved["events"].append(
+        {"id": "moved", "date": "2026-05-04", "type": "demographic", "reason": "moved"}
+    )
+    change = await settled(api, (await submitted(api, group_id, moved))["id"])
+
+    assert change["status"] == "completed"
+    (summary,) = change["fulfillment_summary"]
+    assert (summary["status"], summary["errors"]) == ("sent", [])
+    by_snapshot = {
+        t["member_snapshot_id"]: t for t in await transactions_of(api, hired["employee_id"])
+    }
+    assert by_snapshot[cobra["id"]]["transaction_type"] == "carrier_cobra_enrollment"
+    assert by_snapshot[cobra["id"]]["status"] == "completed"
+    assert by_snapshot[change["id"]]["transaction_type"] == "carrier_demographic"
+    assert by_snapshot[change["id"]]["status"] == "completed"

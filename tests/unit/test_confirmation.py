@@ -27,6 +27,7 @@ from domain.differences import (
 from domain.enums import LineOfCoverage
 from domain.members import (
     OPEN_END,
+    CarrierCobra,
     CarrierCoverage,
     CarrierDependent,
     CarrierEmployee,
@@ -126,13 +127,17 @@ def _enrolled(
 
 
 def _coverage(
-    line: LineOfCoverage, plan_id: uuid.UUID, *enrolled: EnrolledIndividual
+    line: LineOfCoverage,
+    plan_id: uuid.UUID,
+    *enrolled: EnrolledIndividual,
+    cobra: CarrierCobra | None = None,
 ) -> CarrierCoverage:
     return CarrierCoverage(
         line_of_coverage=line,
         plan_id=plan_id,
         carrier_plan_id=f"C-{str(plan_id)[:8]}",
         enrolled_members=enrolled or (_enrolled(),),
+        cobra=cobra,
     )
 
 
@@ -580,6 +585,99 @@ def test_principal_effective_date_with_expected_age_reduction_is_carrier_effecti
         _member(_life(50_000), employee=employee), _member(held, employee=employee)
     )
     assert finding.difference_type is DifferenceType.CARRIER_EFFECTIVE_DATE
+
+
+# --- COBRA continuation -------------------------------------------------------------------------
+
+COBRA = CarrierCobra(
+    eligibility_start_date=dt.date(2025, 4, 1),
+    eligibility_end_date=dt.date(2026, 9, 30),
+    qualifying_event_date=dt.date(2025, 3, 31),
+    qualifying_event_reason="termination_of_employment",
+)
+COBRA_JSON = {
+    "eligibility_start_date": "2025-04-01",
+    "eligibility_end_date": "2026-09-30",
+    "qualifying_event_date": "2025-03-31",
+    "qualifying_event_reason": "termination_of_employment",
+}
+
+
+def _cobra_dental(cobra: CarrierCobra | None, *enrolled: EnrolledIndividual) -> CarrierCoverage:
+    return _coverage(LineOfCoverage.DENTAL, DENTAL, *enrolled, cobra=cobra)
+
+
+def test_cobra_part_held_as_sent_has_no_differences() -> None:
+    sent = _member(_cobra_dental(COBRA), dependents=(_spouse(),))
+    for carrier in ("principal", "unum", "other"):
+        assert _compare(sent, sent, carrier=carrier) == []
+
+
+@pytest.mark.parametrize(
+    ("held", "fields"),
+    [
+        pytest.param(
+            COBRA.model_copy(update={"eligibility_end_date": dt.date(2026, 3, 31)}),
+            [FieldDifference("cobra.eligibility_end_date", "2026-09-30", "2026-03-31")],
+            id="eligibility end",
+        ),
+        pytest.param(
+            COBRA.model_copy(
+                update={
+                    "eligibility_start_date": dt.date(2025, 5, 1),
+                    "qualifying_event_date": None,
+                }
+            ),
+            [
+                FieldDifference("cobra.eligibility_start_date", "2025-04-01", "2025-05-01"),
+                FieldDifference("cobra.qualifying_event_date", "2025-03-31", None),
+            ],
+            id="eligibility start and event date",
+        ),
+        pytest.param(
+            COBRA.model_copy(update={"qualifying_event_reason": "layoff"}),
+            [
+                FieldDifference(
+                    "cobra.qualifying_event_reason", "termination_of_employment", "layoff"
+                )
+            ],
+            id="event reason",
+        ),
+        pytest.param(None, [FieldDifference("cobra", COBRA_JSON, None)], id="not held as COBRA"),
+    ],
+)
+def test_cobra_part_held_otherwise_is_an_enrollment_mismatch_of_each_enrollment(
+    held: CarrierCobra | None, fields: list[FieldDifference]
+) -> None:
+    enrolled = (_enrolled(), _enrolled(SPOUSE_ID))
+    sent = _member(_cobra_dental(COBRA, *enrolled), dependents=(_spouse(),))
+    found = _compare(sent, _member(_cobra_dental(held, *enrolled), dependents=(_spouse(),)))
+    assert [(f.object_id, f.coverage_key) for f in found] == [
+        (EMPLOYEE_ID, ("dental",)),
+        (SPOUSE_ID, ("dental",)),
+    ]
+    for finding in found:
+        assert finding.classification is DifferenceClassification.FIELD_MISMATCH
+        assert finding.difference_type is DifferenceType.ENROLLMENT_MISMATCH
+        assert list(finding.fields) == fields
+
+
+def test_cobra_part_the_carrier_holds_but_was_not_sent_is_a_difference() -> None:
+    (finding,) = _compare(_member(_cobra_dental(None)), _member(_cobra_dental(COBRA)))
+    assert finding.difference_type is DifferenceType.ENROLLMENT_MISMATCH
+    assert finding.fields == (FieldDifference("cobra", None, COBRA_JSON),)
+
+
+def test_principal_start_date_with_a_cobra_difference_is_an_enrollment_mismatch() -> None:
+    sent = _member(_cobra_dental(COBRA))
+    held_cobra = COBRA.model_copy(update={"eligibility_start_date": dt.date(2025, 5, 1)})
+    held = _member(_cobra_dental(held_cobra, _enrolled(start=dt.date(2025, 2, 1))))
+    (finding,) = _compare(sent, held)
+    assert finding.difference_type is DifferenceType.ENROLLMENT_MISMATCH
+    assert [f.key for f in finding.fields] == [
+        "effective_start_date",
+        "cobra.eligibility_start_date",
+    ]
 
 
 # --- hospital indemnity --------------------------------------------------------------------------

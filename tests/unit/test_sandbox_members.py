@@ -842,3 +842,114 @@ async def test_the_carrier_client_reports_unums_cobra_refusal(clock: Clock) -> N
                 member=CarrierMember.model_validate(changed(base(), on_cobra)),
                 idempotency_key="k-1",
             )
+
+
+def terminate_with_cobra(m: Json) -> None:
+    """Employment and life end on 2024-12-31; dental continues under COBRA."""
+    m["employee"]["employment"]["employment_status"] = "terminated"
+    m["coverages"][1]["enrolled_members"][0]["effective_end_date"] = "2024-12-31"
+    on_cobra(m)
+
+
+def cobra_member() -> Json:
+    return changed(base(), terminate_with_cobra)
+
+
+def _end_dental(m: Json, end: str = "2025-01-31") -> None:
+    for enrolled in m["coverages"][0]["enrolled_members"]:
+        enrolled["effective_end_date"] = end
+
+
+def _drop_dental(m: Json) -> None:
+    del m["coverages"][0]
+
+
+COBRA_MEMBER_CHANGES: list[tuple[str, Callable[[Json], None]]] = [
+    ("employee address", lambda m: employee(m).update(home_address=address("2 Elm St"))),
+    ("employee name", lambda m: employee(m).update(last_name="Byron")),
+    ("end of the COBRA coverage", _end_dental),
+    ("COBRA coverage no longer sent", _drop_dental),
+]
+
+
+@pytest.mark.parametrize("edit", [pytest.param(e, id=name) for name, e in COBRA_MEMBER_CHANGES])
+async def test_principal_takes_changes_of_a_former_employee_on_cobra(
+    client: httpx.AsyncClient, clock: Clock, edit: Callable[[Json], None]
+) -> None:
+    # Employment terminated, but still an active covered member at the carrier: not a
+    # "terminated member" whose demographic changes or coverage removals fail (seed 003).
+    await established(client, clock, PRINCIPAL, base())
+    await established(client, clock, PRINCIPAL, cobra_member())
+    update = changed(cobra_member(), edit)
+    carrier_id = await sent(client, PRINCIPAL, update)
+    clock.advance(2)
+    body = await status_of(client, PRINCIPAL, carrier_id)
+    assert (body["status"], body["reason"], body["managed"]) == ("completed", None, False)
+    member = await held(client, PRINCIPAL)
+    assert member == {**update, "terminated": member["terminated"]}
+
+
+async def test_principal_takes_a_cobra_election_with_demographics_of_a_terminated_member(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    # Terminated with coverage to the end of the month, then electing COBRA to continue dental
+    # (and moving): continuing coverage, the member is not one who stays terminated.
+    terminated = changed(base(), lambda m: terminate(m, end="2025-01-31"))
+    await established(client, clock, PRINCIPAL, terminated)
+
+    def elect(m: Json) -> None:
+        _end_dental(m, OPEN_END.isoformat())
+        on_cobra(m)
+        employee(m).update(home_address=address("2 Elm St"))
+
+    election = changed(terminated, elect)
+    carrier_id = await sent(client, PRINCIPAL, election)
+    clock.advance(2)
+    body = await status_of(client, PRINCIPAL, carrier_id)
+    assert (body["status"], body["reason"]) == ("completed", None)
+    assert (await held(client, PRINCIPAL))["employee"] == election["employee"]
+
+
+def _cobra_ended_life_active(m: Json) -> None:
+    _end_dental(m, "2024-12-31")
+    m["coverages"][1]["enrolled_members"][0]["effective_end_date"] = OPEN_END.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("before", "edit", "reason"),
+    [
+        pytest.param(
+            lambda: changed(cobra_member(), lambda m: _end_dental(m, "2024-12-31")),
+            lambda m: employee(m).update(last_name="Byron"),
+            "demographic change for a terminated member",
+            id="demographics after COBRA ended",
+        ),
+        pytest.param(
+            lambda: changed(cobra_member(), _cobra_ended_life_active),
+            lambda m: m["coverages"][1]["enrolled_members"][0].update(
+                effective_end_date="2025-01-31"
+            ),
+            "coverage removal for a terminated member",
+            id="removal of other coverage after COBRA ended",
+        ),
+    ],
+)
+async def test_principal_fails_changes_of_a_terminated_member_whose_cobra_has_ended(
+    client: httpx.AsyncClient,
+    clock: Clock,
+    before: Callable[[], Json],
+    edit: Callable[[Json], None],
+    reason: str,
+) -> None:
+    # Only COBRA coverage still active keeps a former employee an active member; ended COBRA
+    # coverage, or other coverage still active, does not.
+    original = before()
+    await established(client, clock, PRINCIPAL, base())
+    await established(client, clock, PRINCIPAL, original)
+    held_before = await held(client, PRINCIPAL)
+    carrier_id = await sent(client, PRINCIPAL, changed(original, edit))
+    clock.advance(2)
+    body = await status_of(client, PRINCIPAL, carrier_id)
+    assert body["status"] == "failed"
+    assert reason in body["reason"]
+    assert await held(client, PRINCIPAL) == held_before
