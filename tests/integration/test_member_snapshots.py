@@ -610,16 +610,12 @@ async def principal_cobra_dental(api: httpx.AsyncClient) -> tuple[str, PlanChoic
     return group_id, next(c for c in await plan_choices(api, group_id) if c.plan_id in eligible)
 
 
-async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
-    api: httpx.AsyncClient,
-) -> None:
-    group_id, dental = await principal_cobra_dental(api)
-    custom_id = unique_id()
-    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
-    assert (await settled(api, hired["id"]))["status"] == "completed"
-
+def cobra_election(
+    employee_id: str, custom_id: str, dental: PlanChoice, reason: str
+) -> dict[str, Any]:
+    """The employee's dental continued under COBRA from April, after `reason` on March 31."""
     body = new_hire(custom_id, [dental])
-    body["employee"]["id"] = hired["employee_id"]
+    body["employee"]["id"] = employee_id
     body["employee"]["event_id"] = "cobra"
     body["events"].append(
         {"id": "cobra", "date": "2026-03-31", "type": "coverage", "reason": "cobra_enrollment"}
@@ -629,8 +625,20 @@ async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_compl
         "eligibility_start_date": "2026-04-01",
         "eligibility_end_date": "2027-09-30",
         "qualifying_event_date": "2026-03-31",
-        "qualifying_event_reason": "reduction_of_work_hours",
+        "qualifying_event_reason": reason,
     }
+    return body
+
+
+async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, dental = await principal_cobra_dental(api)
+    custom_id = unique_id()
+    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
+    assert (await settled(api, hired["id"]))["status"] == "completed"
+
+    body = cobra_election(hired["employee_id"], custom_id, dental, "reduction_of_work_hours")
     cobra = await settled(api, (await submitted(api, group_id, body))["id"])
 
     assert cobra["status"] == "completed"
@@ -656,21 +664,9 @@ async def test_a_former_employee_on_cobra_at_principal_takes_a_demographic_chang
     hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
     assert (await settled(api, hired["id"]))["status"] == "completed"
 
-    body = new_hire(custom_id, [dental])
-    body["employee"]["id"] = hired["employee_id"]
+    body = cobra_election(hired["employee_id"], custom_id, dental, "termination_of_employment")
     body["employee"]["employment"]["employment_status"] = "terminated"
     body["employee"]["employment"]["employment_dates"]["terminated"] = "2026-03-31"
-    body["employee"]["event_id"] = "cobra"
-    body["events"].append(
-        {"id": "cobra", "date": "2026-03-31", "type": "coverage", "reason": "cobra_enrollment"}
-    )
-    body["coverages"][0]["cobra_details"] = {
-        "cobra_enrolled": True,
-        "eligibility_start_date": "2026-04-01",
-        "eligibility_end_date": "2027-09-30",
-        "qualifying_event_date": "2026-03-31",
-        "qualifying_event_reason": "termination_of_employment",
-    }
     cobra = await settled(api, (await submitted(api, group_id, body))["id"])
     assert cobra["status"] == "completed"
 
