@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uvicorn
-
+from carrierlink.serving import serve
 from carrierlink.settings import get_settings
 from sandbox.app import SandboxConfig, create_app
 
@@ -19,12 +18,7 @@ def main() -> None:
         processing_delay_seconds=settings.sandbox_processing_delay_seconds,
         managed_factor=settings.sandbox_managed_factor,
     )
-    uvicorn.run(
-        create_app(config),
-        host=settings.sandbox_host,
-        port=settings.sandbox_port,
-        log_level="warning",
-    )
+    serve(create_app(config), settings.sandbox_host, settings.sandbox_port)
 
 
 if __name__ == "__main__":
