@@ -1,4 +1,5 @@
-"""`/api/v1/employees/{employee_id}`: the employee's snapshots, and their status per carrier.
+"""`/api/v1/employees/{employee_id}`: the employee's snapshots, the snapshot calculated from what
+carrierlink holds now, and their status per carrier.
 
 An employee is a member of type `employee` in the caller's organization; any other id (a
 dependent's, another organization's employee's, an unknown one) answers 404.
@@ -19,6 +20,7 @@ from api.errors import not_found
 from api.routers.member_snapshots import Direction, Filters, SortBy, snapshot_page
 from domain.member_changes import TransactionStatus
 from store import member_reads
+from store.members import latest_snapshot
 from store.models import Member, MemberSnapshot, MemberTransaction
 
 router = APIRouter(prefix="/api/v1/employees/{employee_id}", tags=["employees"])
@@ -52,6 +54,22 @@ async def list_employee_member_snapshots(
     return await snapshot_page(
         db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
     )
+
+
+@router.get("/member_snapshot")
+async def employee_member_snapshot(
+    employee_id: uuid.UUID, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """The employee as carrierlink holds them now, in the shape of a snapshot to submit: the
+    processed payload (`member_snapshot`) of their newest snapshot not replaced or canceled,
+    engine ids filled in. Intake finds a new snapshot's omitted coverages against the same one.
+    404 for an employee with no such snapshot."""
+    async with db.transaction() as session:
+        await employee_or_404(session, organization_id, employee_id)
+        current = await latest_snapshot(session, employee_id)
+    if current is None:
+        raise not_found("member snapshot")
+    return current.member_snapshot
 
 
 def carrier_status(

@@ -156,6 +156,24 @@ async def test_a_new_hire_reaches_both_carriers_and_completes(
     assert {s["status"] for s in status["carrier_statuses"]} == {"stable"}
 
 
+async def test_the_calculated_snapshot_is_the_current_one_and_submits_as_no_change(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    assert (await settled(api, snapshot["id"]))["status"] == "completed"
+
+    response = await api.get(f"/api/v1/employees/{snapshot['employee_id']}/member_snapshot")
+
+    assert response.status_code == 200, response.text
+    current = response.json()
+    assert current == snapshot["member_snapshot"]
+    again = await submitted(api, group_id, current)
+    assert again["created_members"] == []
+    done = await settled(api, again["id"])
+    assert {f["status"] for f in done["fulfillment_summary"]} == {"no_changes"}
+
+
 async def test_the_dry_run_checks_everything_and_keeps_nothing(
     api: httpx.AsyncClient, database: Database
 ) -> None:

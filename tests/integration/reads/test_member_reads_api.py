@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import pytest
@@ -95,9 +96,10 @@ class Seed:
         status: str = "completed",
         summary: Sequence[tuple[uuid.UUID, str]] = (),
         modified: int | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> str:
         snapshot_id = uuid.uuid4()
-        payload = {"snapshot_mode": "current_open", "employee": {"id": str(employee_id)}}
+        payload = payload or {"snapshot_mode": "current_open", "employee": {"id": str(employee_id)}}
         async with self.database.transaction() as session:
             session.add(
                 MemberSnapshot(
@@ -390,6 +392,43 @@ async def test_employee_snapshot_list(
         response = await api.get(f"/api/v1/employees/{unknown}/member_snapshots")
         assert response.status_code == 404
         assert response.json() == {"message": "employee not found", "status": 404}
+    assert (await other_api.get(path)).status_code == 404
+
+
+async def test_employee_member_snapshot_is_the_newest_one_still_pursued(
+    api: httpx.AsyncClient, other_api: httpx.AsyncClient, seed: Seed
+) -> None:
+    group = await seed.group()
+    employee = await seed.employee(group)
+    path = f"/api/v1/employees/{employee}/member_snapshot"
+
+    response = await api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"message": "member snapshot not found", "status": 404}
+
+    def payload(street: str) -> dict[str, Any]:
+        return {
+            "snapshot_mode": "current_open",
+            "employee": {"id": str(employee), "person": {"home_address": {"street_one": street}}},
+            "coverages": [],
+        }
+
+    await seed.snapshot(group, employee, created=1_700_000_000, payload=payload("1 Old Rd"))
+    await seed.snapshot(
+        group, employee, created=1_700_000_100, status="processing", payload=payload("2 New St")
+    )
+    for status in ("replaced", "canceled"):
+        await seed.snapshot(
+            group, employee, created=1_700_000_200, status=status, payload=payload("3 Gone Ln")
+        )
+
+    response = await api.get(path)
+    assert response.status_code == 200, response.text
+    assert response.json() == payload("2 New St")
+
+    dependent = await seed.dependent(group, employee)
+    response = await api.get(f"/api/v1/employees/{dependent}/member_snapshot")
+    assert response.json() == {"message": "employee not found", "status": 404}
     assert (await other_api.get(path)).status_code == 404
 
 
