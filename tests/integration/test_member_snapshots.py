@@ -628,6 +628,18 @@ async def principal_cobra_dental(api: httpx.AsyncClient) -> tuple[str, PlanChoic
     return group_id, next(c for c in await plan_choices(api, group_id) if c.plan_id in eligible)
 
 
+async def hired_on_cobra_dental(
+    api: httpx.AsyncClient,
+) -> tuple[str, PlanChoice, str, dict[str, Any]]:
+    """`principal_cobra_dental`, and an employee hired on that plan, their snapshot completed:
+    the group, the plan choice, the employee's custom id and their hire's snapshot."""
+    group_id, dental = await principal_cobra_dental(api)
+    custom_id = unique_id()
+    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
+    assert (await settled(api, hired["id"]))["status"] == "completed"
+    return group_id, dental, custom_id, hired
+
+
 def cobra_election(
     employee_id: str, custom_id: str, dental: PlanChoice, reason: str
 ) -> dict[str, Any]:
@@ -651,10 +663,7 @@ def cobra_election(
 async def test_a_principal_dental_cobra_enrollment_reaches_the_carrier_and_completes(
     api: httpx.AsyncClient,
 ) -> None:
-    group_id, dental = await principal_cobra_dental(api)
-    custom_id = unique_id()
-    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
-    assert (await settled(api, hired["id"]))["status"] == "completed"
+    group_id, dental, custom_id, hired = await hired_on_cobra_dental(api)
 
     body = cobra_election(hired["employee_id"], custom_id, dental, "reduction_of_work_hours")
     cobra = await settled(api, (await submitted(api, group_id, body))["id"])
@@ -677,10 +686,7 @@ async def test_a_former_employee_on_cobra_at_principal_takes_a_demographic_chang
 ) -> None:
     # Principal fails demographic changes of terminated members; one continuing coverage under
     # COBRA is still an active covered member there, so the change completes.
-    group_id, dental = await principal_cobra_dental(api)
-    custom_id = unique_id()
-    hired = await submitted(api, group_id, new_hire(custom_id, [dental]))
-    assert (await settled(api, hired["id"]))["status"] == "completed"
+    group_id, dental, custom_id, hired = await hired_on_cobra_dental(api)
 
     body = cobra_election(hired["employee_id"], custom_id, dental, "termination_of_employment")
     body["employee"]["employment"]["employment_status"] = "terminated"
