@@ -17,7 +17,9 @@ WORKDIR /app
 
 # The project: metadata first, then the packages setuptools installs (pyproject.toml).
 COPY pyproject.toml README.md worker.py ./
-COPY carrierlink ./carrierlink
+COPY runtime ./runtime
+COPY services ./services
+COPY tools ./tools
 COPY domain ./domain
 COPY store ./store
 COPY carriers ./carriers

@@ -18,9 +18,9 @@ from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
-from carrierlink import temporal
-from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS, carrier_adapters
+from runtime import temporal
+from runtime.settings import Settings, get_settings
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.confirmation import GroupConfirmationsWorkflow

@@ -10,13 +10,13 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.refusals import refused
-from carrierlink.audits import ensure_audit_schedule
-from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
 from domain.audits import AccountSummary, AuditTrigger, PullRequest
 from domain.errors import ValidationFailed
 from domain.plans import validate_plan
+from runtime.settings import Settings
+from services.audits import ensure_audit_schedule
 from store.account import store_account_structure
 from store.connections import live_connection
 from store.db import Database

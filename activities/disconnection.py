@@ -11,9 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
-from carrierlink.audits import pause_audit_schedule
-from carrierlink.disconnections import run_input, start_disconnection
-from carrierlink.settings import Settings
 from domain.disconnections import (
     OPEN,
     CarrierEnded,
@@ -25,6 +22,9 @@ from domain.disconnections import (
     SourceType,
     platform_request_problem,
 )
+from runtime.settings import Settings
+from services.audits import pause_audit_schedule
+from services.disconnections import run_input, start_disconnection
 from store.connections import live_connection, open_disconnection_request
 from store.db import Database
 from store.models import (

@@ -23,8 +23,6 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.heartbeat import heartbeats
-from carrierlink.confirmations import wake_group_confirmations
-from carrierlink.settings import Settings
 from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable
 from domain.differences import ConfirmationStage
 from domain.member_changes import (
@@ -35,6 +33,8 @@ from domain.member_changes import (
     plan_transaction,
 )
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
+from runtime.settings import Settings
+from services.confirmations import wake_group_confirmations
 from store.connections import live_connections
 from store.db import Database
 from store.members import (

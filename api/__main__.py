@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.app import create_app
-from carrierlink.serving import serve
-from carrierlink.settings import get_settings
+from runtime.serving import serve
+from runtime.settings import get_settings
 
 
 def main() -> None:

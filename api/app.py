@@ -22,9 +22,9 @@ from api.routers import (
     member_transactions,
     snapshot_intake,
 )
-from carrierlink import temporal
-from carrierlink.fulfillment_signals import FulfillmentSignals
-from carrierlink.settings import Settings, get_settings
+from runtime import temporal
+from runtime.settings import Settings, get_settings
+from services.fulfillment_signals import FulfillmentSignals
 from store.db import Database
 
 

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError, not_found
-from carrierlink.fulfillment_signals import FulfillmentSignals
-from carrierlink.settings import Settings
 from domain.errors import ValidationFailed
+from runtime.settings import Settings
+from services.fulfillment_signals import FulfillmentSignals
 from store import group_data
 from store.db import Database
 from store.group_data import Filter

@@ -71,10 +71,6 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from bench.snapshots import BenchError, gather_limited, verdict
-from carrierlink.admin import prepare_database
-from carrierlink.confirmations import wake_group_confirmations
-from carrierlink.sample_snapshots import PlanChoice, carrier_config, new_hire, person, pick
-from carrierlink.settings import Settings
 from carriers import (
     CARRIERS,
     CarrierAdapter,
@@ -97,6 +93,8 @@ from domain.member_changes import (
 )
 from domain.members import CoverageChoice, GroupSetup
 from domain.snapshots import parse_snapshot
+from runtime.settings import Settings
+from services.confirmations import wake_group_confirmations
 from store.account import store_account_structure
 from store.db import Database
 from store.members import group_setup
@@ -113,6 +111,8 @@ from store.tenancy import ensure_organization
 from store.versioning import save_version
 from tests.harness import free_port, start_embedded_postgres
 from tests.workflows.fakes import start_time_skipping
+from tools.admin import prepare_database
+from tools.sample_snapshots import PlanChoice, carrier_config, new_hire, person, pick
 from worker import build_worker
 from workflows import confirmation as wf
 from workflows.connection import workflow_id as connection_workflow_id
@@ -297,7 +297,7 @@ def project(
     setup: GroupSetup, choices: list[PlanChoice], custom_id: str, today: date, start: date
 ) -> tuple[Json, PlannedTransaction]:
     """A new hire's snapshot and its transaction to the carrier, as intake and the snapshot
-    workflow build them (`carrierlink.member_snapshots.check_snapshot`, `build_transactions`)."""
+    workflow build them (`services.member_snapshots.check_snapshot`, `build_transactions`)."""
     payload = new_hire(
         custom_id,
         choices,

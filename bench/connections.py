@@ -29,8 +29,8 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from carrierlink.admin import issue_token
-from carrierlink.settings import get_settings
+from runtime.settings import get_settings
+from tools.admin import issue_token
 
 PRINCIPAL = "d0003042-eaae-4491-b219-4825456a3d16"
 UNUM = "23054cd9-0a41-43e3-bd43-2d2138006536"

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.snapshots [--groups 100 --employees 50 --concurrency 100]
 
 Setup (not timed): `--groups` groups, each connected to Principal and to Unum, and a valid
-choice per plan (`carrierlink.sample_snapshots`). The mix, by an employee's index in the group:
+choice per plan (`tools.sample_snapshots`). The mix, by an employee's index in the group:
 carriers rotate Principal only, Unum only, both; every 4th new hire brings a spouse; every 5th
 employee (`--changes 0.2`) is hired during setup, and its measured snapshot is a change instead:
 in turn a demographic change (the employee moves) and a qualifying life event (marriage: the
@@ -52,12 +52,12 @@ import psutil
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from carrierlink.admin import issue_token
-from carrierlink.audits import schedule_id
-from carrierlink.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
-from carrierlink.settings import get_settings
 from carriers import CARRIERS, CarrierRejected, CarrierUnavailable, carrier_adapters
 from domain.members import CarrierMember
+from runtime.settings import get_settings
+from services.audits import schedule_id
+from tools.admin import issue_token
+from tools.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
 
 Json = dict[str, Any]
 T = TypeVar("T")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from carrierlink.serving import serve
-from carrierlink.settings import get_settings
+from runtime.serving import serve
+from runtime.settings import get_settings
 from sandbox.app import SandboxConfig, create_app
 
 

@@ -15,14 +15,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from carrierlink.admin import prepare_database
-from carrierlink.settings import Settings
-from carrierlink.temporal import DATA_CONVERTER
+from runtime.settings import Settings
+from runtime.temporal import DATA_CONVERTER
 from sandbox.app import SandboxConfig
 from sandbox.app import create_app as create_sandbox
 from store.db import Database
 from store.tenancy import ensure_organization
 from tests.harness import VENV_BIN, AppServer, database_url, start_embedded_postgres
+from tools.admin import prepare_database
 from worker import build_worker
 from workflows import search_attributes
 

@@ -20,10 +20,10 @@ from api.deps import (
 )
 from api.errors import ApiError, not_found
 from api.schemas import AuditRequestBody
-from carrierlink.audits import audit_workflow_id, start_audit
 from carriers import carrier_info
 from domain.audits import AuditTrigger, PullRequest
 from domain.errors import ValidationFailed
+from services.audits import audit_workflow_id, start_audit
 from store.connections import live_connection
 from store.models import CarrierConfiguration, Group, GroupAudit
 from store.versioning import end_of_day_micros

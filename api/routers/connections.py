@@ -31,8 +31,6 @@ from api.deps import (
 )
 from api.errors import ApiError, not_found
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
-from carrierlink.connections import checked_group_data, recheck_policy
-from carrierlink.settings import Settings
 from carriers import carrier_info, rules_for
 from domain.connections import (
     Amendment,
@@ -43,6 +41,8 @@ from domain.connections import (
     can_retry,
 )
 from domain.errors import ValidationFailed
+from runtime.settings import Settings
+from services.connections import checked_group_data, recheck_policy
 from store.db import Database
 from store.models import Group, GroupConnection
 from store.versioning import save_version

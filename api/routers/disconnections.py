@@ -39,7 +39,6 @@ from api.schemas import (
     DisconnectionReject,
     NewDisconnectionRequest,
 )
-from carrierlink.disconnections import decide, run_input, start_disconnection
 from carriers import carrier_info
 from domain.disconnections import (
     OPEN,
@@ -50,6 +49,7 @@ from domain.disconnections import (
     SourceType,
 )
 from domain.errors import ValidationFailed
+from services.disconnections import decide, run_input, start_disconnection
 from store.connections import open_disconnection_request
 from store.db import Database
 from store.group_data import Contains

@@ -1,6 +1,6 @@
 """`POST /api/v1/groups/{group_id}/member_snapshots` and its dry run `.../member_snapshots/test`.
 
-The checks live in `carrierlink.member_snapshots`; this maps their refusals to the contract's
+The checks live in `services.member_snapshots`; this maps their refusals to the contract's
 codes (422 naming fields, 400 for a duplicate dependent, 404 for an unknown member).
 """
 
@@ -17,15 +17,15 @@ from temporalio.service import RPCError
 
 from api.deps import DB, OrganizationId, Signals, owned_or_404
 from api.errors import ApiError
-from carrierlink.member_snapshots import (
+from domain.errors import ValidationFailed
+from domain.member_changes import FulfillmentStatus
+from domain.snapshots import DuplicateDependent
+from services.member_snapshots import (
     check_snapshot,
     created_members,
     fulfillment_summary,
     take_snapshot,
 )
-from domain.errors import ValidationFailed
-from domain.member_changes import FulfillmentStatus
-from domain.snapshots import DuplicateDependent
 from store.members import UnknownMember
 from store.models import Group
 

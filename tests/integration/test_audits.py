@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import func, select, update
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleIntervalSpec
 
-from carrierlink.admin import ensure_audit_schedules
-from carrierlink.audits import pause_audit_schedule, schedule_id, start_audit
-from carrierlink.settings import Settings
 from domain.audits import AuditTrigger, PullRequest
+from runtime.settings import Settings
+from services.audits import pause_audit_schedule, schedule_id, start_audit
 from store.db import Database
 from store.models import GroupAudit, GroupConnection, RecordVersion
 from store.tenancy import ensure_organization
@@ -27,6 +26,7 @@ from tests.integration.test_connections import (
     reaches,
     unum_id,
 )
+from tools.admin import ensure_audit_schedules
 
 pytestmark = pytest.mark.integration
 

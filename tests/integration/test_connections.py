@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from carrierlink.connections import start_group_connection
 from domain.connections import GroupData, ReviewDecision
+from services.connections import start_group_connection
 from store.models import CarrierConfiguration, Contact, GroupAudit, Location, Plan
 from store.tenancy import organization_for_token
 from tests.harness import eventually

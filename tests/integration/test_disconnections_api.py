@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select, update
 from temporalio.client import Client
 
-from carrierlink.audits import schedule_id
-from carrierlink.settings import Settings
 from domain.disconnections import CarrierLink, EnrollmentRefused, check_enrollment_change
+from runtime.settings import Settings
+from services.audits import schedule_id
 from store.connections import carrier_link
 from store.db import Database
 from store.models import GroupDisconnectionRequest, RecordVersion

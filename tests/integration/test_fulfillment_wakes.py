@@ -10,12 +10,12 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from carrierlink.sample_snapshots import new_hire, unique_id
 from store.db import Database
 from store.members import needs_wake, take_wake
 from store.models import Group
 from store.tenancy import ensure_organization
 from tests.integration.test_member_snapshots import both_carriers, coverages, settled, submitted
+from tools.sample_snapshots import new_hire, unique_id
 from workflows.fulfillment import workflow_id
 
 pytestmark = pytest.mark.integration

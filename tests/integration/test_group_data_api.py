@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from api.app import create_app
-from carrierlink.settings import Settings
 from domain.account import AccountStructure
+from runtime.settings import Settings
 from sandbox import generator
 from store.account import store_account_structure
 from store.db import Database

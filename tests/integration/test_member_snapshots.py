@@ -18,16 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from activities.fulfillment import FulfillmentActivities
-from carrierlink.sample_snapshots import (
-    PlanChoice,
-    new_hire,
-    person,
-    pick,
-    plan_choices,
-    unique_id,
-)
-from carrierlink.settings import Settings
 from carriers import CARRIERS, carrier_adapters
+from runtime.settings import Settings
 from sandbox.generator import generate_account
 from store.db import Database
 from store.members import cancel_unsent
@@ -41,6 +33,14 @@ from tests.integration.test_connections import (
     principal_id,
     reaches,
     unum_id,
+)
+from tools.sample_snapshots import (
+    PlanChoice,
+    new_hire,
+    person,
+    pick,
+    plan_choices,
+    unique_id,
 )
 from workflows.fulfillment import KeyedTransaction, SendRequest, workflow_id
 

@@ -7,10 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from carrierlink.reviews import main
 from tests.harness import AppServer
 from tests.integration.test_connections import PRINCIPAL, UNUM
 from tests.integration.test_disconnections_api import carrier_raised_request
+from tools.disconnections_cli import main
 
 pytestmark = pytest.mark.integration
 

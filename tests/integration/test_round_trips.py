@@ -24,7 +24,6 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from carrierlink.sample_snapshots import PlanChoice, new_hire, person, plan_choices, unique_id
 from domain.effective_dates import EnrollmentEvent, coverage_effective_date
 from domain.plans import WaitingPeriod, is_voluntary
 from sandbox.generator import generate_account
@@ -37,6 +36,7 @@ from tests.integration.test_member_snapshots import (
     submitted,
     verified_transactions,
 )
+from tools.sample_snapshots import PlanChoice, new_hire, person, plan_choices, unique_id
 
 pytestmark = pytest.mark.integration
 

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from api.app import create_app
-from carrierlink.sample_snapshots import new_hire, unique_id
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 from store.db import Database
 from store.models import MemberTransaction
 from tests.conftest import repo_root
 from tests.harness import AppServer, eventually
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id
 from tests.integration.test_member_snapshots import both_carriers, coverages, settled
+from tools.sample_snapshots import new_hire, unique_id
 
 pytestmark = pytest.mark.integration
 

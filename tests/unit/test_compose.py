@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"

@@ -12,8 +12,8 @@ from typing import Any, cast
 import pytest
 from temporalio.client import Client
 
-from carrierlink.fulfillment_signals import FulfillmentSignals
-from carrierlink.settings import Settings
+from runtime.settings import Settings
+from services.fulfillment_signals import FulfillmentSignals
 from workflows.fulfillment import SNAPSHOTS_STORED, workflow_id
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 
 
 def fresh(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

@@ -19,7 +19,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from carrierlink.temporal import DATA_CONVERTER
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.audits import AccountSummary, PullRequest
 from domain.connections import (
@@ -46,6 +45,7 @@ from domain.disconnections import (
 )
 from domain.disconnections import can_transition as can_disconnection_transition
 from domain.enums import LookupOutcome
+from runtime.temporal import DATA_CONVERTER
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
 from workflows.common import RAISE_CARRIER_DISCONNECTION

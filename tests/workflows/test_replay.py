@@ -16,8 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from carrierlink.temporal import DATA_CONVERTER
 from domain.connections import ConnectionInput, LookupRequest
+from runtime.temporal import DATA_CONVERTER
 from worker import WORKFLOWS
 from workflows.connection import LOOKUP_GROUP, WORKFLOW_NAME
 

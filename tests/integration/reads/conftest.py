@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 from store.db import Database
 from store.tenancy import ensure_organization
 from tests.harness import AppServer

@@ -11,7 +11,7 @@ import uuid
 
 from temporalio.client import Client
 
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 from workflows import fulfillment as wf
 
 

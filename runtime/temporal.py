@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 
 DATA_CONVERTER = pydantic_data_converter
 

@@ -6,7 +6,7 @@ import uuid
 
 from temporalio.client import Client
 
-from carrierlink.settings import Settings
+from runtime.settings import Settings
 from workflows import confirmation as wf
 
 

@@ -12,9 +12,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from carrierlink.settings import Settings
 from carriers import rules_for
 from domain.connections import ConnectionInput, ConnectionState, GroupData, RecheckPolicy
+from runtime.settings import Settings
 from workflows.connection import GroupConnectionWorkflow, search_attributes, workflow_id
 
 

@@ -6,7 +6,7 @@ children in order). Its output goes to a log file, and optionally also to the te
 ``name |`` prefix. `wait_ready` polls a `ReadyCheck` against a deadline; `stop` sends SIGTERM to
 the group, waits, then SIGKILLs whatever is left, including descendants that left the group.
 
-The dev stack (`carrierlink.devstack`) uses it for every server it starts; a test harness can
+The dev stack (`tools.devstack`) uses it for every server it starts; a test harness can
 reuse it the same way.
 """
 

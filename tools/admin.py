@@ -9,12 +9,12 @@ import sys
 from sqlalchemy import select
 from temporalio.client import Client
 
-from carrierlink import temporal
-from carrierlink.audits import ensure_audit_schedule
-from carrierlink.settings import Settings, get_settings
 from carriers import CARRIERS
 from domain.audits import PullRequest
 from domain.connections import ConnectionStatus
+from runtime import temporal
+from runtime.settings import Settings, get_settings
+from services.audits import ensure_audit_schedule
 from store import migrate
 from store.db import Database
 from store.models import Carrier, Group, GroupConnection

@@ -206,13 +206,13 @@ def unique_id(prefix: str = "emp") -> str:
 
 
 def main() -> None:
-    """`python -m carrierlink.sample_snapshots <group_id>`: print a new hire's snapshot for the
+    """`python -m tools.sample_snapshots <group_id>`: print a new hire's snapshot for the
     group (a plan of each line at each carrier), ready to POST."""
     import argparse
     import asyncio
     import json
 
-    from carrierlink.reviews import default_api_url, default_token
+    from tools.disconnections_cli import default_api_url, default_token
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("group_id")

@@ -22,9 +22,9 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from carrierlink.settings import Settings
 from carriers import carrier_info
 from domain.audits import AccountSummary, AuditTrigger, PullRequest
+from runtime.settings import Settings
 from workflows import search_attributes as sa
 from workflows.audit import WORKFLOW_NAME, GroupAuditWorkflow
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carrierlink.fulfillment_signals import FulfillmentSignals
 from carriers.registry import CARRIERS, rules_for
 from domain.disconnections import EnrollmentRefused, check_enrollment_change
 from domain.errors import FieldProblem, ValidationFailed
@@ -29,6 +28,7 @@ from domain.member_changes import (
 )
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
+from services.fulfillment_signals import FulfillmentSignals
 from store.connections import carrier_links
 from store.db import hold_lock
 from store.members import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from carrierlink.settings import Settings
 from domain.disconnections import (
     Decision,
     DisconnectionInput,
@@ -13,6 +12,7 @@ from domain.disconnections import (
     DisconnectionStatus,
     SourceType,
 )
+from runtime.settings import Settings
 from store.models import GroupDisconnectionRequest
 from workflows import disconnection as wf
 

@@ -36,7 +36,8 @@ from urllib.parse import quote
 
 import psutil
 
-from carrierlink.processes import (
+from runtime.settings import Settings, get_settings
+from tools.processes import (
     ManagedProcess,
     ServiceError,
     alive,
@@ -48,7 +49,6 @@ from carrierlink.processes import (
     process_group_members,
     tcp_port_open,
 )
-from carrierlink.settings import Settings, get_settings
 from workflows import search_attributes
 
 # The custom search attributes the workflows upsert; the dev server must register them at start.

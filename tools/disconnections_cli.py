@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
-from carrierlink.settings import get_settings
 from carriers import CARRIERS
 from domain.disconnections import DisconnectionStatus, RejectionReason
+from runtime.settings import get_settings
 
 API = "/api/v1/group_disconnection_requests"
 

@@ -1,1 +1,0 @@
-"""Cross-cutting wiring: settings, the Temporal client, the dev stack and the CLIs."""

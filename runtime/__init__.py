@@ -1,0 +1,1 @@
+"""Runtime shared by every process: settings, the Temporal client, serving HTTP."""
