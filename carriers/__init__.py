@@ -1,6 +1,6 @@
 """Carrier knowledge: one adapter protocol, one module per carrier, and the registry of both."""
 
-from carriers.base import CarrierAdapter, CarrierInfo, CarrierRejected, CarrierUnavailable
+from carriers.protocol import CarrierAdapter, CarrierInfo, CarrierRejected, CarrierUnavailable
 from carriers.registry import CARRIERS, carrier_adapters, carrier_info, rules_for
 
 __all__ = [

@@ -9,8 +9,8 @@ import re
 from typing import Any
 from uuid import UUID
 
-from carriers.base import CarrierInfo, HttpCarrierAdapter
 from carriers.cobra import cobra_path, ineligible_plan_problems, is_cobra
+from carriers.http import HttpCarrier
 from carriers.member_config import (
     Options,
     config_path,
@@ -19,7 +19,8 @@ from carriers.member_config import (
     resolve,
     unknown_keys,
 )
-from domain.enums import LineOfCoverage as L
+from carriers.protocol import CarrierInfo
+from domain.enums import LineOfCoverage
 from domain.errors import FieldProblem, ValidationFailed
 from domain.members import CoverageChoice, GroupSetup, Json, MemberRulesOutcome
 from domain.snapshots import MemberSnapshot, Sex
@@ -29,15 +30,15 @@ INFO = CarrierInfo(
     slug="principal",
     name="Principal",
     lines_of_coverage=(
-        L.ACCIDENT,
-        L.ADD,
-        L.CRITICAL_ILLNESS,
-        L.DENTAL,
-        L.HOSPITAL_INDEMNITY,
-        L.LIFE,
-        L.LTD,
-        L.STD,
-        L.VISION,
+        LineOfCoverage.ACCIDENT,
+        LineOfCoverage.ADD,
+        LineOfCoverage.CRITICAL_ILLNESS,
+        LineOfCoverage.DENTAL,
+        LineOfCoverage.HOSPITAL_INDEMNITY,
+        LineOfCoverage.LIFE,
+        LineOfCoverage.LTD,
+        LineOfCoverage.STD,
+        LineOfCoverage.VISION,
     ),
     network="sync",
     cobra="dental and vision in all states; life in Minnesota and Montana (group billing only)",
@@ -85,12 +86,14 @@ _CONFIG_KEYS = ("member_group", "bill_group", "sort_class")
 _SEXES = frozenset({Sex.M, Sex.F})
 # "Noyo validates that all member requests adding life, AD&D, and critical illness coverage have
 # volume amounts included."
-_VOLUME_LINES = frozenset({L.LIFE, L.ADD, L.CRITICAL_ILLNESS})
+_VOLUME_LINES = frozenset(
+    {LineOfCoverage.LIFE, LineOfCoverage.ADD, LineOfCoverage.CRITICAL_ILLNESS}
+)
 # Basic life and disability are the salary-based coverages: their amounts follow the salary.
-_SALARY_LINES = frozenset({L.LIFE, L.STD, L.LTD})
+_SALARY_LINES = frozenset({LineOfCoverage.LIFE, LineOfCoverage.STD, LineOfCoverage.LTD})
 # "COBRA support is available for Dental and Vision in all states, and Life in Minnesota and
 # Montana."
-_COBRA_LINES = frozenset({L.DENTAL, L.VISION})
+_COBRA_LINES = frozenset({LineOfCoverage.DENTAL, LineOfCoverage.VISION})
 _COBRA_LIFE_STATES = frozenset({"MN", "MT"})
 
 
@@ -172,7 +175,7 @@ def _cobra_problems(snapshot: MemberSnapshot, choices: list[CoverageChoice]) -> 
         line = choice.plan.line_of_coverage
         if not choice.active or not is_cobra(snapshot, choice) or line in _COBRA_LINES:
             continue
-        if line is L.LIFE:
+        if line is LineOfCoverage.LIFE:
             if state in _COBRA_LIFE_STATES:
                 continue
             reason = (
@@ -343,7 +346,7 @@ def _by_status(groups: Any, key: str, status: str) -> tuple[list[Any], list[Any]
     return open_keys, closed_keys
 
 
-class PrincipalAdapter(HttpCarrierAdapter):
+class PrincipalAdapter(HttpCarrier):
     info = INFO
 
     normalize_carrier_group_id = staticmethod(normalize_carrier_group_id)

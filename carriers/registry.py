@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-import aiohttp
-
 from carriers import principal, unum
-from carriers.base import CarrierAdapter, CarrierHttpClient, CarrierInfo, HttpCarrierAdapter
+from carriers.http import HttpCarrier, carrier_session
+from carriers.protocol import CarrierAdapter, CarrierInfo
 from domain.errors import ValidationFailed
 
-_ADAPTER_CLASSES: dict[UUID, type[HttpCarrierAdapter]] = {
+_ADAPTER_CLASSES: dict[UUID, type[HttpCarrier]] = {
     principal.INFO.id: principal.PrincipalAdapter,
     unum.INFO.id: unum.UnumAdapter,
 }
@@ -34,21 +33,15 @@ async def carrier_adapters(
 ) -> AsyncIterator[dict[UUID, CarrierAdapter]]:
     """Adapters for every registered carrier, sharing one pool of at most `connections`
     kept-alive connections, closed on exit. A call gives up after `timeout_seconds` waiting
-    for a connection, or for a byte.
-
-    aiohttp, not httpx, for the engine's carrier calls: in bench.snapshots httpx took a third
-    of the worker's CPU, a tenth in scanning its whole pool for expired connections on every
-    request.
+    for a connection, or for a byte (see `carriers.http.carrier_session`).
     """
-    timeout = aiohttp.ClientTimeout(total=None, connect=timeout_seconds, sock_read=timeout_seconds)
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+    async with carrier_session(timeout_seconds=timeout_seconds, connections=connections) as http:
         yield {
-            carrier_id: cls(CarrierHttpClient(http, base_urls[cls.info.slug]))
+            carrier_id: cls(http, base_urls[cls.info.slug])
             for carrier_id, cls in _ADAPTER_CLASSES.items()
         }
 
 
-def rules_for(carrier_id: UUID) -> type[HttpCarrierAdapter]:
+def rules_for(carrier_id: UUID) -> type[HttpCarrier]:
     """The carrier's pure rules (ID normalisation, request checks), no HTTP needed."""
     return _ADAPTER_CLASSES[carrier_info(carrier_id).id]

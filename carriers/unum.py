@@ -8,8 +8,8 @@ import re
 from typing import Any
 from uuid import UUID
 
-from carriers.base import CarrierInfo, HttpCarrierAdapter
 from carriers.cobra import cobra_path, is_cobra
+from carriers.http import HttpCarrier
 from carriers.member_config import (
     Options,
     config_path,
@@ -18,7 +18,8 @@ from carriers.member_config import (
     resolve,
     unknown_keys,
 )
-from domain.enums import LineOfCoverage as L
+from carriers.protocol import CarrierInfo
+from domain.enums import LineOfCoverage
 from domain.errors import FieldProblem, ValidationFailed
 from domain.members import CoverageChoice, GroupSetup, Json, MemberRulesOutcome
 from domain.snapshots import MemberSnapshot
@@ -28,14 +29,14 @@ INFO = CarrierInfo(
     slug="unum",
     name="Unum",
     lines_of_coverage=(
-        L.ADD,
-        L.CRITICAL_ILLNESS,
-        L.DENTAL,
-        L.HOSPITAL_INDEMNITY,
-        L.LIFE,
-        L.LTD,
-        L.STD,
-        L.VISION,
+        LineOfCoverage.ADD,
+        LineOfCoverage.CRITICAL_ILLNESS,
+        LineOfCoverage.DENTAL,
+        LineOfCoverage.HOSPITAL_INDEMNITY,
+        LineOfCoverage.LIFE,
+        LineOfCoverage.LTD,
+        LineOfCoverage.STD,
+        LineOfCoverage.VISION,
     ),
     network="sync",
     cobra="not supported",
@@ -250,7 +251,7 @@ def _is_policy_mapping(mapping: Any) -> bool:
     )
 
 
-class UnumAdapter(HttpCarrierAdapter):
+class UnumAdapter(HttpCarrier):
     info = INFO
 
     normalize_carrier_group_id = staticmethod(normalize_carrier_group_id)

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from carriers import CARRIERS, CarrierAdapter, carrier_adapters
-from carriers.base import CarrierRejected
+from carriers import CARRIERS, CarrierAdapter, CarrierRejected, carrier_adapters
 from carriers.principal import PrincipalAdapter
 from carriers.unum import UnumAdapter
 from domain.enums import LineOfCoverage
