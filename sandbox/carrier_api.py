@@ -13,7 +13,7 @@ from sandbox.carriers import LookupStatus
 from sandbox.deps import Carrier, State
 from sandbox.errors import MissingIdempotencyKey
 from sandbox.idempotency import fingerprint
-from sandbox.members import MemberTransactionRequest, TransactionStatus
+from sandbox.members import CarrierProcessingStatus, MemberTransactionRequest
 from sandbox.plans import Json
 
 router = APIRouter(prefix="/{carrier}/groups/{carrier_group_id}")
@@ -39,12 +39,12 @@ class DataExchangeRegistration(BaseModel):
 class MemberTransactionReceipt(BaseModel):
     id: str
     transaction_id: str
-    status: TransactionStatus
+    status: CarrierProcessingStatus
     received_at: datetime
 
 
 class MemberTransactionStep(BaseModel):
-    status: TransactionStatus
+    status: CarrierProcessingStatus
     at: datetime
 
 
@@ -53,7 +53,7 @@ class MemberTransactionBody(BaseModel):
     transaction_id: str
     transaction_type: str
     employee_id: UUID
-    status: TransactionStatus
+    status: CarrierProcessingStatus
     reason: str | None
     managed: bool
     history: list[MemberTransactionStep]

@@ -46,7 +46,10 @@ Json = dict[str, Any]
 OPEN_END = date(9999, 12, 31)
 
 
-class TransactionStatus(StrEnum):
+class CarrierProcessingStatus(StrEnum):
+    """Where the sandbox carrier is with a member transaction it received (its own words); the
+    engine's contract statuses are `domain.member_changes.TransactionStatus`."""
+
     ACCEPTED = "accepted"
     PROCESSING = "processing"
     MANAGED = "managed"
@@ -601,16 +604,18 @@ class Transaction:
     notes: tuple[str, ...] = ()
 
     @property
-    def final_status(self) -> TransactionStatus:
+    def final_status(self) -> CarrierProcessingStatus:
         return (
-            TransactionStatus.FAILED if self.classification.failed else TransactionStatus.COMPLETED
+            CarrierProcessingStatus.FAILED
+            if self.classification.failed
+            else CarrierProcessingStatus.COMPLETED
         )
 
     def receipt(self) -> Json:
         return {
             "id": self.id,
             "transaction_id": self.transaction_id,
-            "status": TransactionStatus.ACCEPTED.value,
+            "status": CarrierProcessingStatus.ACCEPTED.value,
             "received_at": self.received_at.isoformat(),
         }
 
@@ -831,20 +836,20 @@ class MemberStore:
             queue = self._queues[transaction.key]
             schedule = next(s for t, s in self._schedule(queue) if t is transaction)
         finished = transaction.finished_at is not None
-        steps: list[tuple[TransactionStatus, datetime]] = [
-            (TransactionStatus.ACCEPTED, transaction.received_at),
-            (TransactionStatus.PROCESSING, schedule.started_at),
+        steps: list[tuple[CarrierProcessingStatus, datetime]] = [
+            (CarrierProcessingStatus.ACCEPTED, transaction.received_at),
+            (CarrierProcessingStatus.PROCESSING, schedule.started_at),
         ]
         if schedule.managed_at is not None:
-            steps.append((TransactionStatus.MANAGED, schedule.managed_at))
+            steps.append((CarrierProcessingStatus.MANAGED, schedule.managed_at))
         steps.append((transaction.final_status, schedule.finished_at))
         # Steps are ordered; a finished transaction shows all, even if the clock went back.
         history = [(status, at) for status, at in steps if finished or at <= now]
         status = history[-1][0]
-        managed = any(s is TransactionStatus.MANAGED for s, _ in history)
+        managed = any(s is CarrierProcessingStatus.MANAGED for s, _ in history)
         reason = (
             transaction.classification.reason
-            if status is TransactionStatus.FAILED or managed
+            if status is CarrierProcessingStatus.FAILED or managed
             else None
         )
         employee_id = transaction.key[2]
@@ -858,5 +863,5 @@ class MemberStore:
             "managed": managed,
             "history": [{"status": s.value, "at": at.isoformat()} for s, at in history],
             # What the carrier held differently from what it was sent, once completed.
-            "notes": list(transaction.notes) if status is TransactionStatus.COMPLETED else [],
+            "notes": list(transaction.notes) if status is CarrierProcessingStatus.COMPLETED else [],
         }

@@ -17,7 +17,7 @@ from uuid import UUID, uuid5
 import pytest
 
 from carriers import principal, unum
-from domain.enums import LineOfCoverage as L
+from domain.enums import LineOfCoverage
 from domain.errors import ValidationFailed
 from domain.members import CoverageChoice, GroupSetup, MemberRulesOutcome, PlanOption
 from domain.snapshots import MemberSnapshot, parse_snapshot
@@ -39,7 +39,7 @@ PII = [SSN, FIRST, LAST, DOB, SPOUSE_FIRST, SPOUSE_DOB]
 
 
 def plan(
-    line: L,
+    line: LineOfCoverage,
     name: str,
     *,
     voluntary: bool = False,
@@ -215,21 +215,31 @@ SORTED_CONFIG: Json = PRINCIPAL_CONFIG | {
 }
 
 BOTH = [MG_A, MG_B]
-P_LIFE = plan(L.LIFE, "Basic Life", member_group_keys=[MG_A])
-P_VOLUNTARY_LIFE = plan(L.LIFE, "Voluntary Life", voluntary=True, member_group_keys=BOTH)
-P_ADD = plan(L.ADD, "AD&D", member_group_keys=BOTH)
-P_CRITICAL = plan(L.CRITICAL_ILLNESS, "Critical Illness", member_group_keys=BOTH)
-P_STD = plan(L.STD, "STD", member_group_keys=BOTH)
-P_LTD = plan(L.LTD, "LTD", member_group_keys=BOTH)
-P_DENTAL = plan(L.DENTAL, "High Dental", member_group_keys=BOTH)
-P_VISION = plan(L.VISION, "Vision")  # lists no member groups: every open one may enroll
-P_LEGACY = plan(L.DENTAL, "Legacy Dental", member_group_keys=[MG_CLOSED])
-P_COBRA_VISION = plan(L.VISION, "COBRA Vision", bill_group_numbers=[BG_COBRA])
+P_LIFE = plan(LineOfCoverage.LIFE, "Basic Life", member_group_keys=[MG_A])
+P_VOLUNTARY_LIFE = plan(
+    LineOfCoverage.LIFE, "Voluntary Life", voluntary=True, member_group_keys=BOTH
+)
+P_ADD = plan(LineOfCoverage.ADD, "AD&D", member_group_keys=BOTH)
+P_CRITICAL = plan(LineOfCoverage.CRITICAL_ILLNESS, "Critical Illness", member_group_keys=BOTH)
+P_STD = plan(LineOfCoverage.STD, "STD", member_group_keys=BOTH)
+P_LTD = plan(LineOfCoverage.LTD, "LTD", member_group_keys=BOTH)
+P_DENTAL = plan(LineOfCoverage.DENTAL, "High Dental", member_group_keys=BOTH)
+P_VISION = plan(
+    LineOfCoverage.VISION, "Vision"
+)  # lists no member groups: every open one may enroll
+P_LEGACY = plan(LineOfCoverage.DENTAL, "Legacy Dental", member_group_keys=[MG_CLOSED])
+P_COBRA_VISION = plan(LineOfCoverage.VISION, "COBRA Vision", bill_group_numbers=[BG_COBRA])
 P_HI_ONE = plan(
-    L.HOSPITAL_INDEMNITY, "HI One", member_group_keys=[MG_A], choice_plan_description="ONE"
+    LineOfCoverage.HOSPITAL_INDEMNITY,
+    "HI One",
+    member_group_keys=[MG_A],
+    choice_plan_description="ONE",
 )
 P_HI_TWO = plan(
-    L.HOSPITAL_INDEMNITY, "HI Two", member_group_keys=[MG_B], choice_plan_description="TWO"
+    LineOfCoverage.HOSPITAL_INDEMNITY,
+    "HI Two",
+    member_group_keys=[MG_B],
+    choice_plan_description="TWO",
 )
 PRINCIPAL_PLANS: tuple[PlanOption, ...] = (
     *(P_LIFE, P_VOLUNTARY_LIFE, P_ADD, P_CRITICAL, P_STD, P_LTD, P_DENTAL, P_VISION),
@@ -586,8 +596,10 @@ def home_state(state: str) -> Edit:
     return edit
 
 
-P_DENTAL_NO_COBRA = plan(L.DENTAL, "Dental No COBRA", cobra_eligible=False, member_group_keys=BOTH)
-P_VISION_COBRA = plan(L.VISION, "Vision COBRA", cobra_eligible=True)
+P_DENTAL_NO_COBRA = plan(
+    LineOfCoverage.DENTAL, "Dental No COBRA", cobra_eligible=False, member_group_keys=BOTH
+)
+P_VISION_COBRA = plan(LineOfCoverage.VISION, "Vision COBRA", cobra_eligible=True)
 
 
 @pytest.mark.parametrize("state", ["OR", "MN", "TX"])
@@ -688,29 +700,29 @@ UNUM_CONFIG: Json = {
 }
 
 U_DENTAL = plan(  # one option of each (0701 is not the group's)
-    L.DENTAL,
+    LineOfCoverage.DENTAL,
     "Unum Dental",
     division_ids=[DIV_1, "0701"],
     eligibility_class_codes=[CLASS_1],
     policy_ids=[POLICY_1],
 )
 U_DENTAL_HIGH = plan(
-    L.DENTAL,
+    LineOfCoverage.DENTAL,
     "Unum Dental High",
     division_ids=[DIV_2],
     eligibility_class_codes=[CLASS_2],
     policy_ids=[POLICY_2],
 )
 U_LIFE = plan(  # two options of each
-    L.LIFE,
+    LineOfCoverage.LIFE,
     "Unum Life",
     division_ids=[DIV_1, DIV_2],
     eligibility_class_codes=[CLASS_1, CLASS_2],
     policy_ids=[POLICY_1, POLICY_2],
 )
-U_STD = plan(L.STD, "Unum STD")  # lists nothing: every option of the group
+U_STD = plan(LineOfCoverage.STD, "Unum STD")  # lists nothing: every option of the group
 U_VISION = plan(  # none of its options is the group's
-    L.VISION,
+    LineOfCoverage.VISION,
     "Unum Vision",
     division_ids=["0701"],
     eligibility_class_codes=["009"],

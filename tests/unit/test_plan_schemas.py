@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.account import CarrierPlan
-from domain.enums import LineOfCoverage as L
+from domain.enums import LineOfCoverage
 from domain.errors import FieldProblem, ValidationFailed
 from domain.plans import (
     GROUP_PLAN_ADAPTER,
@@ -81,32 +81,38 @@ SEED_ENUMS: dict[type[StrEnum], set[str]] = {
 }
 
 ANCILLARY_LINES = [
-    L.ACCIDENT,
-    L.ADD,
-    L.CANCER,
-    L.CRITICAL_ILLNESS,
-    L.HOSPITAL_INDEMNITY,
-    L.LIFE,
-    L.LTD,
-    L.STD,
+    LineOfCoverage.ACCIDENT,
+    LineOfCoverage.ADD,
+    LineOfCoverage.CANCER,
+    LineOfCoverage.CRITICAL_ILLNESS,
+    LineOfCoverage.HOSPITAL_INDEMNITY,
+    LineOfCoverage.LIFE,
+    LineOfCoverage.LTD,
+    LineOfCoverage.STD,
 ]
-VOLUME_RULE_LINES = {L.ADD, L.CRITICAL_ILLNESS, L.LIFE, L.LTD, L.STD}
-COBRA_LINES = {L.DENTAL, L.MEDICAL, L.VISION}
+VOLUME_RULE_LINES = {
+    LineOfCoverage.ADD,
+    LineOfCoverage.CRITICAL_ILLNESS,
+    LineOfCoverage.LIFE,
+    LineOfCoverage.LTD,
+    LineOfCoverage.STD,
+}
+COBRA_LINES = {LineOfCoverage.DENTAL, LineOfCoverage.MEDICAL, LineOfCoverage.VISION}
 ALL_LINES = sorted([*ANCILLARY_LINES, *COBRA_LINES])
-UNSUPPORTED_LINES = [L.HEALTH_FUND, L.PHARMACY, L.WELLNESS]
+UNSUPPORTED_LINES = [LineOfCoverage.HEALTH_FUND, LineOfCoverage.PHARMACY, LineOfCoverage.WELLNESS]
 
-MODELS: dict[L, type[BaseModel]] = {
-    L.ACCIDENT: AccidentPlan,
-    L.ADD: AddPlan,
-    L.CANCER: CancerPlan,
-    L.CRITICAL_ILLNESS: CriticalIllnessPlan,
-    L.DENTAL: DentalPlan,
-    L.HOSPITAL_INDEMNITY: HospitalIndemnityPlan,
-    L.LIFE: LifePlan,
-    L.LTD: LtdPlan,
-    L.MEDICAL: MedicalPlan,
-    L.STD: StdPlan,
-    L.VISION: VisionPlan,
+MODELS: dict[LineOfCoverage, type[BaseModel]] = {
+    LineOfCoverage.ACCIDENT: AccidentPlan,
+    LineOfCoverage.ADD: AddPlan,
+    LineOfCoverage.CANCER: CancerPlan,
+    LineOfCoverage.CRITICAL_ILLNESS: CriticalIllnessPlan,
+    LineOfCoverage.DENTAL: DentalPlan,
+    LineOfCoverage.HOSPITAL_INDEMNITY: HospitalIndemnityPlan,
+    LineOfCoverage.LIFE: LifePlan,
+    LineOfCoverage.LTD: LtdPlan,
+    LineOfCoverage.MEDICAL: MedicalPlan,
+    LineOfCoverage.STD: StdPlan,
+    LineOfCoverage.VISION: VisionPlan,
 }
 
 COMMON_REQUIRED = {
@@ -125,17 +131,17 @@ COMMON_OPTIONAL = {
     "dependent_child_age_limits",
     "benefits",
 }
-LINE_OPTIONAL: dict[L, set[str]] = {
-    L.DENTAL: {"plan_type", "network", "voluntary"},
-    L.MEDICAL: {"plan_type", "network", "metal_tier", "eligible_member_types"},
-    L.VISION: {"voluntary"},
+LINE_OPTIONAL: dict[LineOfCoverage, set[str]] = {
+    LineOfCoverage.DENTAL: {"plan_type", "network", "voluntary"},
+    LineOfCoverage.MEDICAL: {"plan_type", "network", "metal_tier", "eligible_member_types"},
+    LineOfCoverage.VISION: {"voluntary"},
 }
 
 
-def required_fields(line: L) -> set[str]:
+def required_fields(line: LineOfCoverage) -> set[str]:
     """The seed's starred content fields of a line (identity fields are the store's)."""
     fields = set(COMMON_REQUIRED)
-    if line != L.MEDICAL:
+    if line != LineOfCoverage.MEDICAL:
         fields.add("eligible_member_types")
     if line in ANCILLARY_LINES:
         fields.add("plan_type")
@@ -181,7 +187,7 @@ def waiting_period(rule: StrEnum = FixedRule.HIRE_DATE, **changes: Any) -> Json:
     return period | changes
 
 
-def minimal_plan(line: L) -> Json:
+def minimal_plan(line: LineOfCoverage) -> Json:
     values: Json = {
         "line_of_coverage": line.value,
         "name": "Core",
@@ -197,16 +203,20 @@ def minimal_plan(line: L) -> Json:
     return {field: values[field] for field in required_fields(line)}
 
 
-def full_plan(line: L) -> Json:
-    extras: dict[L, Json] = {
-        L.DENTAL: {"plan_type": "dhmo", "network": "Dental HMO Network", "voluntary": True},
-        L.MEDICAL: {
+def full_plan(line: LineOfCoverage) -> Json:
+    extras: dict[LineOfCoverage, Json] = {
+        LineOfCoverage.DENTAL: {
+            "plan_type": "dhmo",
+            "network": "Dental HMO Network",
+            "voluntary": True,
+        },
+        LineOfCoverage.MEDICAL: {
             "plan_type": "hdhp",
             "network": "Choice Plus",
             "metal_tier": "gold",
             "eligible_member_types": ["employee", "spouse", "child"],
         },
-        L.VISION: {"voluntary": False},
+        LineOfCoverage.VISION: {"voluntary": False},
     }
     return (
         minimal_plan(line)
@@ -223,7 +233,7 @@ def full_plan(line: L) -> Json:
     )
 
 
-def plan(line: L, **changes: Any) -> Json:
+def plan(line: LineOfCoverage, **changes: Any) -> Json:
     return minimal_plan(line) | changes
 
 
@@ -273,7 +283,7 @@ def test_plan_lines_are_the_eleven_lines_with_a_model() -> None:
 
 
 @pytest.mark.parametrize("line", ALL_LINES)
-def test_each_model_has_exactly_the_seed_fields(line: L) -> None:
+def test_each_model_has_exactly_the_seed_fields(line: LineOfCoverage) -> None:
     model_fields = MODELS[line].model_fields
     required = {name for name, info in model_fields.items() if info.is_required()}
     assert required == required_fields(line)
@@ -284,43 +294,43 @@ def test_each_model_has_exactly_the_seed_fields(line: L) -> None:
 
 
 @pytest.mark.parametrize("line", ALL_LINES)
-def test_minimal_plan_of_every_line_validates(line: L) -> None:
+def test_minimal_plan_of_every_line_validates(line: LineOfCoverage) -> None:
     assert type(validate_plan(minimal_plan(line))) is MODELS[line]
 
 
 @pytest.mark.parametrize("line", ALL_LINES)
-def test_full_plan_of_every_line_round_trips(line: L) -> None:
+def test_full_plan_of_every_line_round_trips(line: LineOfCoverage) -> None:
     data = full_plan(line)
     assert dumped(data) == data
 
 
 def test_adapter_and_alias_are_the_union_of_the_eleven() -> None:
-    parsed: GroupPlanContent = GROUP_PLAN_ADAPTER.validate_python(full_plan(L.MEDICAL))
+    parsed: GroupPlanContent = GROUP_PLAN_ADAPTER.validate_python(full_plan(LineOfCoverage.MEDICAL))
     assert isinstance(parsed, MedicalPlan)
     assert parsed.metal_tier is MetalTier.GOLD
 
 
 ENUM_CASES = [
-    *((L.LIFE, "status", value) for value in PlanStatus),
-    *((L.VISION, "termination_policy", value) for value in TerminationPolicy),
-    *((L.DENTAL, "eligible_member_types", [value]) for value in EligibleMemberType),
-    *((L.MEDICAL, "eligible_member_types", [value]) for value in EligibleMemberType),
+    *((LineOfCoverage.LIFE, "status", value) for value in PlanStatus),
+    *((LineOfCoverage.VISION, "termination_policy", value) for value in TerminationPolicy),
+    *((LineOfCoverage.DENTAL, "eligible_member_types", [value]) for value in EligibleMemberType),
+    *((LineOfCoverage.MEDICAL, "eligible_member_types", [value]) for value in EligibleMemberType),
     *((line, "plan_type", value) for line in ANCILLARY_LINES for value in AncillaryPlanType),
-    *((L.MEDICAL, "plan_type", value) for value in MedicalPlanType),
-    *((L.DENTAL, "plan_type", value) for value in DentalPlanType),
-    *((L.MEDICAL, "metal_tier", value) for value in MetalTier),
+    *((LineOfCoverage.MEDICAL, "plan_type", value) for value in MedicalPlanType),
+    *((LineOfCoverage.DENTAL, "plan_type", value) for value in DentalPlanType),
+    *((LineOfCoverage.MEDICAL, "metal_tier", value) for value in MetalTier),
 ]
 
 
 @pytest.mark.parametrize(("line", "field", "value"), ENUM_CASES)
-def test_every_enum_value_is_accepted(line: L, field: str, value: Any) -> None:
+def test_every_enum_value_is_accepted(line: LineOfCoverage, field: str, value: Any) -> None:
     wire = [str(v) for v in value] if isinstance(value, list) else str(value)
     assert dumped(plan(line, **{field: wire}))[field] == wire
 
 
 @pytest.mark.parametrize(("rule", "model"), RULES)
 def test_every_rule_selects_its_waiting_period_kind(rule: StrEnum, model: type[BaseModel]) -> None:
-    parsed = validate_plan(plan(L.DENTAL, waiting_periods=[waiting_period(rule)]))
+    parsed = validate_plan(plan(LineOfCoverage.DENTAL, waiting_periods=[waiting_period(rule)]))
     (period,) = parsed.waiting_periods
     assert type(period) is model
     assert period.waiting_period_rule == rule
@@ -356,14 +366,14 @@ def test_both_coinciding_flags_are_accepted(coinciding: bool) -> None:
 
 
 def test_a_plan_may_have_no_waiting_period_and_open_or_equal_dates() -> None:
-    assert dumped(plan(L.LIFE, waiting_periods=[]))["waiting_periods"] == []
+    assert dumped(plan(LineOfCoverage.LIFE, waiting_periods=[]))["waiting_periods"] == []
     same_day = {"effective_start_date": "2024-03-01", "effective_end_date": "2024-03-01"}
-    assert validate_plan(plan(L.LIFE, **same_day))
-    assert validate_plan(plan(L.LIFE, effective_end_date="2020-01-01"))
+    assert validate_plan(plan(LineOfCoverage.LIFE, **same_day))
+    assert validate_plan(plan(LineOfCoverage.LIFE, effective_end_date="2020-01-01"))
 
 
 def test_models_are_frozen() -> None:
-    parsed = validate_plan(minimal_plan(L.VISION))
+    parsed = validate_plan(minimal_plan(LineOfCoverage.VISION))
     with pytest.raises(ValidationError):
         parsed.name = "Renamed"  # type: ignore[misc]
     period = parsed.waiting_periods[0]
@@ -375,25 +385,32 @@ def test_models_are_frozen() -> None:
 
 
 @pytest.mark.parametrize(("line", "field"), REQUIRED_CASES)
-def test_each_required_field_missing_is_named(line: L, field: str) -> None:
+def test_each_required_field_missing_is_named(line: LineOfCoverage, field: str) -> None:
     assert problems(without(minimal_plan(line), field)) == [FieldProblem(field, "Field required")]
 
 
 INVALID_ENUM_CASES = [
-    (L.LIFE, "status", "inactive", "status"),
+    (LineOfCoverage.LIFE, "status", "inactive", "status"),
     # A contract-only value: the seed wins.
-    (L.LIFE, "termination_policy", "first_of_following_month", "termination_policy"),
-    (L.DENTAL, "eligible_member_types", ["employee-with-dependents"], "eligible_member_types.0"),
-    (L.MEDICAL, "eligible_member_types", ["all", "cousin"], "eligible_member_types.1"),
-    (L.ACCIDENT, "plan_type", "ppo", "plan_type"),
-    (L.MEDICAL, "plan_type", "basic", "plan_type"),
-    (L.DENTAL, "plan_type", "hmo", "plan_type"),
-    (L.MEDICAL, "metal_tier", "diamond", "metal_tier"),
+    (LineOfCoverage.LIFE, "termination_policy", "first_of_following_month", "termination_policy"),
+    (
+        LineOfCoverage.DENTAL,
+        "eligible_member_types",
+        ["employee-with-dependents"],
+        "eligible_member_types.0",
+    ),
+    (LineOfCoverage.MEDICAL, "eligible_member_types", ["all", "cousin"], "eligible_member_types.1"),
+    (LineOfCoverage.ACCIDENT, "plan_type", "ppo", "plan_type"),
+    (LineOfCoverage.MEDICAL, "plan_type", "basic", "plan_type"),
+    (LineOfCoverage.DENTAL, "plan_type", "hmo", "plan_type"),
+    (LineOfCoverage.MEDICAL, "metal_tier", "diamond", "metal_tier"),
 ]
 
 
 @pytest.mark.parametrize(("line", "field", "value", "named"), INVALID_ENUM_CASES)
-def test_a_wrong_enum_value_is_named(line: L, field: str, value: Any, named: str) -> None:
+def test_a_wrong_enum_value_is_named(
+    line: LineOfCoverage, field: str, value: Any, named: str
+) -> None:
     (problem,) = problems(plan(line, **{field: value}))
     assert problem.field == named
     assert problem.reason.startswith("Input should be")
@@ -416,7 +433,9 @@ def test_a_wrong_enum_value_is_named(line: L, field: str, value: Any, named: str
 def test_a_bad_waiting_period_value_is_named(field: str, value: Any, named: str) -> None:
     rule = VariableCoincidingRule.FIRST_OF_MONTH_AFTER_WAITING_PERIOD
     periods = [waiting_period(), waiting_period(rule, **{field: value})]
-    assert fields(plan(L.STD, waiting_periods=periods)) == [f"waiting_periods.1.{named}"]
+    assert fields(plan(LineOfCoverage.STD, waiting_periods=periods)) == [
+        f"waiting_periods.1.{named}"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -477,78 +496,88 @@ def test_a_rule_with_the_fields_of_another_kind_is_refused(
         FieldProblem(f"waiting_periods.0.{f}", f"not a field of {rule} waiting periods")
         for f in extra
     ]
-    assert problems(plan(L.LIFE, waiting_periods=[period])) == expected
+    assert problems(plan(LineOfCoverage.LIFE, waiting_periods=[period])) == expected
 
 
 def test_a_waiting_period_that_is_not_an_object_is_named() -> None:
-    assert fields(plan(L.LIFE, waiting_periods=[waiting_period(), "hire_date"])) == [
+    assert fields(plan(LineOfCoverage.LIFE, waiting_periods=[waiting_period(), "hire_date"])) == [
         "waiting_periods.1"
     ]
-    assert fields(plan(L.LIFE, waiting_periods={"rule": "hire_date"})) == ["waiting_periods"]
+    assert fields(plan(LineOfCoverage.LIFE, waiting_periods={"rule": "hire_date"})) == [
+        "waiting_periods"
+    ]
 
 
 @pytest.mark.parametrize(
     ("line", "field", "value"),
     [
-        (L.DENTAL, "metal_tier", "gold"),
-        (L.VISION, "plan_type", "ppo"),
-        (L.VISION, "network", "VSP Choice"),
-        (L.MEDICAL, "voluntary", True),
-        (L.ACCIDENT, "volume_rules", {}),
-        (L.LIFE, "cobra_rules", {"eligible": True}),
-        (L.CANCER, "network", "Any"),
+        (LineOfCoverage.DENTAL, "metal_tier", "gold"),
+        (LineOfCoverage.VISION, "plan_type", "ppo"),
+        (LineOfCoverage.VISION, "network", "VSP Choice"),
+        (LineOfCoverage.MEDICAL, "voluntary", True),
+        (LineOfCoverage.ACCIDENT, "volume_rules", {}),
+        (LineOfCoverage.LIFE, "cobra_rules", {"eligible": True}),
+        (LineOfCoverage.CANCER, "network", "Any"),
         # Identity is the store's to assign, not part of the content.
-        (L.STD, "id", "5f0c4a4e-0000-0000-0000-000000000000"),
-        (L.MEDICAL, "carrier_id", "5f0c4a4e-0000-0000-0000-000000000000"),
+        (LineOfCoverage.STD, "id", "5f0c4a4e-0000-0000-0000-000000000000"),
+        (LineOfCoverage.MEDICAL, "carrier_id", "5f0c4a4e-0000-0000-0000-000000000000"),
     ],
 )
-def test_a_field_of_another_line_is_refused(line: L, field: str, value: Any) -> None:
+def test_a_field_of_another_line_is_refused(line: LineOfCoverage, field: str, value: Any) -> None:
     assert problems(plan(line, **{field: value})) == [
         FieldProblem(field, f"not a field of {line} plans")
     ]
 
 
 def test_nested_objects_refuse_unknown_and_mistyped_fields() -> None:
-    assert problems(plan(L.DENTAL, cobra_rules={"eligible": True, "months": 18})) == [
+    assert problems(plan(LineOfCoverage.DENTAL, cobra_rules={"eligible": True, "months": 18})) == [
         FieldProblem("cobra_rules.months", "Extra inputs are not permitted")
     ]
-    assert fields(plan(L.DENTAL, cobra_rules={})) == ["cobra_rules.eligible"]
-    assert fields(plan(L.DENTAL, cobra_rules={"eligible": "yes"})) == ["cobra_rules.eligible"]
-    assert fields(plan(L.VISION, voluntary=1)) == ["voluntary"]
-    assert fields(plan(L.LIFE, volume_rules=[])) == ["volume_rules"]
-    assert fields(plan(L.LIFE, plan_configuration=None)) == ["plan_configuration"]
+    assert fields(plan(LineOfCoverage.DENTAL, cobra_rules={})) == ["cobra_rules.eligible"]
+    assert fields(plan(LineOfCoverage.DENTAL, cobra_rules={"eligible": "yes"})) == [
+        "cobra_rules.eligible"
+    ]
+    assert fields(plan(LineOfCoverage.VISION, voluntary=1)) == ["voluntary"]
+    assert fields(plan(LineOfCoverage.LIFE, volume_rules=[])) == ["volume_rules"]
+    assert fields(plan(LineOfCoverage.LIFE, plan_configuration=None)) == ["plan_configuration"]
 
 
 def test_blank_name_and_no_member_types_are_refused() -> None:
-    assert fields(plan(L.LIFE, name="")) == ["name"]
-    assert fields(plan(L.LIFE, eligible_member_types=[])) == ["eligible_member_types"]
-    assert fields(plan(L.MEDICAL, eligible_member_types=[])) == ["eligible_member_types"]
+    assert fields(plan(LineOfCoverage.LIFE, name="")) == ["name"]
+    assert fields(plan(LineOfCoverage.LIFE, eligible_member_types=[])) == ["eligible_member_types"]
+    assert fields(plan(LineOfCoverage.MEDICAL, eligible_member_types=[])) == [
+        "eligible_member_types"
+    ]
 
 
 def test_end_before_start_is_refused() -> None:
-    data = plan(L.LTD, effective_start_date="2024-01-01", effective_end_date="2023-12-31")
+    data = plan(
+        LineOfCoverage.LTD, effective_start_date="2024-01-01", effective_end_date="2023-12-31"
+    )
     assert problems(data) == [
         FieldProblem("effective_end_date", "must not be before effective_start_date (2024-01-01)")
     ]
-    assert fields(plan(L.LTD, effective_start_date="2024-02-30")) == ["effective_start_date"]
+    assert fields(plan(LineOfCoverage.LTD, effective_start_date="2024-02-30")) == [
+        "effective_start_date"
+    ]
 
 
 @pytest.mark.parametrize("line", UNSUPPORTED_LINES)
-def test_a_line_without_a_plan_object_is_refused(line: L) -> None:
-    (problem,) = problems(plan(L.LIFE, line_of_coverage=line.value))
+def test_a_line_without_a_plan_object_is_refused(line: LineOfCoverage) -> None:
+    (problem,) = problems(plan(LineOfCoverage.LIFE, line_of_coverage=line.value))
     assert problem.field == "line_of_coverage"
     assert problem.reason.startswith(f"{line} plans are not supported")
 
 
 @pytest.mark.parametrize("value", ["dentistry", None, 7])
 def test_an_unknown_line_is_refused(value: Any) -> None:
-    (problem,) = problems(plan(L.LIFE, line_of_coverage=value))
+    (problem,) = problems(plan(LineOfCoverage.LIFE, line_of_coverage=value))
     assert problem.field == "line_of_coverage"
     assert problem.reason.startswith("Input should be one of: accident, add, cancer")
 
 
 def test_problems_are_all_reported_under_the_prefix() -> None:
-    data = without(plan(L.DENTAL, metal_tier="gold", status="gone"), "name")
+    data = without(plan(LineOfCoverage.DENTAL, metal_tier="gold", status="gone"), "name")
     data["waiting_periods"] = [{"waiting_period_enrollment_type": "new_member"}]
     assert [p.field for p in problems(data, prefix="plans.3")] == [
         "plans.3.name",
