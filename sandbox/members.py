@@ -243,68 +243,112 @@ def _terminated_member(member: Member, today: date) -> bool:
 
 
 def _principal(held: Member, incoming: Member, today: date) -> Classification:
-    failed: list[str] = []
-    managed: list[str] = []
-    was_terminated = held.terminated(today)
-    is_terminated = incoming.terminated(today)
-    before, after = held.enrollments(), incoming.enrollments()
+    """Principal (seed 003): some changes it cannot apply (failed, which wins over managed);
+    others it applies through its manual path (managed)."""
+    failed = _principal_failed(held, incoming, today)
+    if failed:
+        return Classification(failed=tuple(failed))
+    managed = [change for change, made in _PRINCIPAL_MANAGED_CHANGES if made(held, incoming, today)]
+    return Classification(managed=tuple(managed))
 
-    # Failed changes. A member on COBRA is not terminated for them: their demographics change,
-    # and their COBRA coverage ends, as any active member's.
+
+def _principal_failed(held: Member, incoming: Member, today: date) -> list[str]:
+    """The changes Principal refuses. A member on COBRA is not terminated for them: their
+    demographics change, and their COBRA coverage ends, as any active member's."""
+    failed: list[str] = []
     if _differ(_person_pairs(held, incoming, employee=False), "home_address", "mailing_address"):
         failed.append("dependent address change")
     if _terminated_member(held, today):
-        # Ending (or dropping) coverage the carrier still holds as active.
-        removes = any(
-            key not in after or after[key].effective_end_date < enrolled.effective_end_date
-            for key, enrolled in before.items()
-            if enrolled.active(today)
-        )
-        if removes:
+        if _removes_active_coverage(held, incoming, today):
             failed.append("coverage removal for a terminated member")
         # A reinstatement is handled (managed) with whatever it changes; a member who stays
         # terminated cannot have demographics changed.
         if _terminated_member(incoming, today) and _differ(_person_pairs(held, incoming)):
             failed.append("demographic change for a terminated member")
+    return failed
 
-    # Managed changes.
-    if _differ(_person_pairs(held, incoming), "sex"):
-        managed.append("gender change")
-    if any(
+
+def _removes_active_coverage(held: Member, incoming: Member, today: date) -> bool:
+    """Ending (or dropping) coverage the carrier still holds as active."""
+    before, after = held.enrollments(), incoming.enrollments()
+    return any(
+        key not in after or after[key].effective_end_date < enrolled.effective_end_date
+        for key, enrolled in before.items()
+        if enrolled.active(today)
+    )
+
+
+# Principal's managed changes, each (reason, whether `incoming` makes it over `held`), in the
+# order the reasons are listed.
+_Change = Callable[[Member, Member, date], bool]
+
+
+def _gender_changed(held: Member, incoming: Member, today: date) -> bool:
+    return _differ(_person_pairs(held, incoming), "sex")
+
+
+def _effective_date_changed(held: Member, incoming: Member, today: date) -> bool:
+    before, after = held.enrollments(), incoming.enrollments()
+    return any(
         after[key].effective_start_date != enrolled.effective_start_date
         for key, enrolled in before.items()
         if key in after
-    ):
-        managed.append("effective date change")
-    if _hire_date(held) != _hire_date(incoming):
-        managed.append("hire date change")
-    for config_field, label in (("member_group", "member group"), ("bill_group", "bill group")):
-        if any(
+    )
+
+
+def _hire_date_changed(held: Member, incoming: Member, today: date) -> bool:
+    return bool(_hire_date(held) != _hire_date(incoming))
+
+
+def _config_changed(config_field: str) -> _Change:
+    """Whether a coverage held and sent again names another `config_field`."""
+
+    def changed(held: Member, incoming: Member, today: date) -> bool:
+        return any(
             old.carrier_config.get(config_field) != new.carrier_config.get(config_field)
             for old, new in _common_coverages(held, incoming)
-        ):
-            managed.append(f"{label} change")
-    if was_terminated and not is_terminated:
-        managed.append("reinstatement")
+        )
+
+    return changed
+
+
+def _reinstated(held: Member, incoming: Member, today: date) -> bool:
+    return held.terminated(today) and not incoming.terminated(today)
+
+
+def _dependent_reinstated(held: Member, incoming: Member, today: date) -> bool:
+    """A dependent all of whose held enrollments had ended is enrolled again."""
+    before, after = held.enrollments(), incoming.enrollments()
     for dependent in incoming.dependents:
         had = [e for (_, who), e in before.items() if who == dependent.id]
         has = [e for (_, who), e in after.items() if who == dependent.id]
         ended = bool(had) and not any(e.active(today) for e in had)
         if ended and any(e.active(today) for e in has):
-            managed.append("dependent reinstatement")
-            break
+            return True
+    return False
+
+
+def _life_volume_changed(held: Member, incoming: Member, today: date) -> bool:
+    """A life or AD&D enrollment held and sent again with another volume."""
+    before, after = held.enrollments(), incoming.enrollments()
     lines = {coverage.plan_id: coverage.line_of_coverage for coverage in incoming.coverages}
-    volume_changed = any(
+    return any(
         after[key].volume != enrolled.volume
         for key, enrolled in before.items()
         if key in after and lines[key[0]] in ("life", "add")
     )
-    if volume_changed:
-        managed.append("volume change")
 
-    if failed:
-        return Classification(failed=tuple(failed))
-    return Classification(managed=tuple(managed))
+
+_PRINCIPAL_MANAGED_CHANGES: tuple[tuple[str, _Change], ...] = (
+    ("gender change", _gender_changed),
+    ("effective date change", _effective_date_changed),
+    ("hire date change", _hire_date_changed),
+    ("member group change", _config_changed("member_group")),
+    ("bill group change", _config_changed("bill_group")),
+    ("reinstatement", _reinstated),
+    ("dependent reinstatement", _dependent_reinstated),
+    ("volume change", _life_volume_changed),
+)
 
 
 def _unum(held: Member, incoming: Member, today: date) -> Classification:
@@ -445,57 +489,114 @@ def apply_carrier_behaviour(
     Plans not in `plans` get none of the plan-based behaviours (age reduction, dates, EOI).
     """
     decided = _decide(carrier, received, previous, decisions, plans, submitted)
-    principal = carrier == "principal"
-    notes: set[Note] = set()
-    relationships = {d.id: d.relationship for d in received.dependents}
-    age = _age(received.employee.person.get("date_of_birth"), today)
-    reduce_life = principal and age is not None and age >= AGE_REDUCTION_AGE
+    holding = _Holding.of(carrier, received, decided, today)
     body = received.wire()
-    held_coverages: list[Json] = []
-    for coverage, wire in zip(received.coverages, body.get("coverages", []), strict=True):
-        plan = plans.get(coverage.carrier_plan_id)
-        kept: list[Json] = []
-        for enrolled, enrolled_wire in zip(
-            coverage.enrolled_members, wire["enrolled_members"], strict=True
-        ):
-            decision = decided.get((coverage.plan_id, enrolled.individual_id))
-            if decision is not None and decision.held_start is None:
-                notes.add(Note.EOI_PENDING)
-                continue
-            if (
-                principal
-                and coverage.line_of_coverage == "critical_illness"
-                and relationships.get(enrolled.individual_id) in CHILD_RELATIONSHIPS
-            ):
-                notes.add(Note.CHILD_CRITICAL_ILLNESS)
-                continue
-            held = dict(enrolled_wire)
-            if decision is not None and decision.held_start != enrolled.effective_start_date:
-                assert decision.held_start is not None
-                held["effective_start_date"] = decision.held_start.isoformat()
-                notes.add(Note.EFFECTIVE_DATE)
-            if (
-                reduce_life
-                and coverage.line_of_coverage == "life"
-                and plan is not None
-                and not plan.voluntary
-                and enrolled.individual_id == received.employee.id
-                and enrolled.volume is not None
-            ):
-                reduced = age_reduced(enrolled.volume)
-                if reduced != enrolled.volume:
-                    held["volume"] = reduced
-                    notes.add(Note.AGE_REDUCTION)
-            kept.append(held)
-        if kept:  # A coverage none of whose enrollments is held is not held at all.
-            held_coverages.append({**wire, "enrolled_members": kept})
+    held_coverages = [
+        held
+        for coverage, wire in zip(received.coverages, body.get("coverages", []), strict=True)
+        if (held := holding.coverage(coverage, wire, plans.get(coverage.carrier_plan_id)))
+        is not None
+    ]
     if "coverages" in body:
         body["coverages"] = held_coverages
     return Applied(
         held=Member.model_validate(body),
         decisions=decided,
-        notes=tuple(note.value for note in Note if note in notes),
+        notes=tuple(note.value for note in Note if note in holding.notes),
     )
+
+
+@dataclass
+class _Holding:
+    """How the carrier holds each enrollment of one member it applies, and the notes of what
+    it held differently from what it was sent."""
+
+    principal: bool
+    decided: Mapping[EnrollmentKey, CarrierDecision]
+    relationships: Mapping[UUID, str]
+    employee_id: UUID
+    # Principal, and the employee is 65 or more today.
+    reduce_life: bool
+    notes: set[Note] = field(default_factory=set)
+
+    @classmethod
+    def of(
+        cls,
+        carrier: str,
+        received: Member,
+        decided: Mapping[EnrollmentKey, CarrierDecision],
+        today: date,
+    ) -> _Holding:
+        principal = carrier == "principal"
+        age = _age(received.employee.person.get("date_of_birth"), today)
+        return cls(
+            principal=principal,
+            decided=decided,
+            relationships={d.id: d.relationship for d in received.dependents},
+            employee_id=received.employee.id,
+            reduce_life=principal and age is not None and age >= AGE_REDUCTION_AGE,
+        )
+
+    def coverage(self, coverage: MemberCoverage, wire: Json, plan: PlanFacts | None) -> Json | None:
+        """The coverage as held; None when none of its enrollments is (then it is not held)."""
+        kept = [
+            held
+            for enrolled, enrolled_wire in zip(
+                coverage.enrolled_members, wire["enrolled_members"], strict=True
+            )
+            if (held := self._enrollment(coverage, plan, enrolled, enrolled_wire)) is not None
+        ]
+        return {**wire, "enrolled_members": kept} if kept else None
+
+    def _enrollment(
+        self,
+        coverage: MemberCoverage,
+        plan: PlanFacts | None,
+        enrolled: EnrolledMember,
+        wire: Json,
+    ) -> Json | None:
+        """The enrollment as held; None when the carrier does not hold it."""
+        decision = self.decided.get((coverage.plan_id, enrolled.individual_id))
+        if decision is not None and decision.held_start is None:
+            self.notes.add(Note.EOI_PENDING)
+            return None
+        if self._child_in_critical_illness(coverage, enrolled):
+            self.notes.add(Note.CHILD_CRITICAL_ILLNESS)
+            return None
+        held = dict(wire)
+        if decision is not None and decision.held_start != enrolled.effective_start_date:
+            assert decision.held_start is not None
+            held["effective_start_date"] = decision.held_start.isoformat()
+            self.notes.add(Note.EFFECTIVE_DATE)
+        if self._age_reduces(coverage, plan, enrolled):
+            assert enrolled.volume is not None
+            reduced = age_reduced(enrolled.volume)
+            if reduced != enrolled.volume:
+                held["volume"] = reduced
+                self.notes.add(Note.AGE_REDUCTION)
+        return held
+
+    def _child_in_critical_illness(
+        self, coverage: MemberCoverage, enrolled: EnrolledMember
+    ) -> bool:
+        return (
+            self.principal
+            and coverage.line_of_coverage == "critical_illness"
+            and self.relationships.get(enrolled.individual_id) in CHILD_RELATIONSHIPS
+        )
+
+    def _age_reduces(
+        self, coverage: MemberCoverage, plan: PlanFacts | None, enrolled: EnrolledMember
+    ) -> bool:
+        """The employee's own basic life volume, when the employee is of age."""
+        return (
+            self.reduce_life
+            and coverage.line_of_coverage == "life"
+            and plan is not None
+            and not plan.voluntary
+            and enrolled.individual_id == self.employee_id
+            and enrolled.volume is not None
+        )
 
 
 def age_reduced(volume: int) -> int:
