@@ -20,13 +20,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import httpx
 import psutil
 
 __all__ = [
@@ -46,9 +45,6 @@ __all__ = [
 # One lock for everything written to the terminal, so prefixed child lines and the supervisor's
 # own messages never interleave mid-line.
 _console_lock = threading.Lock()
-
-# Loopback probes must never go through an HTTP proxy taken from the environment.
-_no_proxy_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def console(message: str, *, err: bool = False) -> None:
@@ -97,11 +93,13 @@ def http_ok(url: str, *, timeout: float = 2.0) -> ReadyCheck:
     """Ready when GET url answers 200 (after redirects)."""
 
     def probe() -> bool:
+        # httpx, the project's client outside carrier calls (aiohttp serves those); no
+        # `trust_env`: loopback probes must never go through a proxy taken from the environment.
         try:
-            with _no_proxy_opener.open(url, timeout=timeout) as response:
-                return bool(response.status == 200)
-        except (OSError, urllib.error.URLError, ValueError):
+            response = httpx.get(url, timeout=timeout, follow_redirects=True, trust_env=False)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError):
             return False
+        return response.status_code == 200
 
     return ReadyCheck(f"GET {url} answers 200", probe)
 
