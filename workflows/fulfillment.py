@@ -23,14 +23,11 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows import activity_refs
 from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
 WORKFLOW_NAME = "GroupFulfillment"
 SNAPSHOTS_STORED = "snapshots_stored"
-
-BUILD_TRANSACTIONS = "build_member_transactions"
-SEND_TRANSACTIONS = "send_member_transactions"
-TRACK_TRANSACTIONS = "track_member_transactions"
 
 # The API stores the snapshot and signals in one database transaction: the signal can come
 # before the commit. A snapshot signalled but not found is looked for again, for this long;
@@ -134,10 +131,9 @@ class GroupFulfillmentWorkflow:
             self._arrivals.clear()
 
             if in_flight and now >= next_poll:
-                tracked = await workflow.execute_activity(
-                    TRACK_TRANSACTIONS,
+                tracked = await workflow.execute_activity_method(
+                    activity_refs.FulfillmentActivities.track_transactions,
                     TrackRequest(group_id=group),
-                    result_type=Tracked,
                     start_to_close_timeout=BATCH_TIMEOUT,
                     heartbeat_timeout=BATCH_HEARTBEAT,
                     retry_policy=STORE_RETRY,
@@ -148,10 +144,9 @@ class GroupFulfillmentWorkflow:
 
             more = False
             if build:
-                built = await workflow.execute_activity(
-                    BUILD_TRANSACTIONS,
+                built = await workflow.execute_activity_method(
+                    activity_refs.FulfillmentActivities.build_transactions,
                     BuildRequest(group_id=group, awaited=sorted(awaited)),
-                    result_type=Built,
                     start_to_close_timeout=BATCH_TIMEOUT,
                     heartbeat_timeout=BATCH_HEARTBEAT,
                     retry_policy=STORE_RETRY,
@@ -167,8 +162,8 @@ class GroupFulfillmentWorkflow:
                 if built.unsent:
                     # Made once per attempt to send; the first one sent is stored with the
                     # transaction, and every later send of it reuses that one.
-                    sent = await workflow.execute_activity(
-                        SEND_TRANSACTIONS,
+                    sent = await workflow.execute_activity_method(
+                        activity_refs.FulfillmentActivities.send_transactions,
                         SendRequest(
                             group_id=group,
                             transactions=[
@@ -179,7 +174,6 @@ class GroupFulfillmentWorkflow:
                                 for transaction_id in built.unsent
                             ],
                         ),
-                        result_type=Sent,
                         start_to_close_timeout=BATCH_TIMEOUT,
                         heartbeat_timeout=BATCH_HEARTBEAT,
                         retry_policy=STORE_RETRY,
