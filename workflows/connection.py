@@ -151,6 +151,8 @@ class GroupConnectionWorkflow:
         return self.state()
 
     async def _attempt(self) -> None:
+        """Ask the carrier, then again after a growing delay, until the connection completes,
+        cannot connect, or waited too long; an amendment restarts it (`_Restart`)."""
         taken = self._take_amendments()
         await self._move(ConnectionStatus.PROCESSING)
         # Only what was taken before the write: an amendment arriving during it restarts us.
@@ -159,47 +161,59 @@ class GroupConnectionWorkflow:
         delay = self._input.recheck.initial_interval
         ask_carrier = True
         while True:
-            if ask_carrier:
-                lookup = await self._lookup()
-                if self._pending:
-                    raise _Restart
-                if lookup is not None and lookup.outcome is LookupOutcome.FOUND:
-                    if await self._connect():
-                        return
-                elif lookup is not None:
-                    status = OUTCOME_STATUS[lookup.outcome]
-                    await self._move(status, reason=lookup.message or _DEFAULT_REASONS[status])
-                    if status is ConnectionStatus.UNABLE_TO_CONNECT:
-                        return
+            if ask_carrier and await self._ask_carrier():
+                return
             remaining = started + self._input.recheck.wait_limit - workflow.now()
             if remaining <= timedelta(0):
-                await self._move(
-                    ConnectionStatus.UNABLE_TO_CONNECT,
-                    reason=(
-                        f"gave up after {self._input.recheck.wait_limit} in {self._status}: "
-                        f"{self._reason}"
-                    ),
-                )
+                await self._give_up()
                 return
             ask_carrier = True
             if await self._wait(min(delay, remaining)):
-                review, self._review = self._review, None
-                if self._pending:
-                    raise _Restart
-                if review is not None and review.decision == "reject":
-                    await self._move(
-                        ConnectionStatus.UNABLE_TO_CONNECT,
-                        reason=review.note or "rejected by review",
-                    )
+                decided = await self._take_review()
+                if decided:
                     return
-                if review is not None:
-                    if await self._connect():
-                        return
+                if decided is False:
                     # The pull was refused again: back in review, waiting for the next word.
                     ask_carrier = False
                     continue
             delay = next_recheck_delay(delay, self._input.recheck)
             self._rechecks += 1
+
+    async def _ask_carrier(self) -> bool:
+        """Look the group up and act on the answer; True when the attempt is over."""
+        lookup = await self._lookup()
+        if self._pending:
+            raise _Restart
+        if lookup is None:
+            return False
+        if lookup.outcome is LookupOutcome.FOUND:
+            return await self._connect()
+        status = OUTCOME_STATUS[lookup.outcome]
+        await self._move(status, reason=lookup.message or _DEFAULT_REASONS[status])
+        return status is ConnectionStatus.UNABLE_TO_CONNECT
+
+    async def _give_up(self) -> None:
+        await self._move(
+            ConnectionStatus.UNABLE_TO_CONNECT,
+            reason=(
+                f"gave up after {self._input.recheck.wait_limit} in {self._status}: {self._reason}"
+            ),
+        )
+
+    async def _take_review(self) -> bool | None:
+        """Act on the review decision that woke the wait: True when the attempt is over,
+        False when the approved pull was refused again, None when no decision came."""
+        review, self._review = self._review, None
+        if self._pending:
+            raise _Restart
+        if review is None:
+            return None
+        if review.decision == "reject":
+            await self._move(
+                ConnectionStatus.UNABLE_TO_CONNECT, reason=review.note or "rejected by review"
+            )
+            return True
+        return await self._connect()
 
     async def _wait(self, delay: timedelta) -> bool:
         """Sleep on a durable timer; True when an amendment or a review decision woke us."""
