@@ -23,13 +23,14 @@ from domain.enums import LookupOutcome
 LEGAL = {
     (ConnectionStatus.CREATED, ConnectionStatus.PROCESSING),
     *(
-        (ConnectionStatus.PROCESSING, s)
-        for s in WAITING | {ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.COMPLETED}
+        (ConnectionStatus.PROCESSING, new)
+        for new in WAITING | {ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.COMPLETED}
     ),
     *(
-        (w, s)
-        for w in WAITING
-        for s in (WAITING - {w}) | {ConnectionStatus.PROCESSING, ConnectionStatus.UNABLE_TO_CONNECT}
+        (waiting, new)
+        for waiting in WAITING
+        for new in (WAITING - {waiting})
+        | {ConnectionStatus.PROCESSING, ConnectionStatus.UNABLE_TO_CONNECT}
     ),
     (ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.PROCESSING),
 }
@@ -60,11 +61,13 @@ def test_every_other_transition_is_refused(
 def test_completed_is_final_and_refuses_retries() -> None:
     assert TRANSITIONS[ConnectionStatus.COMPLETED] == frozenset()
     assert not can_retry(ConnectionStatus.COMPLETED)
-    assert all(can_retry(s) for s in ConnectionStatus if s is not ConnectionStatus.COMPLETED)
+    assert all(
+        can_retry(status) for status in ConnectionStatus if status is not ConnectionStatus.COMPLETED
+    )
 
 
 def test_waiting_statuses_never_complete_without_processing() -> None:
-    assert all(ConnectionStatus.COMPLETED not in TRANSITIONS[w] for w in WAITING)
+    assert all(ConnectionStatus.COMPLETED not in TRANSITIONS[waiting] for waiting in WAITING)
 
 
 def test_every_carrier_answer_but_found_has_a_status() -> None:
