@@ -41,6 +41,8 @@ log = logging.getLogger("carrierlink.worker")
 # The workflow sandbox re-imports a workflow's modules for every run it starts. `domain` is
 # pure (no I/O, no clocks, no randomness at import or in use), so it is shared instead: one
 # import per worker, not per run. Without this a burst of runs spends most of its CPU importing.
+# The workflows pass `domain` and the activity classes through themselves as well
+# (`workflows/activity_refs.py`), so the replayer and test workers share them too.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("domain")
 )

@@ -21,8 +21,6 @@ from store.account import store_account_structure
 from store.connections import live_connection
 from store.db import Database
 from store.models import Group, GroupAudit, unix_now
-from workflows import connection as names
-from workflows.common import PULL_ACCOUNT
 
 
 class AuditActivities:
@@ -38,7 +36,7 @@ class AuditActivities:
         self._client = client
         self._settings = settings
 
-    @activity.defn(name=PULL_ACCOUNT)
+    @activity.defn(name="pull_account_structure")
     async def pull_account(self, request: PullRequest) -> AccountSummary:
         """Store the carrier's version of the group and record the audit; safe to repeat."""
         if request.trigger is not AuditTrigger.CONNECTION:
@@ -84,7 +82,7 @@ class AuditActivities:
             changed=recorded.get("changed", {}),
         )
 
-    @activity.defn(name=names.ENSURE_AUDIT_SCHEDULE)
+    @activity.defn(name="ensure_audit_schedule")
     async def ensure_audit_schedule(self, request: PullRequest) -> str:
         """The completed connection's audit schedule, created or brought up to date."""
         async with self._db.transaction() as session:

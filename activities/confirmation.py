@@ -28,7 +28,7 @@ from store.db import Database
 from store.differences import record_check
 from store.models import MemberTransaction, Plan, unix_now
 from store.versioning import save_version
-from workflows.confirmation import CONFIRM_DUE, ConfirmedTurn, DueCheck
+from workflows.confirmation import ConfirmedTurn, DueCheck
 
 log = logging.getLogger("carrierlink.confirmation")
 
@@ -59,7 +59,7 @@ class ConfirmationActivities:
         self._adapters = adapters
         self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
-    @activity.defn(name=CONFIRM_DUE)
+    @activity.defn(name="confirm_due_transactions")
     @heartbeats
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
         """Confirm the group's transactions due by `check.now`; when is the next one due.

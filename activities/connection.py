@@ -27,7 +27,7 @@ class ConnectionActivities:
         self._db = database
         self._adapters = adapters
 
-    @activity.defn(name=names.RECORD_STATUS)
+    @activity.defn(name="record_connection_status")
     async def record_status(self, change: StatusChange) -> None:
         """Write a transition once: a retried or replayed write with an old seq is a no-op."""
         conn = change.connection
@@ -50,7 +50,7 @@ class ConnectionActivities:
                 row.completed = unix_now()
             await save_version(session, row)
 
-    @activity.defn(name=names.LOOKUP_GROUP)
+    @activity.defn(name="lookup_carrier_group")
     async def lookup_group(self, request: LookupRequest) -> GroupLookup:
         try:
             return await self._adapters[request.carrier_id].lookup_group(
@@ -59,7 +59,7 @@ class ConnectionActivities:
         except CarrierRejected as exc:
             raise refused(exc) from exc
 
-    @activity.defn(name=names.REGISTER_DATA_EXCHANGE)
+    @activity.defn(name="register_data_exchange")
     async def register_data_exchange(
         self, request: DataExchangeRequest
     ) -> DataExchangeRegistration:

@@ -36,7 +36,6 @@ from store.models import (
 )
 from store.versioning import save_version
 from workflows import disconnection as names
-from workflows.common import RAISE_CARRIER_DISCONNECTION
 
 
 class DisconnectionActivities:
@@ -45,7 +44,7 @@ class DisconnectionActivities:
         self._client = client
         self._settings = settings
 
-    @activity.defn(name=names.RECORD_DISCONNECTION)
+    @activity.defn(name="record_disconnection_status")
     async def record_status(self, change: DisconnectionChange) -> uuid.UUID:
         """Write the request's new state once (a retried write with an old seq is a no-op)."""
         state = change.state
@@ -72,7 +71,7 @@ class DisconnectionActivities:
             await save_version(session, row)
             return row.version
 
-    @activity.defn(name=names.CHECK_REQUEST)
+    @activity.defn(name="check_disconnection_request")
     async def check_request(self, check: RequestCheck) -> CheckResult:
         """Is a platform's request for a connected group, with a plausible end date?"""
         async with self._db.transaction() as session:
@@ -94,7 +93,7 @@ class DisconnectionActivities:
             ),
         )
 
-    @activity.defn(name=names.DISCONNECT_GROUP)
+    @activity.defn(name="disconnect_group")
     async def disconnect_group(self, request: DisconnectGroup) -> None:
         """Mark the connection disconnected and pause its audits; safe to repeat."""
         async with self._db.transaction() as session:
@@ -117,7 +116,7 @@ class DisconnectionActivities:
             note=f"disconnected by request {request.request_id}",
         )
 
-    @activity.defn(name=RAISE_CARRIER_DISCONNECTION)
+    @activity.defn(name="raise_carrier_disconnection")
     async def raise_carrier_disconnection(self, ended: CarrierEnded) -> uuid.UUID | None:
         """The carrier ended the group: a `needs_review` request, once per reported end date.
 

@@ -46,9 +46,6 @@ from store.members import (
 from store.models import MemberSnapshot, MemberTransaction, unix_now
 from store.versioning import save_versions
 from workflows.fulfillment import (
-    BUILD_TRANSACTIONS,
-    SEND_TRANSACTIONS,
-    TRACK_TRANSACTIONS,
     BuildRequest,
     Built,
     SendRequest,
@@ -162,7 +159,7 @@ class FulfillmentActivities:
         # Carrier calls at once across the worker, whatever the number of groups at work.
         self._carrier_calls = asyncio.Semaphore(CARRIER_CALLS)
 
-    @activity.defn(name=BUILD_TRANSACTIONS)
+    @activity.defn(name="build_member_transactions")
     @heartbeats
     async def build_transactions(self, request: BuildRequest) -> Built:
         """Build the transactions of the group's submitted snapshots, oldest first; answer what
@@ -222,7 +219,7 @@ class FulfillmentActivities:
             more=len(submitted) > BUILD_BATCH,
         )
 
-    @activity.defn(name=SEND_TRANSACTIONS)
+    @activity.defn(name="send_member_transactions")
     @heartbeats
     async def send_transactions(self, request: SendRequest) -> Sent:
         """Send each transaction once; the carrier deduplicates on its idempotency key.
@@ -369,7 +366,7 @@ class FulfillmentActivities:
                 return None
         return _Receipt(receipt.id, outgoing.carrier_group_id)
 
-    @activity.defn(name=TRACK_TRANSACTIONS)
+    @activity.defn(name="track_member_transactions")
     @heartbeats
     async def track_transactions(self, request: TrackRequest) -> Tracked:
         """Ask the carriers once how far they are with each of the group's transactions they

@@ -23,30 +23,38 @@ class ConnectionStatus(StrEnum):
     COMPLETED = "completed"
 
 
-S = ConnectionStatus
-
 # Statuses in which the workflow is parked, re-checking the carrier on a backing-off timer.
 WAITING: frozenset[ConnectionStatus] = frozenset(
-    {S.NOYO_REVIEW, S.WAITING_ON_CARRIER, S.CARRIER_AUTHORIZATION, S.ACTION_REQUIRED}
+    {
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.WAITING_ON_CARRIER,
+        ConnectionStatus.CARRIER_AUTHORIZATION,
+        ConnectionStatus.ACTION_REQUIRED,
+    }
 )
 
 # Every legal move. A waiting status may change into another when the carrier's answer changes;
 # a re-check that finds the group goes back through `processing` to pull the account.
 TRANSITIONS: dict[ConnectionStatus, frozenset[ConnectionStatus]] = {
-    S.CREATED: frozenset({S.PROCESSING}),
-    S.PROCESSING: WAITING | {S.UNABLE_TO_CONNECT, S.COMPLETED},
-    **{status: (WAITING - {status}) | {S.PROCESSING, S.UNABLE_TO_CONNECT} for status in WAITING},
-    S.UNABLE_TO_CONNECT: frozenset({S.PROCESSING}),
-    S.COMPLETED: frozenset(),
+    ConnectionStatus.CREATED: frozenset({ConnectionStatus.PROCESSING}),
+    ConnectionStatus.PROCESSING: WAITING
+    | {ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.COMPLETED},
+    **{
+        status: (WAITING - {status})
+        | {ConnectionStatus.PROCESSING, ConnectionStatus.UNABLE_TO_CONNECT}
+        for status in WAITING
+    },
+    ConnectionStatus.UNABLE_TO_CONNECT: frozenset({ConnectionStatus.PROCESSING}),
+    ConnectionStatus.COMPLETED: frozenset(),
 }
 
 # How each carrier answer lands: `found` is not a status of its own, it leads to the account pull.
 OUTCOME_STATUS: dict[LookupOutcome, ConnectionStatus] = {
-    LookupOutcome.NEEDS_REVIEW: S.NOYO_REVIEW,
-    LookupOutcome.NOT_INSTALLED: S.WAITING_ON_CARRIER,
-    LookupOutcome.ACTION_REQUIRED: S.ACTION_REQUIRED,
-    LookupOutcome.NOT_AUTHORIZED: S.CARRIER_AUTHORIZATION,
-    LookupOutcome.NOT_FOUND: S.UNABLE_TO_CONNECT,
+    LookupOutcome.NEEDS_REVIEW: ConnectionStatus.NOYO_REVIEW,
+    LookupOutcome.NOT_INSTALLED: ConnectionStatus.WAITING_ON_CARRIER,
+    LookupOutcome.ACTION_REQUIRED: ConnectionStatus.ACTION_REQUIRED,
+    LookupOutcome.NOT_AUTHORIZED: ConnectionStatus.CARRIER_AUTHORIZATION,
+    LookupOutcome.NOT_FOUND: ConnectionStatus.UNABLE_TO_CONNECT,
 }
 
 
@@ -68,7 +76,7 @@ def check_transition(current: ConnectionStatus, new: ConnectionStatus) -> None:
 
 def can_retry(status: ConnectionStatus) -> bool:
     """A retry/amend is taken in every status but `completed`."""
-    return status is not S.COMPLETED
+    return status is not ConnectionStatus.COMPLETED
 
 
 def next_recheck_delay(previous: timedelta, policy: RecheckPolicy) -> timedelta:
@@ -124,7 +132,7 @@ class ConnectionInput(BaseModel):
     group_data: GroupData
     federal_ein: str | None = None
     request_type: Literal["initial", "incremental"]
-    status: ConnectionStatus = S.CREATED
+    status: ConnectionStatus = ConnectionStatus.CREATED
     # Status writes carry an ever-growing sequence number so a retried write is applied once;
     # a new run (a retry after `unable_to_connect`) continues from the row's last number.
     status_seq: int = 0

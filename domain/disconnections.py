@@ -19,17 +19,21 @@ class DisconnectionStatus(StrEnum):
     REJECTED = "rejected"
 
 
-D = DisconnectionStatus
-
 # A request is open while it may still disconnect the group: one per group and carrier.
-OPEN: frozenset[DisconnectionStatus] = frozenset({D.NEEDS_REVIEW, D.PROCESSING})
+OPEN: frozenset[DisconnectionStatus] = frozenset(
+    {DisconnectionStatus.NEEDS_REVIEW, DisconnectionStatus.PROCESSING}
+)
 
 # Every legal move. `rejected` is not final: an edit (or a confirm) puts it back to processing.
 TRANSITIONS: dict[DisconnectionStatus, frozenset[DisconnectionStatus]] = {
-    D.NEEDS_REVIEW: frozenset({D.PROCESSING, D.REJECTED}),
-    D.PROCESSING: frozenset({D.COMPLETED, D.REJECTED}),
-    D.REJECTED: frozenset({D.PROCESSING}),
-    D.COMPLETED: frozenset(),
+    DisconnectionStatus.NEEDS_REVIEW: frozenset(
+        {DisconnectionStatus.PROCESSING, DisconnectionStatus.REJECTED}
+    ),
+    DisconnectionStatus.PROCESSING: frozenset(
+        {DisconnectionStatus.COMPLETED, DisconnectionStatus.REJECTED}
+    ),
+    DisconnectionStatus.REJECTED: frozenset({DisconnectionStatus.PROCESSING}),
+    DisconnectionStatus.COMPLETED: frozenset(),
 }
 
 
@@ -132,18 +136,18 @@ def check_decision(state: DisconnectionState, decision: Decision) -> None:
         ValidationFailed: moving to processing with no end date anywhere.
     """
     status = state.status
-    if status is D.COMPLETED:
+    if status is DisconnectionStatus.COMPLETED:
         raise IllegalDecision(status, "the request is completed: the group is disconnected")
     if state.disconnecting:
         raise IllegalDecision(status, "the end date has passed and the group is being disconnected")
     if decision.kind == "edit":
         if decision.expected_version is not None and decision.expected_version != state.version:
             raise VersionConflict(state.version)
-    elif decision.kind == "confirm" and status is D.PROCESSING:
+    elif decision.kind == "confirm" and status is DisconnectionStatus.PROCESSING:
         raise IllegalDecision(status, "the request is already confirmed and processing")
-    elif decision.kind == "reject" and status is D.REJECTED:
+    elif decision.kind == "reject" and status is DisconnectionStatus.REJECTED:
         raise IllegalDecision(status, "the request is already rejected")
-    if decision.status == D.PROCESSING.value and not (
+    if decision.status == DisconnectionStatus.PROCESSING.value and not (
         decision.effective_end_date or state.effective_end_date
     ):
         raise ValidationFailed.one(

@@ -7,13 +7,13 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from domain.audits import AccountSummary, PullRequest
-from workflows.common import (
-    ACCOUNT_PULL_TIMEOUT,
-    CARRIER_RETRY,
-    PULL_ACCOUNT,
-    report_carrier_ended,
-)
+from workflows import activity_refs
+from workflows.common import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, report_carrier_ended
+
+# The activities hand back domain types from outside the sandbox (`activity_refs`): the
+# workflow must compare against the same classes and enum members, whatever the runner.
+with workflow.unsafe.imports_passed_through():
+    from domain.audits import AccountSummary, PullRequest
 
 WORKFLOW_NAME = "GroupAudit"
 
@@ -35,10 +35,9 @@ class GroupAuditWorkflow:
             f"`{request.carrier_group_id}`"
         )
         try:
-            summary = await workflow.execute_activity(
-                PULL_ACCOUNT,
+            summary = await workflow.execute_activity_method(
+                activity_refs.AuditActivities.pull_account,
                 request,
-                result_type=AccountSummary,
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
                 schedule_to_close_timeout=AUDIT_DEADLINE,
                 retry_policy=CARRIER_RETRY,

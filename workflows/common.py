@@ -7,11 +7,7 @@ from datetime import date, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from domain.audits import AccountSummary, PullRequest
-from domain.disconnections import CarrierEnded
-
-PULL_ACCOUNT = "pull_account_structure"
-RAISE_CARRIER_DISCONNECTION = "raise_carrier_disconnection"
+from workflows import activity_refs
 
 # Carrier faults (5xx, timeouts) are retried here, indefinitely and without touching the
 # status; refusals of the data are non-retryable and land in a status with the reason.
@@ -34,13 +30,19 @@ STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
 
+# The activities hand back domain types from outside the sandbox (`activity_refs`): the
+# workflow must compare against the same classes and enum members, whatever the runner.
+with workflow.unsafe.imports_passed_through():
+    from domain.audits import AccountSummary, PullRequest
+    from domain.disconnections import CarrierEnded
+
 
 async def report_carrier_ended(request: PullRequest, summary: AccountSummary) -> None:
     """The pull found the carrier ending the group: raise a request for a person to review."""
     if summary.coverage_end_date is None:
         return
-    await workflow.execute_activity(
-        RAISE_CARRIER_DISCONNECTION,
+    await workflow.execute_activity_method(
+        activity_refs.DisconnectionActivities.raise_carrier_disconnection,
         CarrierEnded(
             connection_id=request.connection_id,
             organization_id=request.organization_id,

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows import activity_refs
 from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
 WORKFLOW_NAME = "GroupConfirmations"
-CONFIRM_DUE = "confirm_due_transactions"
 WAKE = "wake"
 
 # A turn reads the carrier for every due transaction of the group; a slow carrier or a big
@@ -71,10 +71,9 @@ class GroupConfirmationsWorkflow:
             if taken == TURNS_PER_RUN and workflow.patched(SHORTER_RUNS):
                 break
             self._woken = False
-            turn = await workflow.execute_activity(
-                CONFIRM_DUE,
+            turn = await workflow.execute_activity_method(
+                activity_refs.ConfirmationActivities.confirm_due,
                 DueCheck(group_id=input.group_id, now=workflow.now()),
-                result_type=ConfirmedTurn,
                 start_to_close_timeout=CONFIRM_TIMEOUT,
                 heartbeat_timeout=BATCH_HEARTBEAT,
                 retry_policy=STORE_RETRY,

@@ -9,40 +9,38 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from domain.account import GroupLookup
-from domain.audits import AccountSummary, PullRequest
-from domain.connections import (
-    OUTCOME_STATUS,
-    Amendment,
-    ConnectionInput,
-    ConnectionState,
-    ConnectionStatus,
-    DataExchangeRequest,
-    LookupRequest,
-    ReviewDecision,
-    StatusChange,
-    check_transition,
-    next_recheck_delay,
-)
-from domain.enums import LookupOutcome
+from workflows import activity_refs
 from workflows import search_attributes as sa
 from workflows.common import (
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_CALL_TIMEOUT,
     CARRIER_RETRY,
-    PULL_ACCOUNT,
     STORE_RETRY,
     STORE_WRITE_TIMEOUT,
     report_carrier_ended,
 )
 
-S = ConnectionStatus
+# The activities hand back domain types from outside the sandbox (`activity_refs`): the
+# workflow must compare against the same classes and enum members, whatever the runner.
+with workflow.unsafe.imports_passed_through():
+    from domain.account import GroupLookup
+    from domain.audits import PullRequest
+    from domain.connections import (
+        OUTCOME_STATUS,
+        Amendment,
+        ConnectionInput,
+        ConnectionState,
+        ConnectionStatus,
+        DataExchangeRequest,
+        LookupRequest,
+        ReviewDecision,
+        StatusChange,
+        check_transition,
+        next_recheck_delay,
+    )
+    from domain.enums import LookupOutcome
 
 WORKFLOW_NAME = "GroupConnection"
-RECORD_STATUS = "record_connection_status"
-LOOKUP_GROUP = "lookup_carrier_group"
-REGISTER_DATA_EXCHANGE = "register_data_exchange"
-ENSURE_AUDIT_SCHEDULE = "ensure_audit_schedule"
 # Connections completed before audits existed finish without a schedule or a carrier-ended check.
 AFTER_COMPLETION_PATCH = "audit-schedule-and-carrier-ended"
 
@@ -107,7 +105,9 @@ class GroupConnectionWorkflow:
         self._amendments_received += 1
         ticket = self._amendments_received
         await workflow.wait_condition(
-            lambda: self._amendments_processed >= ticket or self._status is S.COMPLETED
+            lambda: (
+                self._amendments_processed >= ticket or self._status is ConnectionStatus.COMPLETED
+            )
         )
         if self._amendments_processed < ticket:
             raise ApplicationError(
@@ -117,7 +117,7 @@ class GroupConnectionWorkflow:
 
     @amend.validator
     def _validate_amend(self, amendment: Amendment) -> None:
-        if self._status is S.COMPLETED:
+        if self._status is ConnectionStatus.COMPLETED:
             raise ApplicationError(
                 "the connection is already completed", type="ConnectionCompleted"
             )
@@ -126,7 +126,7 @@ class GroupConnectionWorkflow:
     def resolve_review(self, decision: ReviewDecision) -> None:
         """An operator's decision on `noyo_review` (Temporal UI or `temporal workflow signal`)."""
         # A decision sent as soon as `noyo_review` shows in the API may beat the run adopting it.
-        if S.NOYO_REVIEW not in (self._status, self._moving_to):
+        if ConnectionStatus.NOYO_REVIEW not in (self._status, self._moving_to):
             workflow.logger.warning(
                 "ignored review decision %s: connection is %s", decision.decision, self._status
             )
@@ -138,67 +138,82 @@ class GroupConnectionWorkflow:
     @workflow.run
     async def run(self, input: ConnectionInput) -> ConnectionState:
         # A retry racing the completion can start a run for a completed connection: end as is.
-        while self._status is not S.COMPLETED:
+        while self._status is not ConnectionStatus.COMPLETED:
             try:
                 await self._attempt()
             except _Restart:
                 continue
             # A finished attempt is final for this run unless an amendment is waiting; a later
             # retry of `unable_to_connect` starts a new run with the same ID (update-with-start).
-            if not self._pending or self._status is S.COMPLETED:
+            if not self._pending or self._status is ConnectionStatus.COMPLETED:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
     async def _attempt(self) -> None:
+        """Ask the carrier, then again after a growing delay, until the connection completes,
+        cannot connect, or waited too long; an amendment restarts it (`_Restart`)."""
         taken = self._take_amendments()
-        await self._move(S.PROCESSING)
+        await self._move(ConnectionStatus.PROCESSING)
         # Only what was taken before the write: an amendment arriving during it restarts us.
         self._amendments_processed = taken
         started = workflow.now()
         delay = self._input.recheck.initial_interval
         ask_carrier = True
         while True:
-            if ask_carrier:
-                lookup = await self._lookup()
-                if self._pending:
-                    raise _Restart
-                if lookup is not None and lookup.outcome is LookupOutcome.FOUND:
-                    if await self._connect():
-                        return
-                elif lookup is not None:
-                    status = OUTCOME_STATUS[lookup.outcome]
-                    await self._move(status, reason=lookup.message or _DEFAULT_REASONS[status])
-                    if status is S.UNABLE_TO_CONNECT:
-                        return
+            if ask_carrier and await self._ask_carrier():
+                return
             remaining = started + self._input.recheck.wait_limit - workflow.now()
             if remaining <= timedelta(0):
-                await self._move(
-                    S.UNABLE_TO_CONNECT,
-                    reason=(
-                        f"gave up after {self._input.recheck.wait_limit} in {self._status}: "
-                        f"{self._reason}"
-                    ),
-                )
+                await self._give_up()
                 return
             ask_carrier = True
             if await self._wait(min(delay, remaining)):
-                review, self._review = self._review, None
-                if self._pending:
-                    raise _Restart
-                if review is not None and review.decision == "reject":
-                    await self._move(
-                        S.UNABLE_TO_CONNECT, reason=review.note or "rejected by review"
-                    )
+                decided = await self._take_review()
+                if decided:
                     return
-                if review is not None:
-                    if await self._connect():
-                        return
+                if decided is False:
                     # The pull was refused again: back in review, waiting for the next word.
                     ask_carrier = False
                     continue
             delay = next_recheck_delay(delay, self._input.recheck)
             self._rechecks += 1
+
+    async def _ask_carrier(self) -> bool:
+        """Look the group up and act on the answer; True when the attempt is over."""
+        lookup = await self._lookup()
+        if self._pending:
+            raise _Restart
+        if lookup is None:
+            return False
+        if lookup.outcome is LookupOutcome.FOUND:
+            return await self._connect()
+        status = OUTCOME_STATUS[lookup.outcome]
+        await self._move(status, reason=lookup.message or _DEFAULT_REASONS[status])
+        return status is ConnectionStatus.UNABLE_TO_CONNECT
+
+    async def _give_up(self) -> None:
+        await self._move(
+            ConnectionStatus.UNABLE_TO_CONNECT,
+            reason=(
+                f"gave up after {self._input.recheck.wait_limit} in {self._status}: {self._reason}"
+            ),
+        )
+
+    async def _take_review(self) -> bool | None:
+        """Act on the review decision that woke the wait: True when the attempt is over,
+        False when the approved pull was refused again, None when no decision came."""
+        review, self._review = self._review, None
+        if self._pending:
+            raise _Restart
+        if review is None:
+            return None
+        if review.decision == "reject":
+            await self._move(
+                ConnectionStatus.UNABLE_TO_CONNECT, reason=review.note or "rejected by review"
+            )
+            return True
+        return await self._connect()
 
     async def _wait(self, delay: timedelta) -> bool:
         """Sleep on a durable timer; True when an amendment or a review decision woke us."""
@@ -217,31 +232,30 @@ class GroupConnectionWorkflow:
         """Ask the carrier; a refusal of our data parks the connection in `action_required`."""
         data = self._input.group_data
         try:
-            return await workflow.execute_activity(
-                LOOKUP_GROUP,
+            return await workflow.execute_activity_method(
+                activity_refs.ConnectionActivities.lookup_group,
                 LookupRequest(
                     carrier_id=self._input.carrier_id,
                     carrier_group_id=data.carrier_group_id,
                     broker_federal_ein=data.broker_federal_ein,
                 ),
-                result_type=GroupLookup,
                 start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
         except ActivityError as err:
-            await self._move(S.ACTION_REQUIRED, reason=_cause(err))
+            await self._move(ConnectionStatus.ACTION_REQUIRED, reason=_cause(err))
             return None
 
     async def _connect(self) -> bool:
         """Found: register the link, pull the account, record the first audit; False if refused."""
-        if self._status is not S.PROCESSING:
-            await self._move(S.PROCESSING)
+        if self._status is not ConnectionStatus.PROCESSING:
+            await self._move(ConnectionStatus.PROCESSING)
         data = self._input.group_data
         # Derived from the connection, so every replay and every later run sends the same key.
         key = str(uuid.uuid5(self._input.connection_id, "data-exchange"))
         try:
-            await workflow.execute_activity(
-                REGISTER_DATA_EXCHANGE,
+            await workflow.execute_activity_method(
+                activity_refs.ConnectionActivities.register_data_exchange,
                 DataExchangeRequest(
                     carrier_id=self._input.carrier_id,
                     carrier_group_id=data.carrier_group_id,
@@ -251,27 +265,26 @@ class GroupConnectionWorkflow:
                 start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
-            summary = await workflow.execute_activity(
-                PULL_ACCOUNT,
+            summary = await workflow.execute_activity_method(
+                activity_refs.AuditActivities.pull_account,
                 self._pull_request(),
-                result_type=AccountSummary,
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
         except ActivityError as err:
-            await self._move(S.NOYO_REVIEW, reason=_cause(err))
+            await self._move(ConnectionStatus.NOYO_REVIEW, reason=_cause(err))
             return False
         after_completion = workflow.patched(AFTER_COMPLETION_PATCH)
         if after_completion:
             # Before `completed` is recorded, so every completed connection has audits running.
-            await workflow.execute_activity(
-                ENSURE_AUDIT_SCHEDULE,
+            await workflow.execute_activity_method(
+                activity_refs.AuditActivities.ensure_audit_schedule,
                 self._pull_request(),
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
         await self._move(
-            S.COMPLETED,
+            ConnectionStatus.COMPLETED,
             setup_result={
                 "audit_id": str(summary.audit_id),
                 "locations": summary.locations,
@@ -318,7 +331,11 @@ class GroupConnectionWorkflow:
         completed: bool = False,
     ) -> None:
         """Check, record (PostgreSQL, search attributes, UI details) and adopt a new status."""
-        if status is self._status and reason == self._reason and status is not S.PROCESSING:
+        if (
+            status is self._status
+            and reason == self._reason
+            and status is not ConnectionStatus.PROCESSING
+        ):
             return
         if status is not self._status:
             check_transition(self._status, status)
@@ -326,8 +343,8 @@ class GroupConnectionWorkflow:
         self._moving_to = status
         result: dict[str, object] = {"reason": reason} if reason else {}
         result.update(setup_result or {})
-        await workflow.execute_activity(
-            RECORD_STATUS,
+        await workflow.execute_activity_method(
+            activity_refs.ConnectionActivities.record_status,
             StatusChange(
                 connection=self._input,
                 status=status,
@@ -340,7 +357,7 @@ class GroupConnectionWorkflow:
             retry_policy=STORE_RETRY,
         )
         self._status, self._reason, self._moving_to = status, reason, None
-        if status is not S.NOYO_REVIEW:
+        if status is not ConnectionStatus.NOYO_REVIEW:
             self._review = None  # a decision only ever answers the review it was sent for
         workflow.upsert_search_attributes(
             [
@@ -356,11 +373,11 @@ class GroupConnectionWorkflow:
 
 
 _DEFAULT_REASONS: dict[ConnectionStatus, str] = {
-    S.NOYO_REVIEW: "the group's data needs an internal review",
-    S.WAITING_ON_CARRIER: "the carrier has not finished installing the group",
-    S.ACTION_REQUIRED: "the carrier needs the platform to act on this request",
-    S.CARRIER_AUTHORIZATION: "the carrier has not authorized access to this group",
-    S.UNABLE_TO_CONNECT: "the carrier has no group with this ID",
+    ConnectionStatus.NOYO_REVIEW: "the group's data needs an internal review",
+    ConnectionStatus.WAITING_ON_CARRIER: "the carrier has not finished installing the group",
+    ConnectionStatus.ACTION_REQUIRED: "the carrier needs the platform to act on this request",
+    ConnectionStatus.CARRIER_AUTHORIZATION: "the carrier has not authorized access to this group",
+    ConnectionStatus.UNABLE_TO_CONNECT: "the carrier has no group with this ID",
 }
 
 

@@ -10,33 +10,32 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
-from domain.disconnections import (
-    CheckResult,
-    Decision,
-    DisconnectGroup,
-    DisconnectionChange,
-    DisconnectionInput,
-    DisconnectionState,
-    DisconnectionStatus,
-    IllegalDecision,
-    RequestCheck,
-    SourceType,
-    VersionConflict,
-    apply_decision,
-    check_decision,
-    check_transition,
-    disconnects_at,
-)
-from domain.errors import ValidationFailed
+from workflows import activity_refs
 from workflows import search_attributes as sa
 from workflows.common import STORE_RETRY, STORE_WRITE_TIMEOUT
 
-D = DisconnectionStatus
+# The activities hand back domain types from outside the sandbox (`activity_refs`): the
+# workflow must compare against the same classes and enum members, whatever the runner.
+with workflow.unsafe.imports_passed_through():
+    from domain.disconnections import (
+        Decision,
+        DisconnectGroup,
+        DisconnectionChange,
+        DisconnectionInput,
+        DisconnectionState,
+        DisconnectionStatus,
+        IllegalDecision,
+        RequestCheck,
+        SourceType,
+        VersionConflict,
+        apply_decision,
+        check_decision,
+        check_transition,
+        disconnects_at,
+    )
+    from domain.errors import ValidationFailed
 
 WORKFLOW_NAME = "GroupDisconnection"
-RECORD_DISCONNECTION = "record_disconnection_status"
-CHECK_REQUEST = "check_disconnection_request"
-DISCONNECT_GROUP = "disconnect_group"
 
 # Failure types a refused update carries back to the API (its 409 and 422 answers).
 ILLEGAL_DECISION = "IllegalDecision"
@@ -153,7 +152,7 @@ class GroupDisconnectionWorkflow:
         while True:
             await self._apply_decisions()
             status = self._state.status
-            if status in (D.COMPLETED, D.REJECTED):
+            if status in (DisconnectionStatus.COMPLETED, DisconnectionStatus.REJECTED):
                 # Rejected is where this run ends (an edit later starts the next one from the
                 # row), unless a decision accepted meanwhile still waits for its answer.
                 await workflow.wait_condition(
@@ -162,10 +161,10 @@ class GroupDisconnectionWorkflow:
                 if self._pending:
                     continue
                 break
-            if status is D.NEEDS_REVIEW:
+            if status is DisconnectionStatus.NEEDS_REVIEW:
                 await workflow.wait_condition(lambda: bool(self._pending))
                 continue
-            if status is D.PROCESSING:
+            if status is DisconnectionStatus.PROCESSING:
                 await self._process()
         return self._state
 
@@ -174,15 +173,14 @@ class GroupDisconnectionWorkflow:
         end = self._state.effective_end_date
         assert end is not None, "processing always has an end date (check_decision)"
         if self._input.source_type is SourceType.PLATFORM and self._checked_end != end:
-            result = await workflow.execute_activity(
-                CHECK_REQUEST,
+            result = await workflow.execute_activity_method(
+                activity_refs.DisconnectionActivities.check_request,
                 RequestCheck(
                     request_id=self._input.request_id,
                     group_id=self._input.group_id,
                     carrier_id=self._input.carrier_id,
                     effective_end_date=end,
                 ),
-                result_type=CheckResult,
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
@@ -191,7 +189,10 @@ class GroupDisconnectionWorkflow:
             if result.problem is not None:
                 await self._move(
                     self._state.model_copy(
-                        update={"status": D.REJECTED, "status_reason": result.problem}
+                        update={
+                            "status": DisconnectionStatus.REJECTED,
+                            "status_reason": result.problem,
+                        }
                     )
                 )
                 return
@@ -211,8 +212,8 @@ class GroupDisconnectionWorkflow:
             return
         # No way back from here: later decisions are refused (check_decision).
         self._state = self._state.model_copy(update={"disconnecting": True})
-        await workflow.execute_activity(
-            DISCONNECT_GROUP,
+        await workflow.execute_activity_method(
+            activity_refs.DisconnectionActivities.disconnect_group,
             DisconnectGroup(
                 request_id=self._input.request_id,
                 group_id=self._input.group_id,
@@ -222,7 +223,9 @@ class GroupDisconnectionWorkflow:
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        await self._move(self._state.model_copy(update={"status": D.COMPLETED}), completed=True)
+        await self._move(
+            self._state.model_copy(update={"status": DisconnectionStatus.COMPLETED}), completed=True
+        )
 
     async def _apply_decisions(self) -> None:
         """Apply waiting decisions in arrival order, each checked against the state it meets."""
@@ -250,8 +253,8 @@ class GroupDisconnectionWorkflow:
         if new.status is not self._state.status:
             check_transition(self._state.status, new.status)
         self._seq += 1
-        version = await workflow.execute_activity(
-            RECORD_DISCONNECTION,
+        version = await workflow.execute_activity_method(
+            activity_refs.DisconnectionActivities.record_status,
             DisconnectionChange(
                 input=self._input.model_copy(update={"connection_id": self._connection_id}),
                 state=new,
@@ -259,7 +262,6 @@ class GroupDisconnectionWorkflow:
                 decided=decided,
                 completed=completed,
             ),
-            result_type=uuid.UUID,
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

@@ -23,14 +23,11 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
+from workflows import activity_refs
 from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
 WORKFLOW_NAME = "GroupFulfillment"
 SNAPSHOTS_STORED = "snapshots_stored"
-
-BUILD_TRANSACTIONS = "build_member_transactions"
-SEND_TRANSACTIONS = "send_member_transactions"
-TRACK_TRANSACTIONS = "track_member_transactions"
 
 # The API stores the snapshot and signals in one database transaction: the signal can come
 # before the commit. A snapshot signalled but not found is looked for again, for this long;
@@ -107,8 +104,21 @@ def workflow_id(group_id: uuid.UUID) -> str:
 
 @workflow.defn(name=WORKFLOW_NAME)
 class GroupFulfillmentWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, input: FulfillmentInput) -> None:
+        self._group_id = input.group_id
+        self._poll_first = input.poll_first
         self._arrivals: list[uuid.UUID] = []
+        # Snapshots signalled but not found stored yet, and since when.
+        self._awaited = dict(input.awaited)
+        # The group's transactions with a carrier, not finished.
+        self._in_flight = input.in_flight
+        # Whether the next turn builds: a new run looks first, as it may follow a crash or
+        # continue-as-new; later, a snapshot arrived or a carrier fault held a send back.
+        self._build = True
+        self._poll = input.poll_first
+        self._next_poll = workflow.now()
+        self._recheck = ARRIVAL_RECHECK
 
     @workflow.signal(name=SNAPSHOTS_STORED)
     def snapshots_stored(self, snapshot_ids: list[uuid.UUID]) -> None:
@@ -117,123 +127,144 @@ class GroupFulfillmentWorkflow:
 
     @workflow.run
     async def run(self, input: FulfillmentInput) -> None:
-        group = input.group_id
-        awaited = dict(input.awaited)
-        in_flight = input.in_flight
-        build = True  # a new run looks first: it may follow a crash or continue-as-new
-        poll_first = input.poll_first
-        poll = poll_first
-        next_poll = workflow.now()
-        recheck = ARRIVAL_RECHECK
+        """Turn until nothing is left (the run ends) or the history grows long (continue as
+        new); `__init__` took the input."""
         for _ in range(TURNS_PER_RUN):
-            now = workflow.now()
-            for snapshot_id in self._arrivals:
-                awaited.setdefault(snapshot_id, now)
-            recheck = ARRIVAL_RECHECK if self._arrivals else min(recheck * 2, RECHECK_MAX)
-            build = build or bool(self._arrivals) or bool(awaited)
-            self._arrivals.clear()
-
-            if in_flight and now >= next_poll:
-                tracked = await workflow.execute_activity(
-                    TRACK_TRANSACTIONS,
-                    TrackRequest(group_id=group),
-                    result_type=Tracked,
-                    start_to_close_timeout=BATCH_TIMEOUT,
-                    heartbeat_timeout=BATCH_HEARTBEAT,
-                    retry_policy=STORE_RETRY,
-                )
-                in_flight = tracked.in_flight
-                poll = poll_first if tracked.finished else min(poll * POLL_BACKOFF, POLL_MAX)
-                next_poll = workflow.now() + poll
-
-            more = False
-            if build:
-                built = await workflow.execute_activity(
-                    BUILD_TRANSACTIONS,
-                    BuildRequest(group_id=group, awaited=sorted(awaited)),
-                    result_type=Built,
-                    start_to_close_timeout=BATCH_TIMEOUT,
-                    heartbeat_timeout=BATCH_HEARTBEAT,
-                    retry_policy=STORE_RETRY,
-                )
-                for snapshot_id in built.stored:
-                    awaited.pop(snapshot_id, None)
-                # Signalled but never committed: the API's transaction failed.
-                cutoff = workflow.now() - SNAPSHOT_ARRIVAL
-                awaited = {key: since for key, since in awaited.items() if since > cutoff}
-                more = built.more
-                build = False
-                in_flight = built.in_flight
-                if built.unsent:
-                    # Made once per attempt to send; the first one sent is stored with the
-                    # transaction, and every later send of it reuses that one.
-                    sent = await workflow.execute_activity(
-                        SEND_TRANSACTIONS,
-                        SendRequest(
-                            group_id=group,
-                            transactions=[
-                                KeyedTransaction(
-                                    transaction_id=transaction_id,
-                                    idempotency_key=str(workflow.uuid4()),
-                                )
-                                for transaction_id in built.unsent
-                            ],
-                        ),
-                        result_type=Sent,
-                        start_to_close_timeout=BATCH_TIMEOUT,
-                        heartbeat_timeout=BATCH_HEARTBEAT,
-                        retry_policy=STORE_RETRY,
-                    )
-                    build = bool(sent.retry)
-                    if sent.sent:
-                        in_flight += sent.sent
-                        poll = poll_first
-                        next_poll = workflow.now() + poll
-
+            more = await self._turn()
             if more or self._arrivals:
                 continue
-            if not (in_flight or awaited or build):
+            if self._idle():
                 # Nothing left: the run ends, and the next snapshot starts a new one. A signal
                 # that comes while it ends is handled first.
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._arrivals:
                     return
                 continue
-            wake = self._next_wake(in_flight, next_poll, recheck if awaited else None, build, poll)
-            workflow.set_current_details(
-                f"{in_flight} transaction(s) with the carriers, {len(awaited)} snapshot(s) awaited"
-            )
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: bool(self._arrivals), timeout=wake)
-            if build and not in_flight:
-                poll = min(poll * POLL_BACKOFF, POLL_MAX)
+            await self._sleep()
             if workflow.info().is_continue_as_new_suggested():
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(
-            FulfillmentInput(
-                group_id=group,
-                awaited={**awaited, **{s: workflow.now() for s in self._arrivals}},
-                in_flight=in_flight,
-                poll_first=poll_first,
-            )
-        )
+        workflow.continue_as_new(self._carried_over())
 
-    @staticmethod
-    def _next_wake(
-        in_flight: int,
-        next_poll: datetime,
-        recheck: timedelta | None,
-        retry: bool,
-        poll: timedelta,
-    ) -> timedelta:
+    async def _turn(self) -> bool:
+        """Track, build, send (see the module docstring); True when more snapshots are
+        submitted than one build takes."""
+        self._take_arrivals()
+        if self._in_flight and workflow.now() >= self._next_poll:
+            await self._track()
+        return await self._build_and_send() if self._build else False
+
+    def _idle(self) -> bool:
+        """Nothing awaited, unsent or with a carrier."""
+        return not (self._in_flight or self._awaited or self._build)
+
+    def _take_arrivals(self) -> None:
+        """Await the snapshots signalled since the last turn; any arrival means a build."""
+        now = workflow.now()
+        for snapshot_id in self._arrivals:
+            self._awaited.setdefault(snapshot_id, now)
+        if self._arrivals:
+            self._recheck = ARRIVAL_RECHECK
+        else:
+            self._recheck = min(self._recheck * 2, RECHECK_MAX)
+        self._build = self._build or bool(self._arrivals) or bool(self._awaited)
+        self._arrivals.clear()
+
+    async def _track(self) -> None:
+        """Ask the carriers how far they are; poll less often while nothing finishes."""
+        tracked = await workflow.execute_activity_method(
+            activity_refs.FulfillmentActivities.track_transactions,
+            TrackRequest(group_id=self._group_id),
+            start_to_close_timeout=BATCH_TIMEOUT,
+            heartbeat_timeout=BATCH_HEARTBEAT,
+            retry_policy=STORE_RETRY,
+        )
+        self._in_flight = tracked.in_flight
+        if tracked.finished:
+            self._poll = self._poll_first
+        else:
+            self._poll = min(self._poll * POLL_BACKOFF, POLL_MAX)
+        self._next_poll = workflow.now() + self._poll
+
+    async def _build_and_send(self) -> bool:
+        """Build the transactions of the submitted snapshots and send what is unsent; True
+        when more snapshots are submitted than one build takes."""
+        built = await self._build_transactions()
+        if built.unsent:
+            await self._send(built.unsent)
+        return built.more
+
+    async def _build_transactions(self) -> Built:
+        built = await workflow.execute_activity_method(
+            activity_refs.FulfillmentActivities.build_transactions,
+            BuildRequest(group_id=self._group_id, awaited=sorted(self._awaited)),
+            start_to_close_timeout=BATCH_TIMEOUT,
+            heartbeat_timeout=BATCH_HEARTBEAT,
+            retry_policy=STORE_RETRY,
+        )
+        for snapshot_id in built.stored:
+            self._awaited.pop(snapshot_id, None)
+        # Signalled but never committed: the API's transaction failed.
+        cutoff = workflow.now() - SNAPSHOT_ARRIVAL
+        self._awaited = {key: since for key, since in self._awaited.items() if since > cutoff}
+        self._build = False
+        self._in_flight = built.in_flight
+        return built
+
+    async def _send(self, unsent: list[uuid.UUID]) -> None:
+        """Send under fresh idempotency keys; what a carrier fault held back is built again."""
+        # Made once per attempt to send; the first one sent is stored with the transaction,
+        # and every later send of it reuses that one.
+        sent = await workflow.execute_activity_method(
+            activity_refs.FulfillmentActivities.send_transactions,
+            SendRequest(
+                group_id=self._group_id,
+                transactions=[
+                    KeyedTransaction(
+                        transaction_id=transaction_id, idempotency_key=str(workflow.uuid4())
+                    )
+                    for transaction_id in unsent
+                ],
+            ),
+            start_to_close_timeout=BATCH_TIMEOUT,
+            heartbeat_timeout=BATCH_HEARTBEAT,
+            retry_policy=STORE_RETRY,
+        )
+        self._build = bool(sent.retry)
+        if sent.sent:
+            self._in_flight += sent.sent
+            self._poll = self._poll_first
+            self._next_poll = workflow.now() + self._poll
+
+    async def _sleep(self) -> None:
+        """Sleep until a snapshot arrives, or until the next poll, recheck or retry is due."""
+        workflow.set_current_details(
+            f"{self._in_flight} transaction(s) with the carriers, "
+            f"{len(self._awaited)} snapshot(s) awaited"
+        )
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: bool(self._arrivals), timeout=self._next_wake())
+        if self._build and not self._in_flight:
+            self._poll = min(self._poll * POLL_BACKOFF, POLL_MAX)
+
+    def _next_wake(self) -> timedelta:
         """How long to sleep unless a snapshot arrives: until the next poll, the next look for
         awaited snapshots, or the next attempt at sends a carrier fault held back."""
         waits = []
-        if in_flight:
-            waits.append(next_poll - workflow.now())
-        if recheck is not None:
-            waits.append(recheck)
-        if retry:
-            waits.append(poll)
+        if self._in_flight:
+            waits.append(self._next_poll - workflow.now())
+        if self._awaited:
+            waits.append(self._recheck)
+        if self._build:
+            waits.append(self._poll)
         return max(min(waits), timedelta(milliseconds=100))
+
+    def _carried_over(self) -> FulfillmentInput:
+        """The next run's input: what is awaited (arrivals included) and with the carriers."""
+        now = workflow.now()
+        return FulfillmentInput(
+            group_id=self._group_id,
+            awaited={**self._awaited, **{s: now for s in self._arrivals}},
+            in_flight=self._in_flight,
+            poll_first=self._poll_first,
+        )

@@ -20,47 +20,59 @@ from domain.connections import (
 )
 from domain.enums import LookupOutcome
 
-S = ConnectionStatus
-
 LEGAL = {
-    (S.CREATED, S.PROCESSING),
-    *((S.PROCESSING, s) for s in WAITING | {S.UNABLE_TO_CONNECT, S.COMPLETED}),
-    *((w, s) for w in WAITING for s in (WAITING - {w}) | {S.PROCESSING, S.UNABLE_TO_CONNECT}),
-    (S.UNABLE_TO_CONNECT, S.PROCESSING),
+    (ConnectionStatus.CREATED, ConnectionStatus.PROCESSING),
+    *(
+        (ConnectionStatus.PROCESSING, new)
+        for new in WAITING | {ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.COMPLETED}
+    ),
+    *(
+        (waiting, new)
+        for waiting in WAITING
+        for new in (WAITING - {waiting})
+        | {ConnectionStatus.PROCESSING, ConnectionStatus.UNABLE_TO_CONNECT}
+    ),
+    (ConnectionStatus.UNABLE_TO_CONNECT, ConnectionStatus.PROCESSING),
 }
 
 
 def test_the_table_covers_every_status() -> None:
-    assert set(TRANSITIONS) == set(S)
+    assert set(TRANSITIONS) == set(ConnectionStatus)
 
 
 @pytest.mark.parametrize(("current", "new"), sorted(LEGAL))
-def test_every_legal_transition_is_accepted(current: S, new: S) -> None:
+def test_every_legal_transition_is_accepted(
+    current: ConnectionStatus, new: ConnectionStatus
+) -> None:
     check_transition(current, new)
 
 
 @pytest.mark.parametrize(
     ("current", "new"),
-    [pair for pair in itertools.product(S, S) if pair not in LEGAL],
+    [pair for pair in itertools.product(ConnectionStatus, ConnectionStatus) if pair not in LEGAL],
 )
-def test_every_other_transition_is_refused(current: S, new: S) -> None:
+def test_every_other_transition_is_refused(
+    current: ConnectionStatus, new: ConnectionStatus
+) -> None:
     with pytest.raises(IllegalTransition, match=f"from {current} to {new}"):
         check_transition(current, new)
 
 
 def test_completed_is_final_and_refuses_retries() -> None:
-    assert TRANSITIONS[S.COMPLETED] == frozenset()
-    assert not can_retry(S.COMPLETED)
-    assert all(can_retry(s) for s in S if s is not S.COMPLETED)
+    assert TRANSITIONS[ConnectionStatus.COMPLETED] == frozenset()
+    assert not can_retry(ConnectionStatus.COMPLETED)
+    assert all(
+        can_retry(status) for status in ConnectionStatus if status is not ConnectionStatus.COMPLETED
+    )
 
 
 def test_waiting_statuses_never_complete_without_processing() -> None:
-    assert all(S.COMPLETED not in TRANSITIONS[w] for w in WAITING)
+    assert all(ConnectionStatus.COMPLETED not in TRANSITIONS[waiting] for waiting in WAITING)
 
 
 def test_every_carrier_answer_but_found_has_a_status() -> None:
     assert set(OUTCOME_STATUS) == set(LookupOutcome) - {LookupOutcome.FOUND}
-    assert OUTCOME_STATUS[LookupOutcome.NOT_AUTHORIZED] is S.CARRIER_AUTHORIZATION
+    assert OUTCOME_STATUS[LookupOutcome.NOT_AUTHORIZED] is ConnectionStatus.CARRIER_AUTHORIZATION
 
 
 def test_recheck_backoff_grows_and_caps() -> None:

@@ -27,7 +27,6 @@ from domain.disconnections import (
 )
 from domain.errors import ValidationFailed
 
-D = DisconnectionStatus
 END = date(2027, 3, 31)
 
 
@@ -42,26 +41,30 @@ def state(status: DisconnectionStatus, **values: object) -> DisconnectionState:
 
 
 def test_the_table_covers_every_status_and_completed_is_final() -> None:
-    assert set(TRANSITIONS) == set(D)
-    assert TRANSITIONS[D.COMPLETED] == frozenset()
-    assert {D.NEEDS_REVIEW, D.PROCESSING} == OPEN
-    check_transition(D.REJECTED, D.PROCESSING)  # an edit resubmits a rejected request
+    assert set(TRANSITIONS) == set(DisconnectionStatus)
+    assert TRANSITIONS[DisconnectionStatus.COMPLETED] == frozenset()
+    assert {DisconnectionStatus.NEEDS_REVIEW, DisconnectionStatus.PROCESSING} == OPEN
+    check_transition(
+        DisconnectionStatus.REJECTED, DisconnectionStatus.PROCESSING
+    )  # an edit resubmits a rejected request
     with pytest.raises(IllegalTransition):
-        check_transition(D.NEEDS_REVIEW, D.COMPLETED)  # a review is never skipped
+        check_transition(
+            DisconnectionStatus.NEEDS_REVIEW, DisconnectionStatus.COMPLETED
+        )  # a review is never skipped
 
 
 @pytest.mark.parametrize(
     ("status", "decision", "allowed"),
     [
-        (D.NEEDS_REVIEW, Decision.confirm(), True),
-        (D.NEEDS_REVIEW, Decision.reject(), True),
-        (D.PROCESSING, Decision.confirm(), False),
-        (D.PROCESSING, Decision.reject(), True),
-        (D.REJECTED, Decision.confirm(), True),
-        (D.REJECTED, Decision.reject(), False),
-        (D.COMPLETED, Decision.confirm(), False),
-        (D.COMPLETED, Decision.reject(), False),
-        (D.COMPLETED, Decision(kind="edit", status="rejected"), False),
+        (DisconnectionStatus.NEEDS_REVIEW, Decision.confirm(), True),
+        (DisconnectionStatus.NEEDS_REVIEW, Decision.reject(), True),
+        (DisconnectionStatus.PROCESSING, Decision.confirm(), False),
+        (DisconnectionStatus.PROCESSING, Decision.reject(), True),
+        (DisconnectionStatus.REJECTED, Decision.confirm(), True),
+        (DisconnectionStatus.REJECTED, Decision.reject(), False),
+        (DisconnectionStatus.COMPLETED, Decision.confirm(), False),
+        (DisconnectionStatus.COMPLETED, Decision.reject(), False),
+        (DisconnectionStatus.COMPLETED, Decision(kind="edit", status="rejected"), False),
     ],
 )
 def test_which_decisions_each_status_takes(
@@ -77,11 +80,11 @@ def test_which_decisions_each_status_takes(
 
 def test_nothing_is_decided_once_the_group_is_being_disconnected() -> None:
     with pytest.raises(IllegalDecision, match="being disconnected"):
-        check_decision(state(D.PROCESSING, disconnecting=True), Decision.reject())
+        check_decision(state(DisconnectionStatus.PROCESSING, disconnecting=True), Decision.reject())
 
 
 def test_an_edit_of_an_old_version_is_a_conflict_naming_the_current_one() -> None:
-    current = state(D.PROCESSING)
+    current = state(DisconnectionStatus.PROCESSING)
     stale = Decision(kind="edit", status="rejected", expected_version=uuid.uuid4())
 
     with pytest.raises(VersionConflict) as conflict:
@@ -93,19 +96,27 @@ def test_an_edit_of_an_old_version_is_a_conflict_naming_the_current_one() -> Non
 
 def test_processing_needs_an_end_date_from_somewhere() -> None:
     with pytest.raises(ValidationFailed) as missing:
-        check_decision(state(D.NEEDS_REVIEW, effective_end_date=None), Decision.confirm())
+        check_decision(
+            state(DisconnectionStatus.NEEDS_REVIEW, effective_end_date=None), Decision.confirm()
+        )
     assert missing.value.problems[0].field == "effective_end_date"
-    check_decision(state(D.NEEDS_REVIEW, effective_end_date=None), Decision.confirm(END))
-    check_decision(state(D.NEEDS_REVIEW, effective_end_date=None), Decision.reject())
+    check_decision(
+        state(DisconnectionStatus.NEEDS_REVIEW, effective_end_date=None), Decision.confirm(END)
+    )
+    check_decision(
+        state(DisconnectionStatus.NEEDS_REVIEW, effective_end_date=None), Decision.reject()
+    )
 
 
 def test_a_decision_keeps_what_it_does_not_change_and_clears_the_check_reason() -> None:
-    before = state(D.REJECTED, reason="lost_group", context="moved", status_reason="bad date")
+    before = state(
+        DisconnectionStatus.REJECTED, reason="lost_group", context="moved", status_reason="bad date"
+    )
 
     after = apply_decision(before, Decision(kind="edit", status="processing"))
 
     assert (after.status, after.effective_end_date, after.reason, after.context) == (
-        D.PROCESSING,
+        DisconnectionStatus.PROCESSING,
         END,
         "lost_group",
         "moved",

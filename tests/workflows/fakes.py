@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
@@ -19,6 +19,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
+from activities.confirmation import ConfirmationActivities
+from activities.connection import ConnectionActivities
+from activities.disconnection import DisconnectionActivities
+from activities.fulfillment import FulfillmentActivities
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.audits import AccountSummary, PullRequest
 from domain.connections import (
@@ -48,33 +53,20 @@ from domain.enums import LookupOutcome
 from runtime.temporal import DATA_CONVERTER
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
-from workflows.common import RAISE_CARRIER_DISCONNECTION
 from workflows.confirmation import (
-    CONFIRM_DUE,
     ConfirmedTurn,
     DueCheck,
     GroupConfirmationsWorkflow,
 )
 from workflows.connection import (
-    ENSURE_AUDIT_SCHEDULE,
-    LOOKUP_GROUP,
-    PULL_ACCOUNT,
-    RECORD_STATUS,
-    REGISTER_DATA_EXCHANGE,
     GroupConnectionWorkflow,
     search_attributes,
     workflow_id,
 )
 from workflows.disconnection import (
-    CHECK_REQUEST,
-    DISCONNECT_GROUP,
-    RECORD_DISCONNECTION,
     GroupDisconnectionWorkflow,
 )
 from workflows.fulfillment import (
-    BUILD_TRANSACTIONS,
-    SEND_TRANSACTIONS,
-    TRACK_TRANSACTIONS,
     BuildRequest,
     Built,
     GroupFulfillmentWorkflow,
@@ -86,6 +78,21 @@ from workflows.fulfillment import (
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+FakeActivity = TypeVar("FakeActivity", bound=Callable[..., Any])
+
+
+def wire_name(real: Callable[..., Any]) -> str:
+    """The name the real activity method is registered under (its `@activity.defn`)."""
+    name = activity._Definition.must_from_callable(real).name
+    assert name is not None, f"{real} is a dynamic activity"
+    return name
+
+
+def fake_of(real: Callable[..., Any]) -> Callable[[FakeActivity], FakeActivity]:
+    """Register the decorated fake under the real activity's name, so workflows call it."""
+    return activity.defn(name=wire_name(real))
+
 
 # The figures a mocked pull reports; tests compare the workflow's setup_result against them.
 SUMMARY = {
@@ -261,24 +268,24 @@ class FakeCarrier:
         except TimeoutError:
             raise AssertionError(f"{status} not recorded {times}x: {self.statuses}") from None
 
-    def gate(self, name: str) -> Gate:
-        """From now on, calls of the activity `name` wait until the gate opens."""
-        self.gates[name] = Gate()
-        return self.gates[name]
+    def gate(self, real: Callable[..., Any]) -> Gate:
+        """From now on, calls of the fake of activity `real` wait until the gate opens."""
+        gate = self.gates[wire_name(real)] = Gate()
+        return gate
 
     def open_gates(self) -> None:
         for gate in self.gates.values():
             gate.opened.set()
 
-    async def _held(self, name: str) -> None:
-        gate = self.gates.get(name)
+    async def _held(self) -> None:
+        gate = self.gates.get(activity.info().activity_type)
         if gate is not None:
             gate.entered.set()
             await gate.opened.wait()
 
-    @activity.defn(name=RECORD_STATUS)
+    @fake_of(ConnectionActivities.record_status)
     async def record_status(self, change: StatusChange) -> None:
-        await self._held(RECORD_STATUS)
+        await self._held()
         mine = [
             c for c in self.changes if c.connection.connection_id == change.connection.connection_id
         ]
@@ -293,7 +300,7 @@ class FakeCarrier:
         if self.on_record is not None:
             await self.on_record(change)
 
-    @activity.defn(name=LOOKUP_GROUP)
+    @fake_of(ConnectionActivities.lookup_group)
     async def lookup_group(self, request: LookupRequest) -> GroupLookup:
         info = activity.info()
         self.lookups.append(
@@ -304,16 +311,16 @@ class FakeCarrier:
                 info.current_attempt_scheduled_time,
             )
         )
-        await self._held(LOOKUP_GROUP)
+        await self._held()
         outcome = self.answer(request, info.attempt)
         return GroupLookup(carrier_group_id=request.carrier_group_id, outcome=outcome)
 
-    @activity.defn(name=REGISTER_DATA_EXCHANGE)
+    @fake_of(ConnectionActivities.register_data_exchange)
     async def register_data_exchange(
         self, request: DataExchangeRequest
     ) -> DataExchangeRegistration:
         self.registrations.append(request)
-        await self._held(REGISTER_DATA_EXCHANGE)
+        await self._held()
         if self.register_error is not None:
             raise self.register_error
         return DataExchangeRegistration(
@@ -322,20 +329,20 @@ class FakeCarrier:
             platform_reference=request.platform_reference,
         )
 
-    @activity.defn(name=PULL_ACCOUNT)
+    @fake_of(AuditActivities.pull_account)
     async def pull(self, request: PullRequest) -> AccountSummary:
         self.pulls.append(request)
-        await self._held(PULL_ACCOUNT)
+        await self._held()
         if self.pull_error is not None:
             raise self.pull_error
         return AccountSummary(audit_id=self.audit_id, **SUMMARY)
 
-    @activity.defn(name=RAISE_CARRIER_DISCONNECTION)
+    @fake_of(DisconnectionActivities.raise_carrier_disconnection)
     async def raise_carrier_disconnection(self, ended: CarrierEnded) -> uuid.UUID | None:
         self.carrier_ended.append(ended)
         return ended.request_id()
 
-    @activity.defn(name=ENSURE_AUDIT_SCHEDULE)
+    @fake_of(AuditActivities.ensure_audit_schedule)
     async def ensure_audit_schedule(self, request: PullRequest) -> str:
         self.schedules.append(request)
         return f"group-audit/{request.carrier_group_id}"
@@ -373,7 +380,7 @@ class FakeDisconnectionStore:
         except TimeoutError:
             raise AssertionError(f"{status} not recorded: {self.statuses(request_id)}") from None
 
-    @activity.defn(name=RECORD_DISCONNECTION)
+    @fake_of(DisconnectionActivities.record_status)
     async def record_status(self, change: DisconnectionChange) -> uuid.UUID:
         mine = [c for c in self.changes if c.input.request_id == change.input.request_id]
         previous = mine[-1].state.status if mine else change.input.state.status
@@ -386,12 +393,12 @@ class FakeDisconnectionStore:
         self._changed.set()
         return uuid.uuid4()
 
-    @activity.defn(name=CHECK_REQUEST)
+    @fake_of(DisconnectionActivities.check_request)
     async def check_request(self, check: RequestCheck) -> CheckResult:
         self.checks.append(check)
         return CheckResult(connection_id=uuid.uuid4(), problem=self.problem)
 
-    @activity.defn(name=DISCONNECT_GROUP)
+    @fake_of(DisconnectionActivities.disconnect_group)
     async def disconnect_group(self, request: DisconnectGroup) -> None:
         self.disconnected.append(request)
         if self.disconnect_gate is not None:
@@ -473,7 +480,7 @@ class FakeSnapshotStore:
     def transactions(self) -> dict[uuid.UUID, FakeTransaction]:
         return {t.id: t for s in self.built for t in self.stored[s]}
 
-    @activity.defn(name=BUILD_TRANSACTIONS)
+    @fake_of(FulfillmentActivities.build_transactions)
     async def build(self, request: BuildRequest) -> Built:
         self.builds.append(request.awaited)
         self.first_build.set()
@@ -486,7 +493,7 @@ class FakeSnapshotStore:
             more=False,
         )
 
-    @activity.defn(name=SEND_TRANSACTIONS)
+    @fake_of(FulfillmentActivities.send_transactions)
     async def send(self, request: SendRequest) -> Sent:
         if self.during_send is not None:
             during, self.during_send = self.during_send, None
@@ -508,7 +515,7 @@ class FakeSnapshotStore:
                 sent += 1
         return Sent(sent=sent, retry=retry)
 
-    @activity.defn(name=TRACK_TRANSACTIONS)
+    @fake_of(FulfillmentActivities.track_transactions)
     async def track(self, request: TrackRequest) -> Tracked:
         self.tracks.append(activity.info().scheduled_time)
         finished = 0
@@ -521,7 +528,7 @@ class FakeSnapshotStore:
                 finished += 1
         return Tracked(in_flight=len(pending) - finished, finished=finished)
 
-    @activity.defn(name=CONFIRM_DUE)
+    @fake_of(ConfirmationActivities.confirm_due)
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
         self.turns.append(check.now)
         confirmed = [d for d in self.due if d <= check.now]

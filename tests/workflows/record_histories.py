@@ -63,7 +63,6 @@ from workflows.disconnection import search_attributes as disconnection_search_at
 from workflows.fulfillment import SNAPSHOTS_STORED, FulfillmentInput, GroupFulfillmentWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-S = ConnectionStatus
 Handle = WorkflowHandle[GroupConnectionWorkflow, ConnectionState]
 
 
@@ -79,7 +78,7 @@ async def amended(rig: Rig, id: str) -> Handle:
         {"1545000": LookupOutcome.ACTION_REQUIRED, "1234567": LookupOutcome.FOUND}
     )
     handle = await rig.start(connection_input("1545000", initial=timedelta(hours=1)), id=id)
-    await rig.carrier.reached(S.ACTION_REQUIRED)
+    await rig.carrier.reached(ConnectionStatus.ACTION_REQUIRED)
     await handle.execute_update(
         GroupConnectionWorkflow.amend, Amendment(carrier_group_id="1234567")
     )
@@ -90,9 +89,11 @@ async def amended(rig: Rig, id: str) -> Handle:
 async def review_approved(rig: Rig, id: str) -> Handle:
     rig.carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
     handle = await rig.start(connection_input(initial=timedelta(hours=1)), id=id)
-    await rig.carrier.reached(S.NOYO_REVIEW)
+    await rig.carrier.reached(ConnectionStatus.NOYO_REVIEW)
     for _ in range(200):  # the run adopts the status just after the write
-        if (await handle.query(GroupConnectionWorkflow.state)).status is S.NOYO_REVIEW:
+        if (
+            await handle.query(GroupConnectionWorkflow.state)
+        ).status is ConnectionStatus.NOYO_REVIEW:
             break
         await asyncio.sleep(0.05)
     await handle.signal(GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve"))
@@ -128,7 +129,7 @@ async def retried_after_unable_to_connect(rig: Rig, id: str) -> Handle:
         GroupConnectionWorkflow.run,
         input.model_copy(
             update={
-                "status": S.UNABLE_TO_CONNECT,
+                "status": ConnectionStatus.UNABLE_TO_CONNECT,
                 "status_seq": rig.carrier.changes[-1].seq,
                 "request_type": "incremental",
             }

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.confirmation import ConfirmationActivities
+from tests.workflows.fakes import fake_of
 from workflows.confirmation import (
-    CONFIRM_DUE,
     TURNS_PER_RUN,
     WAKE,
     ConfirmedTurn,
@@ -34,7 +34,7 @@ class FakeTurns:
     turns: list[datetime] = field(default_factory=list)
     confirmed: int = 0
 
-    @activity.defn(name=CONFIRM_DUE)
+    @fake_of(ConfirmationActivities.confirm_due)
     async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
         self.turns.append(check.now)
         now_due = [d for d in self.due if d <= check.now]

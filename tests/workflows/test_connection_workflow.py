@@ -24,6 +24,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.audit import AuditActivities
+from activities.connection import ConnectionActivities
 from domain.connections import (
     Amendment,
     ConnectionState,
@@ -44,14 +46,8 @@ from tests.workflows.fakes import (
     running,
 )
 from workflows import search_attributes as sa
-from workflows.connection import (
-    LOOKUP_GROUP,
-    PULL_ACCOUNT,
-    RECORD_STATUS,
-    GroupConnectionWorkflow,
-)
+from workflows.connection import GroupConnectionWorkflow
 
-S = ConnectionStatus
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -133,9 +129,9 @@ async def test_found_on_the_first_lookup_registers_pulls_and_completes(rig: Rig)
 
     result = await handle.result()
 
-    assert result.status is S.COMPLETED
+    assert result.status is ConnectionStatus.COMPLETED
     assert result.reason is None
-    assert carrier.statuses == [S.PROCESSING, S.COMPLETED]
+    assert carrier.statuses == [ConnectionStatus.PROCESSING, ConnectionStatus.COMPLETED]
     seqs = [change.seq for change in carrier.changes]
     assert seqs == sorted(set(seqs))
     assert seqs[0] == input.status_seq + 1
@@ -172,7 +168,7 @@ async def test_rechecks_back_off_from_a_minute_to_a_day_until_30_days(rig: Rig) 
     carrier = rig.carrier
     carrier.answer = always(LookupOutcome.NOT_INSTALLED)
     handle = await rig.start(connection_input(wait_limit=timedelta(days=30)))
-    await carrier.reached(S.WAITING_ON_CARRIER)
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
 
     wall = time.monotonic()
     result = await handle.result()
@@ -188,8 +184,12 @@ async def test_rechecks_back_off_from_a_minute_to_a_day_until_30_days(rig: Rig) 
     assert gaps[-1] <= DAY + SLACK
     assert close(times[-1] - times[0], timedelta(days=30))
     assert len(times) == 12 + 28 + 1  # doubling to day 1.4, 28 full days, a last partial one
-    assert carrier.statuses == [S.PROCESSING, S.WAITING_ON_CARRIER, S.UNABLE_TO_CONNECT]
-    assert result.status is S.UNABLE_TO_CONNECT
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.WAITING_ON_CARRIER,
+        ConnectionStatus.UNABLE_TO_CONNECT,
+    ]
+    assert result.status is ConnectionStatus.UNABLE_TO_CONNECT
     assert result.reason is not None
     assert "30 days" in result.reason
     assert "waiting_on_carrier" in result.reason
@@ -210,7 +210,7 @@ async def test_the_wait_limit_stops_rechecks_exactly_at_the_limit(rig: Rig) -> N
     assert all(close(o, MINUTE * e) for o, e in zip(offsets, expected, strict=True)), offsets
     # The last lookup is at the limit itself, and none came after it.
     assert max(offsets) <= timedelta(days=3) + SLACK
-    assert result.status is S.UNABLE_TO_CONNECT
+    assert result.status is ConnectionStatus.UNABLE_TO_CONNECT
     assert result.reason is not None
     assert "3 days" in result.reason
     described = await handle.describe()
@@ -230,23 +230,28 @@ async def test_an_amendment_wakes_a_waiting_connection_at_once(rig: Rig) -> None
         {"1545000": LookupOutcome.ACTION_REQUIRED, "1234567": LookupOutcome.FOUND}
     )
     handle = await rig.start(connection_input("1545000", initial=HOUR))
-    await carrier.reached(S.ACTION_REQUIRED)
+    await carrier.reached(ConnectionStatus.ACTION_REQUIRED)
 
     answer = await handle.execute_update(
         GroupConnectionWorkflow.amend, Amendment(carrier_group_id="1234567")
     )
 
     assert isinstance(answer, ConnectionState)
-    assert answer.status is S.PROCESSING
+    assert answer.status is ConnectionStatus.PROCESSING
     assert answer.group_data.carrier_group_id == "1234567"
     assert answer.amendments == 1
     result = await handle.result()
-    assert result.status is S.COMPLETED
+    assert result.status is ConnectionStatus.COMPLETED
     assert carrier.looked_up == ["1545000", "1234567"]
     # Woken by the update, not by the one-hour timer.
     first, second = carrier.lookups[0].scheduled, carrier.lookups[-1].scheduled
     assert second - first < MINUTE
-    assert carrier.statuses == [S.PROCESSING, S.ACTION_REQUIRED, S.PROCESSING, S.COMPLETED]
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.ACTION_REQUIRED,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
     assert carrier.changes[1].reason == "the carrier needs the platform to act on this request"
     amended = carrier.changes[-1].connection
     assert amended.group_data.carrier_group_id == "1234567"
@@ -261,8 +266,8 @@ async def test_an_approved_review_pulls_the_account_and_completes(rig: Rig) -> N
     carrier = rig.carrier
     carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.NOYO_REVIEW)
-    await adopted(handle, S.NOYO_REVIEW)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
     assert carrier.pulls == []
 
     await handle.signal(
@@ -270,8 +275,13 @@ async def test_an_approved_review_pulls_the_account_and_completes(rig: Rig) -> N
     )
     result = await handle.result()
 
-    assert result.status is S.COMPLETED
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW, S.PROCESSING, S.COMPLETED]
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
     assert len(carrier.pulls) == 1
     assert len(carrier.registrations) == 1
     assert len(carrier.lookups) == 1  # the decision, not a recheck, led to the pull
@@ -281,8 +291,8 @@ async def test_a_rejected_review_gives_up_with_the_operators_note(rig: Rig) -> N
     carrier = rig.carrier
     carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.NOYO_REVIEW)
-    await adopted(handle, S.NOYO_REVIEW)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
 
     await handle.signal(
         GroupConnectionWorkflow.resolve_review,
@@ -290,9 +300,13 @@ async def test_a_rejected_review_gives_up_with_the_operators_note(rig: Rig) -> N
     )
     result = await handle.result()
 
-    assert result.status is S.UNABLE_TO_CONNECT
+    assert result.status is ConnectionStatus.UNABLE_TO_CONNECT
     assert result.reason == "the EIN belongs to another employer"
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW, S.UNABLE_TO_CONNECT]
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.UNABLE_TO_CONNECT,
+    ]
     assert carrier.changes[-1].reason == "the EIN belongs to another employer"
     assert carrier.pulls == []
 
@@ -301,20 +315,25 @@ async def test_a_review_decision_outside_noyo_review_is_ignored(rig: Rig) -> Non
     carrier = rig.carrier
     carrier.answer = in_turn(LookupOutcome.NOT_INSTALLED, LookupOutcome.FOUND)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.WAITING_ON_CARRIER)
-    await adopted(handle, S.WAITING_ON_CARRIER)
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
+    await adopted(handle, ConnectionStatus.WAITING_ON_CARRIER)
 
     await handle.signal(
         GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="reject", note="no")
     )
     await signal_handled(handle)
     current = await state(handle)
-    assert current.status is S.WAITING_ON_CARRIER
+    assert current.status is ConnectionStatus.WAITING_ON_CARRIER
     assert current.next_recheck_in_seconds == HOUR.total_seconds()
     result = await handle.result()
 
-    assert result.status is S.COMPLETED
-    assert carrier.statuses == [S.PROCESSING, S.WAITING_ON_CARRIER, S.PROCESSING, S.COMPLETED]
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.WAITING_ON_CARRIER,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
     # The ignored decision neither ended nor woke the wait: the recheck came on its timer.
     assert close(carrier.lookups[1].scheduled - carrier.lookups[0].scheduled, HOUR)
 
@@ -335,10 +354,10 @@ async def test_a_carrier_refusal_parks_the_connection_in_action_required(rig: Ri
 
     carrier.answer = answer
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.ACTION_REQUIRED)
+    await carrier.reached(ConnectionStatus.ACTION_REQUIRED)
 
     waiting = await eventually_state(handle, lambda s: s.next_recheck_in_seconds is not None)
-    assert waiting.status is S.ACTION_REQUIRED
+    assert waiting.status is ConnectionStatus.ACTION_REQUIRED
     assert waiting.reason is not None
     assert "bad broker" in waiting.reason
     assert waiting.next_recheck_in_seconds == HOUR.total_seconds()
@@ -348,8 +367,13 @@ async def test_a_carrier_refusal_parks_the_connection_in_action_required(rig: Ri
 
     # The run was waiting, not failed: the next recheck finds the group.
     result = await handle.result()
-    assert result.status is S.COMPLETED
-    assert carrier.statuses == [S.PROCESSING, S.ACTION_REQUIRED, S.PROCESSING, S.COMPLETED]
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.ACTION_REQUIRED,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
 
 
 INVALID = "the carrier's account data is invalid: 1 problem(s), first at plans.0.name"
@@ -361,12 +385,12 @@ async def test_invalid_account_data_from_the_pull_parks_the_connection_in_noyo_r
     carrier = rig.carrier
     carrier.pull_error = ApplicationError(INVALID, type="InvalidCarrierData", non_retryable=True)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.NOYO_REVIEW)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
 
     waiting = await eventually_state(handle, lambda s: s.next_recheck_in_seconds is not None)
-    assert waiting.status is S.NOYO_REVIEW
+    assert waiting.status is ConnectionStatus.NOYO_REVIEW
     assert waiting.reason == INVALID
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW]
+    assert carrier.statuses == [ConnectionStatus.PROCESSING, ConnectionStatus.NOYO_REVIEW]
     assert carrier.changes[-1].reason == INVALID
     assert carrier.changes[-1].completed is False
     assert len(carrier.pulls) == 1  # non-retryable: one attempt
@@ -378,15 +402,20 @@ async def test_an_approval_after_a_pull_refusal_pulls_again_and_completes(rig: R
     carrier = rig.carrier
     carrier.pull_error = ApplicationError(INVALID, type="InvalidCarrierData", non_retryable=True)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.NOYO_REVIEW)
-    await adopted(handle, S.NOYO_REVIEW)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
     carrier.pull_error = None  # the carrier fixed its data
 
     await handle.signal(GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve"))
     result = await handle.result()
 
-    assert result.status is S.COMPLETED
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW, S.PROCESSING, S.COMPLETED]
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
     assert len(carrier.pulls) == 2
     assert len(carrier.lookups) == 1  # the decision, not a recheck, led to the second pull
 
@@ -397,23 +426,28 @@ async def test_an_approval_whose_pull_is_refused_again_waits_for_the_next_decisi
     carrier = rig.carrier
     carrier.pull_error = ApplicationError(INVALID, type="InvalidCarrierData", non_retryable=True)
     handle = await rig.start(connection_input(initial=HOUR))
-    await carrier.reached(S.NOYO_REVIEW)
-    await adopted(handle, S.NOYO_REVIEW)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
 
     await handle.signal(GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve"))
-    await carrier.reached(S.NOYO_REVIEW, times=2)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW, times=2)
     waiting = await eventually_state(handle, lambda s: s.next_recheck_in_seconds is not None)
 
-    assert waiting.status is S.NOYO_REVIEW
+    assert waiting.status is ConnectionStatus.NOYO_REVIEW
     assert waiting.reason == INVALID
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW, S.PROCESSING, S.NOYO_REVIEW]
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+    ]
     assert len(carrier.pulls) == 2
     assert len(carrier.lookups) == 1
     await handle.signal(
         GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="reject", note="bad data")
     )
     result = await handle.result()
-    assert result.status is S.UNABLE_TO_CONNECT
+    assert result.status is ConnectionStatus.UNABLE_TO_CONNECT
     assert result.reason == "bad data"
 
 
@@ -428,15 +462,15 @@ async def test_a_retry_after_unable_to_connect_starts_a_new_run_that_completes(r
     input = connection_input("1323000")
     first = await rig.start(input)
     ended = await first.result()
-    assert ended.status is S.UNABLE_TO_CONNECT
+    assert ended.status is ConnectionStatus.UNABLE_TO_CONNECT
     assert ended.reason == "the carrier has no group with this ID"
-    assert carrier.statuses == [S.PROCESSING, S.UNABLE_TO_CONNECT]
+    assert carrier.statuses == [ConnectionStatus.PROCESSING, ConnectionStatus.UNABLE_TO_CONNECT]
     last_seq = carrier.changes[-1].seq
 
     # As the API's retry does it: the row's status and sequence number seed the new run.
     retry_input = input.model_copy(
         update={
-            "status": S.UNABLE_TO_CONNECT,
+            "status": ConnectionStatus.UNABLE_TO_CONNECT,
             "status_seq": last_seq,
             "request_type": "incremental",
         }
@@ -453,15 +487,15 @@ async def test_a_retry_after_unable_to_connect_starts_a_new_run_that_completes(r
         Amendment(carrier_group_id="1234567"),
         start_workflow_operation=start,
     )
-    assert answer.status is S.PROCESSING
+    assert answer.status is ConnectionStatus.PROCESSING
     assert answer.group_data.carrier_group_id == "1234567"
     second = await start.workflow_handle()
     result = await second.result()
 
     assert second.result_run_id != first.result_run_id
-    assert result.status is S.COMPLETED
+    assert result.status is ConnectionStatus.COMPLETED
     new_run = carrier.changes[2:]
-    assert [c.status for c in new_run] == [S.PROCESSING, S.COMPLETED]
+    assert [c.status for c in new_run] == [ConnectionStatus.PROCESSING, ConnectionStatus.COMPLETED]
     assert new_run[0].seq > last_seq
     assert carrier.looked_up == ["1323000", "1234567"]
     assert (await first.describe()).status == WorkflowExecutionStatus.COMPLETED
@@ -474,7 +508,7 @@ async def test_an_amendment_while_the_account_is_pulled_is_refused_once_complete
     rig: Rig,
 ) -> None:
     carrier = rig.carrier
-    gate = carrier.gate(PULL_ACCOUNT)
+    gate = carrier.gate(AuditActivities.pull_account)
     handle = await rig.start(connection_input("1234567"))
     await gate.reached()
 
@@ -490,7 +524,7 @@ async def test_an_amendment_while_the_account_is_pulled_is_refused_once_complete
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "ConnectionCompleted"
     result = await handle.result()
-    assert result.status is S.COMPLETED
+    assert result.status is ConnectionStatus.COMPLETED
     assert result.group_data.carrier_group_id == "1234567"
     assert carrier.looked_up == ["1234567"]  # the refused amendment started nothing
 
@@ -509,7 +543,7 @@ async def test_a_run_started_for_a_completed_connection_refuses_amendments_and_e
     # than its workflow task: a task failing in a loop would never deliver the refusal (the test
     # would hang), and its tracebacks, formatted in worker threads, trip CPython 3.11's
     # thread-unsafe AST recursion counter (gh-106905) in pytest's assertion rewriting.
-    input = connection_input(status=S.COMPLETED, status_seq=7)
+    input = connection_input(status=ConnectionStatus.COMPLETED, status_seq=7)
     async with running(env, workflow_failure_exception_types=[IllegalTransition]) as rig:
         start = WithStartWorkflowOperation(
             GroupConnectionWorkflow.run,
@@ -534,7 +568,7 @@ async def test_a_run_started_for_a_completed_connection_refuses_amendments_and_e
         assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED not in events
         # And the run ends as it is, without a write or a carrier call.
         result = await handle.result()
-        assert result.status is S.COMPLETED
+        assert result.status is ConnectionStatus.COMPLETED
         assert rig.carrier.changes == []
         assert rig.carrier.lookups == []
 
@@ -555,8 +589,8 @@ async def test_transient_lookup_faults_are_retried_without_a_status_change(rig: 
 
     result = await handle.result()
 
-    assert result.status is S.COMPLETED
-    assert carrier.statuses == [S.PROCESSING, S.COMPLETED]
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [ConnectionStatus.PROCESSING, ConnectionStatus.COMPLETED]
     assert [lookup.attempt for lookup in carrier.lookups] == [1, 2, 3]
     attempts = [lookup.attempt_scheduled for lookup in carrier.lookups]
     # CARRIER_RETRY: 1 s, then 2 s between attempts.
@@ -571,18 +605,18 @@ async def test_transient_lookup_faults_are_retried_without_a_status_change(rig: 
 async def test_the_state_query_tells_when_the_next_recheck_comes(rig: Rig) -> None:
     carrier = rig.carrier
     carrier.answer = always(LookupOutcome.NOT_INSTALLED)
-    gate = carrier.gate(LOOKUP_GROUP)
+    gate = carrier.gate(ConnectionActivities.lookup_group)
     handle = await rig.start(connection_input("1767000"))
     await gate.reached()
 
     looking = await state(handle)
-    assert looking.status is S.PROCESSING
+    assert looking.status is ConnectionStatus.PROCESSING
     assert looking.next_recheck_in_seconds is None  # not waiting while the carrier is asked
     gate.open()
-    await carrier.reached(S.WAITING_ON_CARRIER)
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
 
     waiting = await eventually_state(handle, lambda s: s.next_recheck_in_seconds is not None)
-    assert waiting.status is S.WAITING_ON_CARRIER
+    assert waiting.status is ConnectionStatus.WAITING_ON_CARRIER
     assert waiting.next_recheck_in_seconds == 60
     assert waiting.rechecks == 0
     assert waiting.reason == "the carrier has not finished installing the group"
@@ -607,7 +641,7 @@ async def test_a_decision_sent_as_soon_as_noyo_review_is_recorded_is_not_lost(ri
 
     async def operator(change: StatusChange) -> None:
         # An operator (or the API) acting on the row the moment it says noyo_review.
-        if change.status is S.NOYO_REVIEW:
+        if change.status is ConnectionStatus.NOYO_REVIEW:
             await rig.client.get_workflow_handle(handle.id).signal(
                 GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve")
             )
@@ -615,8 +649,13 @@ async def test_a_decision_sent_as_soon_as_noyo_review_is_recorded_is_not_lost(ri
     carrier.on_record = operator
     result = await handle.result()
 
-    assert carrier.statuses == [S.PROCESSING, S.NOYO_REVIEW, S.PROCESSING, S.COMPLETED]
-    assert result.status is S.COMPLETED, result
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
+    assert result.status is ConnectionStatus.COMPLETED, result
 
 
 async def test_an_amendment_is_answered_with_its_own_correction(rig: Rig) -> None:
@@ -630,8 +669,8 @@ async def test_an_amendment_is_answered_with_its_own_correction(rig: Rig) -> Non
         }
     )
     handle = await rig.start(connection_input("1767000", initial=HOUR))
-    await carrier.reached(S.WAITING_ON_CARRIER)
-    gate = carrier.gate(RECORD_STATUS)
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
+    gate = carrier.gate(ConnectionActivities.record_status)
 
     first = await handle.start_update(
         GroupConnectionWorkflow.amend,
@@ -661,9 +700,9 @@ async def test_a_review_decision_does_not_outlive_noyo_review(rig: Rig) -> None:
     carrier = rig.carrier
     carrier.answer = in_turn(LookupOutcome.NEEDS_REVIEW, LookupOutcome.NOT_INSTALLED)
     handle = await rig.start(connection_input(initial=HOUR, wait_limit=timedelta(days=1)))
-    await carrier.reached(S.NOYO_REVIEW)
-    await adopted(handle, S.NOYO_REVIEW)
-    gate = carrier.gate(LOOKUP_GROUP)
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
+    gate = carrier.gate(ConnectionActivities.lookup_group)
     await rig.env.sleep(HOUR)  # the recheck is under way ...
     await gate.reached()
     # ... when the operator approves what they saw: noyo_review.
@@ -674,5 +713,11 @@ async def test_a_review_decision_does_not_outlive_noyo_review(rig: Rig) -> None:
     result = await handle.result()
 
     assert carrier.pulls == [], "pulled an account the carrier had just called not installed"
-    assert carrier.statuses[:3] == [S.PROCESSING, S.NOYO_REVIEW, S.WAITING_ON_CARRIER]
-    assert result.status is S.UNABLE_TO_CONNECT  # at the wait limit, still not installed
+    assert carrier.statuses[:3] == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.NOYO_REVIEW,
+        ConnectionStatus.WAITING_ON_CARRIER,
+    ]
+    assert (
+        result.status is ConnectionStatus.UNABLE_TO_CONNECT
+    )  # at the wait limit, still not installed

@@ -27,7 +27,6 @@ from workflows import disconnection as wf
 from workflows import search_attributes as sa
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow, RejectSignal
 
-D = DisconnectionStatus
 Handle = WorkflowHandle[GroupDisconnectionWorkflow, DisconnectionState]
 
 
@@ -60,9 +59,9 @@ async def test_a_future_end_date_passes_on_a_durable_timer_and_the_group_is_disc
 
     result = await handle.result()  # months of waiting, skipped by the test server
 
-    assert result.status is D.COMPLETED
+    assert result.status is DisconnectionStatus.COMPLETED
     store = rig.disconnections
-    assert store.statuses(input.request_id) == [D.COMPLETED]
+    assert store.statuses(input.request_id) == [DisconnectionStatus.COMPLETED]
     assert [c.effective_end_date for c in store.checks] == [end]
     (disconnect,) = store.disconnected
     assert (disconnect.group_id, disconnect.carrier_id) == (input.group_id, input.carrier_id)
@@ -81,7 +80,7 @@ async def test_a_failed_check_rejects_with_the_reason_and_an_edit_processes_it_a
 
     rejected = await first.result()
 
-    assert rejected.status is D.REJECTED
+    assert rejected.status is DisconnectionStatus.REJECTED
     assert rejected.status_reason == store.problem
     assert store.disconnected == []
     # The edit starts the next run from the stored request, as the API does.
@@ -107,18 +106,22 @@ async def test_a_failed_check_rejects_with_the_reason_and_an_edit_processes_it_a
         ),
         start_workflow_operation=operation,
     )
-    assert edited.status is D.PROCESSING
+    assert edited.status is DisconnectionStatus.PROCESSING
     assert edited.status_reason is None
     assert edited.effective_end_date == yesterday
     second = await operation.workflow_handle()
-    assert (await second.result()).status is D.COMPLETED
-    assert store.statuses(input.request_id) == [D.REJECTED, D.PROCESSING, D.COMPLETED]
+    assert (await second.result()).status is DisconnectionStatus.COMPLETED
+    assert store.statuses(input.request_id) == [
+        DisconnectionStatus.REJECTED,
+        DisconnectionStatus.PROCESSING,
+        DisconnectionStatus.COMPLETED,
+    ]
     assert len(store.checks) == 2
 
 
 async def test_a_carrier_request_waits_for_review_and_confirm_disconnects(rig: Rig) -> None:
     input = disconnection_input(
-        D.NEEDS_REVIEW,
+        DisconnectionStatus.NEEDS_REVIEW,
         effective_end_date=date.today() - timedelta(days=1),
         source_type=SourceType.CARRIER,
     )
@@ -128,17 +131,20 @@ async def test_a_carrier_request_waits_for_review_and_confirm_disconnects(rig: R
 
     state = await handle.execute_update(GroupDisconnectionWorkflow.decide, Decision.confirm())
 
-    assert state.status is D.PROCESSING
-    assert (await handle.result()).status is D.COMPLETED
+    assert state.status is DisconnectionStatus.PROCESSING
+    assert (await handle.result()).status is DisconnectionStatus.COMPLETED
     changes = rig.disconnections.changes
-    assert [c.state.status for c in changes] == [D.PROCESSING, D.COMPLETED]
+    assert [c.state.status for c in changes] == [
+        DisconnectionStatus.PROCESSING,
+        DisconnectionStatus.COMPLETED,
+    ]
     assert changes[0].decided is True
     # A carrier's request is not checked like a platform's: the carrier itself ended the group.
     assert rig.disconnections.checks == []
 
 
 async def test_reject_keeps_the_group_connected_and_ends_the_run(rig: Rig) -> None:
-    input = disconnection_input(D.NEEDS_REVIEW, effective_end_date=far_away())
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, effective_end_date=far_away())
     handle = await start(rig, input)
 
     state = await handle.execute_update(
@@ -146,11 +152,11 @@ async def test_reject_keeps_the_group_connected_and_ends_the_run(rig: Rig) -> No
     )
 
     assert (state.status, state.reason, state.context) == (
-        D.REJECTED,
+        DisconnectionStatus.REJECTED,
         "connection_restored",
         "renewed",
     )
-    assert (await handle.result()).status is D.REJECTED
+    assert (await handle.result()).status is DisconnectionStatus.REJECTED
     assert rig.disconnections.disconnected == []
 
 
@@ -181,11 +187,13 @@ async def test_illegal_decisions_by_update_are_refused_with_the_reason(rig: Rig)
     assert state.effective_end_date == moved
     assert rig.disconnections.disconnected == []
     await handle.execute_update(GroupDisconnectionWorkflow.decide, Decision.reject())
-    assert (await handle.result()).status is D.REJECTED
+    assert (await handle.result()).status is DisconnectionStatus.REJECTED
 
 
 async def test_confirming_without_any_end_date_is_invalid(rig: Rig) -> None:
-    handle = await start(rig, disconnection_input(D.NEEDS_REVIEW, source_type=SourceType.CARRIER))
+    handle = await start(
+        rig, disconnection_input(DisconnectionStatus.NEEDS_REVIEW, source_type=SourceType.CARRIER)
+    )
 
     with pytest.raises(WorkflowUpdateFailedError) as missing:
         await handle.execute_update(GroupDisconnectionWorkflow.decide, Decision.confirm())
@@ -195,11 +203,11 @@ async def test_confirming_without_any_end_date_is_invalid(rig: Rig) -> None:
     state = await handle.execute_update(
         GroupDisconnectionWorkflow.decide, Decision.confirm(far_away())
     )
-    assert state.status is D.PROCESSING
+    assert state.status is DisconnectionStatus.PROCESSING
 
 
 async def test_signals_run_the_same_handler_and_illegal_ones_are_ignored(rig: Rig) -> None:
-    input = disconnection_input(D.NEEDS_REVIEW, source_type=SourceType.CARRIER)
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, source_type=SourceType.CARRIER)
     handle = await start(rig, input)
 
     # Illegal: no end date anywhere. Logged and dropped; the run is unharmed.
@@ -207,18 +215,21 @@ async def test_signals_run_the_same_handler_and_illegal_ones_are_ignored(rig: Ri
     await handle.signal(
         GroupDisconnectionWorkflow.confirm, ConfirmSignal(effective_end_date=far_away())
     )
-    await rig.disconnections.reached(input.request_id, D.PROCESSING)
+    await rig.disconnections.reached(input.request_id, DisconnectionStatus.PROCESSING)
     # Illegal now (already confirmed): ignored.
     await handle.signal(GroupDisconnectionWorkflow.confirm, ConfirmSignal())
     await handle.signal(
         GroupDisconnectionWorkflow.reject, RejectSignal(reason="eligibility_restored")
     )
-    await rig.disconnections.reached(input.request_id, D.REJECTED)
+    await rig.disconnections.reached(input.request_id, DisconnectionStatus.REJECTED)
 
     final = await handle.result()
-    assert final.status is D.REJECTED
+    assert final.status is DisconnectionStatus.REJECTED
     assert final.reason == "eligibility_restored"
-    assert rig.disconnections.statuses(input.request_id) == [D.PROCESSING, D.REJECTED]
+    assert rig.disconnections.statuses(input.request_id) == [
+        DisconnectionStatus.PROCESSING,
+        DisconnectionStatus.REJECTED,
+    ]
 
 
 async def test_once_the_group_is_being_disconnected_a_reject_is_refused(rig: Rig) -> None:
@@ -235,12 +246,12 @@ async def test_once_the_group_is_being_disconnected_a_reject_is_refused(rig: Rig
 
     assert refusal(late).type == wf.ILLEGAL_DECISION
     gate.open()
-    assert (await handle.result()).status is D.COMPLETED
+    assert (await handle.result()).status is DisconnectionStatus.COMPLETED
 
 
 async def test_a_decision_racing_the_end_of_the_run_is_still_answered(rig: Rig) -> None:
     """Handlers finish before the run ends: a reject and an edit back, sent together."""
-    input = disconnection_input(D.NEEDS_REVIEW, effective_end_date=far_away())
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, effective_end_date=far_away())
     handle = await start(rig, input)
 
     rejected, edited = await asyncio.gather(
@@ -250,7 +261,10 @@ async def test_a_decision_racing_the_end_of_the_run_is_still_answered(rig: Rig) 
         ),
     )
 
-    assert {rejected.status, edited.status} == {D.REJECTED, D.PROCESSING}
+    assert {rejected.status, edited.status} == {
+        DisconnectionStatus.REJECTED,
+        DisconnectionStatus.PROCESSING,
+    }
     statuses = rig.disconnections.statuses(input.request_id)
-    assert statuses[-1] in (D.PROCESSING, D.REJECTED)
+    assert statuses[-1] in (DisconnectionStatus.PROCESSING, DisconnectionStatus.REJECTED)
     assert len(statuses) == 2  # both were applied, in arrival order

@@ -19,7 +19,8 @@ from temporalio.workflow import NondeterminismError
 from domain.connections import ConnectionInput, LookupRequest
 from runtime.temporal import DATA_CONVERTER
 from worker import WORKFLOWS
-from workflows.connection import LOOKUP_GROUP, WORKFLOW_NAME
+from workflows import activity_refs
+from workflows.connection import WORKFLOW_NAME
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -63,8 +64,10 @@ class _ReorderedConnection:
         request = LookupRequest(
             carrier_id=input.carrier_id, carrier_group_id=input.group_data.carrier_group_id
         )
-        await workflow.execute_activity(
-            LOOKUP_GROUP, request, start_to_close_timeout=timedelta(seconds=30)
+        await workflow.execute_activity_method(
+            activity_refs.ConnectionActivities.lookup_group,
+            request,
+            start_to_close_timeout=timedelta(seconds=30),
         )
 
 
