@@ -6,34 +6,22 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from api.deps import (
-    DB,
-    EffectiveDate,
-    OrganizationId,
-    Page,
-    Paging,
-    csv_uuids,
-    group_record,
-    group_records,
-    owned_or_404,
-)
-from api.errors import ApiError
+from api.deps import DB, OrganizationId
+from api.params import EffectiveDate, Page, Paging, csv_uuids, group_page
 from api.schemas import ContactEdit, GroupEdit, NewContact, NewGroup
 from carriers import CARRIERS, carrier_info, rules_for
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, ValidationFailed
 from store import group_data
-from store.group_data import Contains, Filter
-from store.models import Contact, Group, GroupConnection, Location, Versioned
+from store.models import Contact, Group, Location, Versioned
+from store.tenancy import owned
 from store.versioning import save_version
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
 
 
-def _stale(row: Versioned) -> ApiError:
-    return ApiError(
-        409,
+def _stale(row: Versioned) -> Conflict:
+    return Conflict(
         f"version conflict: the current version is {row.version}",
         current_version=str(row.version),
     )
@@ -63,28 +51,21 @@ async def list_groups(
     carrier_id: Annotated[uuid.UUID | None, Query(description="with carrier_group_id")] = None,
     carrier_group_id: Annotated[str | None, Query(description="with carrier_id")] = None,
 ) -> Page[Any]:
-    scope: list[Any] = [Group.organization_id == organization_id]
-    if ids := csv_uuids(group_ids, "group_ids"):
-        scope.append(Group.id.in_(ids))
+    ids = csv_uuids(group_ids, "group_ids")
     if carrier_id is not None and carrier_group_id is None:
         raise ValidationFailed.one("carrier_group_id", "required together with carrier_id")
+    connected_to = None
     if carrier_group_id is not None:
         if carrier_id is None:
             raise ValidationFailed.one("carrier_id", "required together with carrier_group_id")
-        connected = select(GroupConnection.group_id).where(
-            GroupConnection.organization_id == organization_id,
-            GroupConnection.carrier_id == carrier_id,
-            GroupConnection.carrier_group_id
-            == _carrier_group_id_as_stored(carrier_id, carrier_group_id),
-        )
-        scope.append(Group.id.in_(connected))
-    filters: list[Filter] = [Contains(("name", "dba_name"), company)] if company else []
+        connected_to = (carrier_id, _carrier_group_id_as_stored(carrier_id, carrier_group_id))
     async with db.transaction() as session:
-        records, total = await group_data.listing(
+        records, total = await group_data.groups(
             session,
-            Group,
-            scope=scope,
-            filters=filters,
+            organization_id,
+            ids=ids,
+            connected_to=connected_to,
+            company=company,
             day=day,
             offset=page.offset,
             limit=page.page_size,
@@ -96,7 +77,10 @@ async def list_groups(
 async def get_group(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    return await group_record(db, organization_id, Group, group_id, "group", day=day)
+    async with db.transaction() as session:
+        return await group_data.group_record(
+            session, organization_id, Group, group_id, "group", day=day
+        )
 
 
 @router.post("/groups", status_code=201)
@@ -122,8 +106,8 @@ async def edit_group(
     db: DB,
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        group = await owned_or_404(
-            session, Group, group_id, organization_id, "group", for_update=True
+        group = await owned(
+            session, Group, group_id, organization_id, what="group", for_update=True
         )
         if group.version != version:
             raise _stale(group)
@@ -150,7 +134,7 @@ def _check_carrier_contact(types: list[str], carrier_id: uuid.UUID | None) -> No
 async def list_contacts(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
 ) -> Page[Any]:
-    return await group_records(db, organization_id, group_id, Contact, page, day)
+    return await group_page(db, organization_id, group_id, Contact, page, day)
 
 
 @router.get("/groups/{group_id}/contacts/{contact_id}")
@@ -161,9 +145,10 @@ async def get_contact(
     db: DB,
     day: EffectiveDate,
 ) -> dict[str, Any]:
-    return await group_record(
-        db, organization_id, Contact, contact_id, "contact", group_id=group_id, day=day
-    )
+    async with db.transaction() as session:
+        return await group_data.group_record(
+            session, organization_id, Contact, contact_id, "contact", group_id=group_id, day=day
+        )
 
 
 @router.post("/groups/{group_id}/contacts", status_code=201)
@@ -172,7 +157,7 @@ async def create_contact(
 ) -> dict[str, Any]:
     _check_carrier_contact(list(body.types), body.carrier_id)
     async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
+        await owned(session, Group, group_id, organization_id, what="group")
         contact = Contact(id=uuid.uuid4(), group_id=group_id, **body.model_dump())
         await save_version(session, contact, is_new=True)
         return contact.as_contract()
@@ -189,12 +174,12 @@ async def edit_contact(
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     async with db.transaction() as session:
-        contact = await owned_or_404(
+        contact = await owned(
             session,
             Contact,
             contact_id,
             organization_id,
-            "contact",
+            what="contact",
             group_id=group_id,
             for_update=True,
         )
@@ -224,7 +209,7 @@ async def edit_contact(
 async def list_locations(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
 ) -> Page[Any]:
-    return await group_records(db, organization_id, group_id, Location, page, day)
+    return await group_page(db, organization_id, group_id, Location, page, day)
 
 
 @router.get("/groups/{group_id}/locations/{location_id}")
@@ -235,6 +220,7 @@ async def get_location(
     db: DB,
     day: EffectiveDate,
 ) -> dict[str, Any]:
-    return await group_record(
-        db, organization_id, Location, location_id, "location", group_id=group_id, day=day
-    )
+    async with db.transaction() as session:
+        return await group_data.group_record(
+            session, organization_id, Location, location_id, "location", group_id=group_id, day=day
+        )
