@@ -10,21 +10,13 @@ from fastapi import APIRouter, Query
 from api.deps import DB, OrganizationId
 from api.params import EffectiveDate, Page, Paging, csv_uuids, group_page
 from api.schemas import ContactEdit, GroupEdit, NewContact, NewGroup
-from carriers import CARRIERS, carrier_info, rules_for
-from domain.errors import Conflict, ValidationFailed
+from carriers import CARRIERS, rules_for
+from domain.errors import ValidationFailed
+from services import groups
 from store import group_data
-from store.models import Contact, Group, Location, Versioned
-from store.tenancy import owned
-from store.versioning import save_version
+from store.models import Contact, Group, Location
 
 router = APIRouter(prefix="/api/v1", tags=["groups"])
-
-
-def _stale(row: Versioned) -> Conflict:
-    return Conflict(
-        f"version conflict: the current version is {row.version}",
-        current_version=str(row.version),
-    )
 
 
 # Groups.
@@ -87,14 +79,9 @@ async def get_group(
 async def create_group(body: NewGroup, organization_id: OrganizationId, db: DB) -> dict[str, Any]:
     if body.organization_id is not None and body.organization_id != organization_id:
         raise ValidationFailed.one("organization_id", "must be your own organization's id")
-    group = Group(
-        id=uuid.uuid4(),
-        organization_id=organization_id,
-        **body.model_dump(exclude={"organization_id"}),
+    return await groups.create_group(
+        db, organization_id=organization_id, fields=body.model_dump(exclude={"organization_id"})
     )
-    async with db.transaction() as session:
-        await save_version(session, group, is_new=True)
-        return group.as_contract()
 
 
 @router.put("/groups/{group_id}/{version}")
@@ -105,29 +92,16 @@ async def edit_group(
     organization_id: OrganizationId,
     db: DB,
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        group = await owned(
-            session, Group, group_id, organization_id, what="group", for_update=True
-        )
-        if group.version != version:
-            raise _stale(group)
-        for name, value in body.model_dump(exclude_unset=True).items():
-            setattr(group, name, value)
-        await save_version(session, group)
-        return group.as_contract()
+    return await groups.edit_group(
+        db,
+        organization_id=organization_id,
+        group_id=group_id,
+        version=version,
+        changes=body.model_dump(exclude_unset=True),
+    )
 
 
 # Contacts.
-
-
-def _check_carrier_contact(types: list[str], carrier_id: uuid.UUID | None) -> None:
-    """A `carrier` contact names its (known) carrier; no other contact names one."""
-    if "carrier" in types:
-        if carrier_id is None:
-            raise ValidationFailed.one("carrier_id", "required when types contains carrier")
-        carrier_info(carrier_id)
-    elif carrier_id is not None:
-        raise ValidationFailed.one("carrier_id", "only allowed when types contains carrier")
 
 
 @router.get("/groups/{group_id}/contacts")
@@ -155,12 +129,9 @@ async def get_contact(
 async def create_contact(
     group_id: uuid.UUID, body: NewContact, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
-    _check_carrier_contact(list(body.types), body.carrier_id)
-    async with db.transaction() as session:
-        await owned(session, Group, group_id, organization_id, what="group")
-        contact = Contact(id=uuid.uuid4(), group_id=group_id, **body.model_dump())
-        await save_version(session, contact, is_new=True)
-        return contact.as_contract()
+    return await groups.create_contact(
+        db, organization_id=organization_id, group_id=group_id, fields=body.model_dump()
+    )
 
 
 @router.put("/groups/{group_id}/contacts/{contact_id}/{version}")
@@ -172,34 +143,14 @@ async def edit_contact(
     organization_id: OrganizationId,
     db: DB,
 ) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    async with db.transaction() as session:
-        contact = await owned(
-            session,
-            Contact,
-            contact_id,
-            organization_id,
-            what="contact",
-            group_id=group_id,
-            for_update=True,
-        )
-        if contact.version != version:
-            raise _stale(contact)
-        if contact.carrier_contact_id is not None:
-            # Reported by a carrier: its carrier_id is the carrier that reported it (and the key
-            # the next pull matches it by), so it stays.
-            if changes.get("carrier_id", contact.carrier_id) != contact.carrier_id:
-                raise ValidationFailed.one(
-                    "carrier_id", "this contact was reported by its carrier; it cannot change"
-                )
-        else:
-            _check_carrier_contact(
-                changes.get("types", contact.types), changes.get("carrier_id", contact.carrier_id)
-            )
-        for name, value in changes.items():
-            setattr(contact, name, value)
-        await save_version(session, contact)
-        return contact.as_contract()
+    return await groups.edit_contact(
+        db,
+        organization_id=organization_id,
+        group_id=group_id,
+        contact_id=contact_id,
+        version=version,
+        changes=body.model_dump(exclude_unset=True),
+    )
 
 
 # Locations (read-only: they change only at the carrier).
