@@ -18,9 +18,10 @@ from store import group_data
 from store.db import Database
 from store.group_data import Filter
 from store.models import Versioned
-from store.pages import Direction, sorted_window
 
-__all__ = ["Direction"]
+# `Direction` is re-exported: routers take it from here with the other list parameters.
+from store.pages import Direction as Direction
+from store.pages import sorted_window
 
 MAX_PAGE_SIZE = 1000
 
