@@ -1,4 +1,7 @@
-"""Every error leaves as the contract's body `{"message", "status"}`; 422s also list the fields."""
+"""Every error leaves as the contract's body `{"message", "status"}`; 422s also list the fields.
+
+Services raise domain errors (`domain.errors`); this is the one place they become HTTP statuses.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
-from domain.errors import FieldProblem, ValidationFailed
+from domain.errors import Conflict, FieldProblem, NotFound, Unavailable, ValidationFailed
+from domain.snapshots import DuplicateDependent
+
+# How long a caller waits before trying again after a 503: the workflow service usually comes
+# back within seconds (a restart, a leader change).
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
-    """An expected refusal with its HTTP status; `extra` keys join the body (e.g. `existing_id`)."""
+    """A refusal of the HTTP layer itself (credentials, an unreadable body) with its status."""
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.extra = extra
-
-
-def not_found(what: str) -> ApiError:
-    return ApiError(404, f"{what} not found")
 
 
 def _body(status: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -47,12 +52,41 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0])
 
 
+def _unavailable(message: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=503,
+        content=_body(503, message),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
             status_code=exc.status, content=_body(exc.status, exc.message, **exc.extra)
         )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content=_body(404, exc.message))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content=_body(409, exc.message, **exc.extra))
+
+    @app.exception_handler(DuplicateDependent)
+    async def _duplicate_dependent(_: Request, exc: DuplicateDependent) -> JSONResponse:
+        return JSONResponse(status_code=400, content=_body(400, str(exc)))
+
+    @app.exception_handler(Unavailable)
+    async def _service_unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        return _unavailable(exc.message)
+
+    @app.exception_handler(RPCError)
+    async def _workflow_service_unavailable(_: Request, exc: RPCError) -> JSONResponse:
+        # Any call to Temporal may fail this way; one answer for all of them.
+        return _unavailable(f"the workflow service is unavailable: {exc.message}")
 
     @app.exception_handler(ValidationFailed)
     async def _validation_failed(_: Request, exc: ValidationFailed) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""Validation failures that name the field and the reason, shared by every layer."""
+"""Errors every layer raises: refused fields, not found, conflict, unavailable."""
 
 from __future__ import annotations
 
@@ -26,3 +26,35 @@ class ValidationFailed(ValueError):
     @classmethod
     def one(cls, field: str, reason: str) -> ValidationFailed:
         return cls([FieldProblem(field, reason)])
+
+
+class NotFound(LookupError):
+    """The thing asked for does not exist for the caller (unknown and another organization's
+    alike); the API answers 404."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    @classmethod
+    def of(cls, what: str) -> NotFound:
+        return cls(f"{what} not found")
+
+
+class Conflict(Exception):
+    """The request clashes with the current state (a duplicate, a stale version, an illegal
+    move); the API answers 409, `extra` keys joining the body (e.g. `existing_id`)."""
+
+    def __init__(self, message: str, **extra: object) -> None:
+        self.message = message
+        self.extra = extra
+        super().__init__(message)
+
+
+class Unavailable(Exception):
+    """A service the request needs (the workflow service) did not answer; the API answers 503
+    and the caller may try again shortly."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

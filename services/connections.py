@@ -1,7 +1,10 @@
-"""Start a group connection from another service through the Temporal client, without the API.
+"""Connecting a group to a carrier: request (new or existing group), retry, the run's live state.
 
-The run's first status write creates the group and connection rows from its input, so a
-connection started here shows up in the REST API like any other.
+Each use case writes through `store/`, starts or updates the connection's workflow, and raises
+domain errors (`NotFound`, `Conflict`, `ValidationFailed`) that the API maps to HTTP.
+`start_group_connection` starts a lifecycle from another service without the API: the run's
+first status write creates the group and connection rows from its input, so such a connection
+shows up in the REST API like any other.
 """
 
 from __future__ import annotations
@@ -9,13 +12,36 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy.exc import IntegrityError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from carriers import rules_for
-from domain.connections import ConnectionInput, ConnectionState, GroupData, RecheckPolicy
+from carriers import carrier_info, rules_for
+from domain.connections import (
+    Amendment,
+    ConnectionInput,
+    ConnectionState,
+    ConnectionStatus,
+    GroupData,
+    RecheckPolicy,
+    can_retry,
+)
+from domain.errors import Conflict
 from runtime.settings import Settings
+from store.connections import live_conflict
+from store.db import Database
+from store.models import Group, GroupConnection
+from store.tenancy import owned
+from store.versioning import save_version
 from workflows.connection import GroupConnectionWorkflow, search_attributes, workflow_id
+
+WHAT = "group connection"
 
 
 def recheck_policy(settings: Settings) -> RecheckPolicy:
@@ -37,6 +63,214 @@ def checked_group_data(carrier_id: uuid.UUID, raw: dict[str, Any]) -> GroupData:
     return data.model_copy(
         update={"carrier_group_id": rules.normalize_carrier_group_id(data.carrier_group_id)}
     )
+
+
+def _run_input(row: GroupConnection, settings: Settings, **overrides: Any) -> ConnectionInput:
+    """What a run needs to carry the stored connection on from where its row stands."""
+    return ConnectionInput.model_validate(
+        {
+            "connection_id": row.id,
+            "organization_id": row.organization_id,
+            "group_id": row.group_id,
+            "carrier_id": row.carrier_id,
+            "group_data": row.group_data,
+            "federal_ein": row.federal_ein,
+            "request_type": row.request_type,
+            "status": row.status,
+            "status_seq": row.status_seq,
+            "recheck": recheck_policy(settings),
+            **overrides,
+        }
+    )
+
+
+def _duplicate(existing: GroupConnection) -> Conflict:
+    return Conflict(
+        f"a live connection for this carrier and group already exists: {existing.id}",
+        existing_id=str(existing.id),
+    )
+
+
+async def request_connection(
+    db: Database,
+    temporal: Client,
+    settings: Settings,
+    *,
+    organization_id: uuid.UUID,
+    carrier_id: uuid.UUID,
+    group_data: dict[str, Any],
+    new_group_name: str | None = None,
+    group_id: uuid.UUID | None = None,
+    federal_ein: str | None = None,
+) -> dict[str, Any]:
+    """Record a connection (and, without `group_id`, its new group) and start its lifecycle.
+
+    With `group_id`, the group must be the organization's (`NotFound`) and its federal EIN is
+    used; the answer then names the initial audit the run will request.
+    """
+    if group_id is not None:
+        async with db.transaction() as session:
+            group = await owned(session, Group, group_id, organization_id, what="group")
+            federal_ein = group.federal_ein
+    data = checked_group_data(carrier_id, group_data)
+    contract = await _create(
+        db,
+        temporal,
+        settings,
+        organization_id=organization_id,
+        carrier_id=carrier_id,
+        data=data,
+        new_group_name=new_group_name,
+        group_id=group_id,
+        federal_ein=federal_ein,
+    )
+    if group_id is not None:
+        initial_audit = uuid.uuid5(uuid.UUID(contract["id"]), "initial-audit")
+        contract["group_audit_request_id"] = str(initial_audit)
+    return contract
+
+
+async def _create(
+    db: Database,
+    temporal: Client,
+    settings: Settings,
+    *,
+    organization_id: uuid.UUID,
+    carrier_id: uuid.UUID,
+    data: GroupData,
+    new_group_name: str | None,
+    group_id: uuid.UUID | None,
+    federal_ein: str | None,
+) -> dict[str, Any]:
+    connection_id = uuid.uuid4()
+    run_id = workflow_id(organization_id, carrier_id, data.carrier_group_id)
+    try:
+        async with db.transaction() as session:
+            if group_id is None:
+                group = Group(
+                    id=uuid.uuid4(),
+                    organization_id=organization_id,
+                    name=new_group_name or data.carrier_group_id,
+                    federal_ein=federal_ein,
+                )
+                await save_version(session, group, is_new=True)
+                group_id = group.id
+            row = GroupConnection(
+                id=connection_id,
+                organization_id=organization_id,
+                group_id=group_id,
+                carrier_id=carrier_id,
+                carrier_group_id=data.carrier_group_id,
+                federal_ein=federal_ein,
+                request_type="initial" if new_group_name else "incremental",
+                status=ConnectionStatus.CREATED.value,
+                group_data=data.contract(),
+                setup_result={},
+                workflow_id=run_id,
+            )
+            await save_version(session, row, is_new=True)  # a duplicate fails here (unique index)
+            run_input = _run_input(row, settings)
+            # Started inside the transaction: if the start fails nothing is kept; if the commit
+            # fails after it, the run's first status write recreates the rows from its input.
+            await temporal.start_workflow(
+                GroupConnectionWorkflow.run,
+                run_input,
+                id=run_id,
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=search_attributes(run_input),
+                static_summary=f"{carrier_info(carrier_id).name} group {data.carrier_group_id}",
+            )
+            return row.as_contract()
+    except IntegrityError:
+        existing = await _find_conflict(db, organization_id, carrier_id, data, group_id)
+        raise _duplicate(existing) if existing else Conflict("duplicate connection") from None
+    except WorkflowAlreadyStartedError:
+        existing = await _find_conflict(db, organization_id, carrier_id, data, group_id)
+        raise (
+            _duplicate(existing)
+            if existing
+            else Conflict(f"a connection lifecycle for {data.carrier_group_id} is already running")
+        ) from None
+
+
+async def _find_conflict(
+    db: Database,
+    organization_id: uuid.UUID,
+    carrier_id: uuid.UUID,
+    data: GroupData,
+    group_id: uuid.UUID | None,
+) -> GroupConnection | None:
+    async with db.transaction() as session:
+        return await live_conflict(
+            session, organization_id, carrier_id, data.carrier_group_id, group_id
+        )
+
+
+async def live_state(
+    db: Database, temporal: Client, *, organization_id: uuid.UUID, connection_id: uuid.UUID
+) -> ConnectionState:
+    """The running workflow's own view (query): next re-check, re-check count, reason."""
+    async with db.transaction() as session:
+        row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
+    return await temporal.get_workflow_handle(row.workflow_id).query(GroupConnectionWorkflow.state)
+
+
+async def retry(
+    db: Database,
+    temporal: Client,
+    settings: Settings,
+    *,
+    organization_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    """Amend a waiting or failed connection's data with `changes` (the retry's fields) and run it
+    again; the connection as stored."""
+    async with db.transaction() as session:
+        row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
+        if row.disconnected is not None or not can_retry(ConnectionStatus(row.status)):
+            raise Conflict(
+                f"the connection is {row.status}; it cannot be retried", current_status=row.status
+            )
+        amendment = Amendment.model_validate(changes)
+        merged = amendment.apply(GroupData.model_validate(row.group_data)).contract()
+        data = checked_group_data(row.carrier_id, merged)
+        amendment = amendment.model_copy(update={"carrier_group_id": data.carrier_group_id})
+        if data.carrier_group_id != row.carrier_group_id:
+            existing = await live_conflict(
+                session,
+                organization_id,
+                row.carrier_id,
+                data.carrier_group_id,
+                None,
+                excluding=row.id,
+            )
+            if existing is not None:
+                raise _duplicate(existing)
+        run_input = _run_input(row, settings, request_type="incremental")
+        run_id = row.workflow_id
+    # Wakes a waiting run at once, or starts a new run of a finished one (unable_to_connect).
+    start = WithStartWorkflowOperation(
+        GroupConnectionWorkflow.run,
+        run_input,
+        id=run_id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=search_attributes(run_input),
+    )
+    try:
+        await temporal.execute_update_with_start_workflow(
+            GroupConnectionWorkflow.amend, amendment, start_workflow_operation=start
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == "ConnectionCompleted":
+            raise Conflict("the connection is completed; it cannot be retried") from exc
+        raise Conflict(f"the retry was refused: {cause}") from exc
+    async with db.transaction() as session:
+        row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
+        return row.as_contract()
 
 
 async def start_group_connection(

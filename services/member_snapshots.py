@@ -1,8 +1,10 @@
 """Member snapshot intake: check a snapshot against the group and its carriers, keep it, start it.
 
-The API hands every snapshot here, the dry run too. Refusals are `ValidationFailed` (422 naming
-each field), `DuplicateDependent` (400) and `UnknownMember` (404); a snapshot that passes is
-stored with each carrier's projection and its run is started in the same database transaction.
+The API hands every snapshot here, the dry run too (`submit_snapshot`, `dry_run`), and
+this owns the transaction. Refusals are `ValidationFailed` (422 naming each field),
+`DuplicateDependent` (400), `NotFound` (an unknown group or member) and `Conflict` (a raced first
+snapshot); a snapshot that passes is stored with each carrier's projection and its run is
+started in the same database transaction.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.registry import CARRIERS, rules_for
 from domain.disconnections import EnrollmentRefused, check_enrollment_change
-from domain.errors import FieldProblem, ValidationFailed
+from domain.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from domain.member_changes import (
     ChosenCoverage,
     FulfillmentStatus,
@@ -30,9 +33,10 @@ from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, 
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
 from services.fulfillment_signals import FulfillmentSignals
 from store.connections import carrier_links
-from store.db import hold_lock
+from store.db import Database, hold_lock
 from store.members import (
     SnapshotMembers,
+    UnknownMember,
     group_setups,
     last_sent_members,
     latest_snapshot,
@@ -40,7 +44,9 @@ from store.members import (
     replace_in_progress,
     snapshot_members,
 )
+from store.models import Group
 from store.models import MemberSnapshot as SnapshotRow
+from store.tenancy import owned
 from store.versioning import save_version
 from workflows import fulfillment as wf
 
@@ -183,6 +189,77 @@ async def take_snapshot(
     if await needs_wake(session, group_id):  # else the loop has been told and not yet built
         await signals.snapshot_stored(group_id, snapshot_id)
     return row
+
+
+async def submit_snapshot(
+    db: Database,
+    signals: FulfillmentSignals,
+    *,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    payload: dict[str, Any],
+    inbound: str,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Take the snapshot into the organization's group (see `take_snapshot`) in one transaction;
+    the stored snapshot."""
+    try:
+        async with db.transaction() as session:
+            await owned(session, Group, group_id, organization_id, what="group")
+            row = await take_snapshot(
+                session,
+                signals,
+                organization_id=organization_id,
+                group_id=group_id,
+                payload=payload,
+                inbound=inbound,
+                today=today,
+            )
+            return row.as_contract()
+    except UnknownMember as exc:
+        raise NotFound(str(exc)) from None
+    except IntegrityError:
+        # Two first snapshots of one new member raced past the lock's key (one by id, one by
+        # platform id): the loser may simply send again.
+        raise Conflict("another snapshot of this member was accepted first; resend") from None
+
+
+async def dry_run(
+    db: Database,
+    *,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    payload: dict[str, Any],
+    inbound: str,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Every check of a real submission, answered as one would be; nothing is stored or sent."""
+    try:
+        async with db.transaction() as session:
+            await owned(session, Group, group_id, organization_id, what="group")
+            checked = await check_snapshot(
+                session,
+                organization_id=organization_id,
+                group_id=group_id,
+                payload=payload,
+                today=today,
+            )
+    except UnknownMember as exc:
+        raise NotFound(str(exc)) from None
+    # Ids a submission would assign are not kept, so none is shown for a new member.
+    new = {member.id for member in checked.members.created}
+    employee_id = checked.members.employee_id
+    return {
+        "id": None,
+        "employee_id": None if employee_id in new else str(employee_id),
+        "group_id": str(group_id),
+        "status": "valid",
+        "member_snapshot": checked.processed,
+        "inbound_snapshot": inbound,
+        "created_members": [{**member, "id": None} for member in created_members(checked.members)],
+        "warnings": checked.warnings,
+        "fulfillment_summary": fulfillment_summary(checked, FulfillmentStatus.VALID),
+    }
 
 
 def created_members(members: SnapshotMembers) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Reads of group connections and their disconnection requests, shared by API and activities."""
+"""Group connections and their disconnection requests: reads shared by services and activities."""
 
 from __future__ import annotations
 
@@ -93,3 +93,55 @@ async def carrier_links(
         else CarrierLink(connected=False, disconnected_on=ended.get(carrier_id))
         for carrier_id in carrier_ids
     }
+
+
+async def live_conflict(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    carrier_id: uuid.UUID,
+    carrier_group_id: str,
+    group_id: uuid.UUID | None,
+    *,
+    excluding: uuid.UUID | None = None,
+) -> GroupConnection | None:
+    """A not disconnected connection to the carrier for the same carrier group (or, when
+    `group_id` is given, the same group) in the organization, other than `excluding`."""
+    keys = GroupConnection.carrier_group_id == carrier_group_id
+    if group_id is not None:
+        keys = keys | (GroupConnection.group_id == group_id)
+    query = select(GroupConnection).where(
+        GroupConnection.organization_id == organization_id,
+        GroupConnection.carrier_id == carrier_id,
+        GroupConnection.disconnected.is_(None),
+        keys,
+    )
+    if excluding is not None:
+        query = query.where(GroupConnection.id != excluding)
+    return await session.scalar(query.limit(1))
+
+
+def connection_conditions(
+    organization_id: uuid.UUID,
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    statuses: Sequence[str] = (),
+    carrier_ids: Sequence[uuid.UUID] = (),
+    carrier_group_id: str | None = None,
+    group_id: uuid.UUID | None = None,
+    visible: bool = True,
+) -> list[ColumnElement[bool]]:
+    """The organization's connections matching every filter given (none when not `visible`)."""
+    conditions = [GroupConnection.organization_id == organization_id]
+    if not visible:
+        conditions.append(GroupConnection.id.is_(None))
+    if ids:
+        conditions.append(GroupConnection.id.in_(ids))
+    if statuses:
+        conditions.append(GroupConnection.status.in_(statuses))
+    if carrier_ids:
+        conditions.append(GroupConnection.carrier_id.in_(carrier_ids))
+    if carrier_group_id is not None:
+        conditions.append(GroupConnection.carrier_group_id == carrier_group_id)
+    if group_id is not None:
+        conditions.append(GroupConnection.group_id == group_id)
+    return conditions

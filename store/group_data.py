@@ -1,4 +1,4 @@
-"""Reads of a group's data: organization-scoped lookups, and records current or as of a date.
+"""Reads of a group's data: its records current or as of a date, a page or one at a time.
 
 Every read takes an optional `day`: `None` means the current row, a date means the record as it
 stood in carrierlink at the end of that day (UTC), read from `record_versions`. Filters match the
@@ -16,7 +16,9 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Group, Versioned
+from domain.errors import NotFound
+from store.models import Group, GroupConnection, GroupEnrollment, Plan, Versioned
+from store.tenancy import owned
 from store.versioning import as_of
 
 V = TypeVar("V", bound=Versioned)
@@ -62,39 +64,6 @@ class Contains:
         return any(needle in str(record.get(f) or "").lower() for f in self.fields)
 
 
-def _owned_query(model: type[V], organization_id: uuid.UUID, group_id: uuid.UUID | None) -> Any:
-    if model is Group:
-        query: Any = select(model).where(Group.organization_id == organization_id)
-        return query if group_id is None else query.where(Group.id == group_id)
-    column: Any = model.group_id  # type: ignore[attr-defined]
-    query = (
-        select(model)
-        .join(Group, Group.id == column)
-        .where(Group.organization_id == organization_id)
-    )
-    return query if group_id is None else query.where(column == group_id)
-
-
-async def owned(
-    session: AsyncSession,
-    model: type[V],
-    record_id: uuid.UUID,
-    organization_id: uuid.UUID,
-    *,
-    group_id: uuid.UUID | None = None,
-    for_update: bool = False,
-) -> V | None:
-    """The current row if it belongs to the organization (and to `group_id`, when given).
-
-    `for_update` locks the row (SELECT ... FOR UPDATE) for a read-check-write of its version.
-    """
-    query = _owned_query(model, organization_id, group_id).where(model.id == record_id)
-    if for_update:
-        query = query.with_for_update(of=model)
-    row: V | None = await session.scalar(query)
-    return row
-
-
 async def view(session: AsyncSession, row: Versioned, day: date | None) -> dict[str, Any] | None:
     """The row's contract shape now, or as of `day` (`None` when it was not yet born then)."""
     if day is None:
@@ -132,3 +101,101 @@ async def listing(
     ]
     end = None if limit is None else offset + limit
     return kept[offset:end], len(kept)
+
+
+async def view_or_not_found(
+    session: AsyncSession, row: Versioned, day: date | None, what: str
+) -> dict[str, Any]:
+    """The record now or as of `day`; `NotFound` when it did not exist yet on that day."""
+    record = await view(session, row, day)
+    if record is None:
+        raise NotFound.of(what)
+    return record
+
+
+async def group_listing(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    model: type[Versioned],
+    day: date | None,
+    *,
+    filters: Sequence[Filter] = (),
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The group's records of `model` matching `filters` (a window of them when `limit` is
+    given), and how many match in all; `NotFound` when the group is not the organization's."""
+    column: Any = model.group_id  # type: ignore[attr-defined]
+    await owned(session, Group, group_id, organization_id, what="group")
+    return await listing(
+        session,
+        model,
+        scope=[column == group_id],
+        filters=filters,
+        day=day,
+        offset=offset,
+        limit=limit,
+    )
+
+
+async def group_record(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    model: type[Versioned],
+    record_id: uuid.UUID,
+    what: str,
+    *,
+    group_id: uuid.UUID | None = None,
+    day: date | None = None,
+) -> dict[str, Any]:
+    """The organization's record (in `group_id`, when given) now or as of `day`, or `NotFound`."""
+    row = await owned(session, model, record_id, organization_id, what=what, group_id=group_id)
+    return await view_or_not_found(session, row, day, what)
+
+
+async def enrollment_plans(
+    session: AsyncSession, organization_id: uuid.UUID, enrollment_id: uuid.UUID, day: date | None
+) -> list[dict[str, Any]]:
+    """The plans of the organization's group enrollment, now or as of `day`."""
+    what = "group enrollment"
+    enrollment = await owned(session, GroupEnrollment, enrollment_id, organization_id, what=what)
+    await view_or_not_found(session, enrollment, day, what)
+    records, _ = await listing(
+        session,
+        Plan,
+        scope=[Plan.group_id == enrollment.group_id],
+        filters=[OneOf("group_enrollment_id", (enrollment_id,))],
+        day=day,
+    )
+    return records
+
+
+async def groups(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    connected_to: tuple[uuid.UUID, str] | None = None,
+    company: str | None = None,
+    day: date | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The organization's groups: those in `ids` (when given), connected to the carrier group
+    `connected_to` (carrier id, its stored group ID), whose name or dba name contains `company`."""
+    scope: list[ColumnElement[bool]] = [Group.organization_id == organization_id]
+    if ids:
+        scope.append(Group.id.in_(ids))
+    if connected_to is not None:
+        carrier_id, carrier_group_id = connected_to
+        connected = select(GroupConnection.group_id).where(
+            GroupConnection.organization_id == organization_id,
+            GroupConnection.carrier_id == carrier_id,
+            GroupConnection.carrier_group_id == carrier_group_id,
+        )
+        scope.append(Group.id.in_(connected))
+    filters: list[Filter] = [Contains(("name", "dba_name"), company)] if company else []
+    return await listing(
+        session, Group, scope=scope, filters=filters, day=day, offset=offset, limit=limit
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, ColumnElement, column, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import NotFound
 from store.models import Member, MemberSnapshot, MemberTransaction, Versioned
 
 V = TypeVar("V", bound=Versioned)
@@ -93,6 +94,17 @@ async def employee(
     return row
 
 
+async def owned_employee(
+    session: AsyncSession, organization_id: uuid.UUID, employee_id: uuid.UUID
+) -> Member:
+    """The organization's employee, or `NotFound` (a dependent's or another organization's id
+    alike)."""
+    member = await employee(session, organization_id, employee_id)
+    if member is None:
+        raise NotFound.of("employee")
+    return member
+
+
 async def employee_transactions(
     session: AsyncSession, organization_id: uuid.UUID, employee_id: uuid.UUID
 ) -> list[MemberTransaction]:
@@ -119,3 +131,58 @@ async def latest_snapshot_created(
         )
     )
     return created
+
+
+def snapshot_conditions(
+    organization_id: uuid.UUID,
+    *,
+    statuses: Sequence[str] = (),
+    ids: Sequence[uuid.UUID] = (),
+    fulfillment_carrier_ids: Sequence[uuid.UUID] = (),
+    fulfillment_statuses: Sequence[str] = (),
+    employee_id: uuid.UUID | None = None,
+    group_id: uuid.UUID | None = None,
+) -> list[ColumnElement[bool]]:
+    """The organization's snapshots matching every filter given."""
+    conditions = [MemberSnapshot.organization_id == organization_id]
+    if statuses:
+        conditions.append(MemberSnapshot.status.in_(statuses))
+    if ids:
+        conditions.append(MemberSnapshot.id.in_(ids))
+    if fulfillment_carrier_ids or fulfillment_statuses:
+        conditions.append(fulfillment_matches(fulfillment_carrier_ids, fulfillment_statuses))
+    if employee_id is not None:
+        conditions.append(MemberSnapshot.employee_id == employee_id)
+    if group_id is not None:
+        conditions.append(MemberSnapshot.group_id == group_id)
+    return conditions
+
+
+def transaction_conditions(
+    organization_id: uuid.UUID,
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    current_status_details: Sequence[str] = (),
+    carrier_ids: Sequence[uuid.UUID] = (),
+    transaction_types: Sequence[str] = (),
+    created_from: date | None = None,
+    created_to: date | None = None,
+    status_details: Sequence[str] = (),
+    detail_from: date | None = None,
+    detail_to: date | None = None,
+) -> list[ColumnElement[bool]]:
+    """The organization's transactions matching every filter given (days are whole UTC days,
+    inclusive; `status_details` with `detail_from`/`detail_to`: reached within those days)."""
+    conditions = [MemberTransaction.organization_id == organization_id]
+    if ids:
+        conditions.append(MemberTransaction.id.in_(ids))
+    if current_status_details:
+        conditions.append(current_status_detail_in(current_status_details))
+    if carrier_ids:
+        conditions.append(MemberTransaction.carrier_id.in_(carrier_ids))
+    if transaction_types:
+        conditions.append(MemberTransaction.transaction_type.in_(transaction_types))
+    conditions += within_days(MemberTransaction.created, created_from, created_to)
+    if status_details or detail_from or detail_to:
+        conditions.append(has_status_detail(status_details, detail_from, detail_to))
+    return conditions

@@ -1,16 +1,20 @@
-"""Organizations, their hashed API tokens, and the carrier rows every connection points at."""
+"""Organizations: their hashed API tokens, what they own, and the carrier rows they point at."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import ApiToken, Carrier, Organization
+from domain.errors import NotFound
+from store.models import ApiToken, Carrier, Group, Organization
+
+RecordT = TypeVar("RecordT")
 
 
 def hash_token(token: str) -> str:
@@ -68,3 +72,43 @@ async def sync_carriers(session: AsyncSession, carriers: list[Carrier]) -> None:
             .values(**values)
             .on_conflict_do_update(index_elements=["id"], set_=values)
         )
+
+
+def _owned_query(model: type[Any], organization_id: uuid.UUID, group_id: uuid.UUID | None) -> Any:
+    if model is Group:
+        query: Any = select(model).where(Group.organization_id == organization_id)
+        return query if group_id is None else query.where(Group.id == group_id)
+    # Every other record belongs to a group: the group's organization owns it.
+    column: Any = model.group_id
+    query = (
+        select(model)
+        .join(Group, Group.id == column)
+        .where(Group.organization_id == organization_id)
+    )
+    return query if group_id is None else query.where(column == group_id)
+
+
+async def owned(
+    session: AsyncSession,
+    model: type[RecordT],
+    record_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    *,
+    what: str,
+    group_id: uuid.UUID | None = None,
+    for_update: bool = False,
+) -> RecordT:
+    """The organization's record (in `group_id`, when given), or `NotFound` naming `what`:
+    unknown and another organization's alike, so ids of others are not revealed.
+
+    The one ownership check of every API read and use case. `for_update` locks the row
+    (SELECT ... FOR UPDATE) for a read-check-write of its version.
+    """
+    record: Any = model
+    query = _owned_query(model, organization_id, group_id).where(record.id == record_id)
+    if for_update:
+        query = query.with_for_update(of=model)
+    row: RecordT | None = await session.scalar(query)
+    if row is None:
+        raise NotFound.of(what)
+    return row

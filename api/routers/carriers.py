@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import OrganizationId, Page, Paging
-from api.errors import not_found
+from api.deps import OrganizationId
+from api.params import Page, Paging
 from carriers import CARRIERS, CarrierInfo
+from domain.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
 
@@ -38,5 +39,5 @@ async def list_carriers(_: OrganizationId, page: Paging) -> Page[Any]:
 async def get_carrier(carrier_id: uuid.UUID, _: OrganizationId) -> dict[str, Any]:
     info = CARRIERS.get(carrier_id)
     if info is None:
-        raise not_found("carrier")
+        raise NotFound.of("carrier")
     return _carrier(info)

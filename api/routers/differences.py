@@ -14,41 +14,34 @@ and day may be one digit), whole UTC days, exclusive: `created_after=2024-01-10`
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
-from api.deps import (
-    DB,
-    OrganizationId,
+from api.deps import DB, OrganizationId
+from api.params import (
+    DifferenceSortBy,
+    Direction,
     Page,
     PageRequest,
     Paging,
     csv_choices,
     csv_uuids,
     csv_values,
-    owned_or_404,
+    day_param,
     sorted_page,
 )
-from api.routers.employees import employee_or_404
 from domain.differences import DifferenceClassification, DifferenceType, ObjectType
-from domain.errors import ValidationFailed
 from store.db import Database
-from store.differences import SOURCE_OBJECT_TYPE
-from store.member_reads import within_days
+from store.difference_reads import difference_conditions
+from store.member_reads import owned_employee
 from store.models import Difference, Group, MemberTransaction
+from store.tenancy import owned
 
 router = APIRouter(prefix="/api/v1", tags=["differences"])
-D = Difference
 WHAT = "difference"
-
-SortBy = Literal["created", "modified", "impact_score"]
-Direction = Literal["asc", "desc"]
 
 Ids = Annotated[str | None, Query(description="comma-separated difference ids")]
 GroupIds = Annotated[str | None, Query(description="comma-separated group ids")]
@@ -85,38 +78,6 @@ After = Annotated[
     str | None, Query(description="YYYY-MM-DD: created after that day (UTC), exclusive")
 ]
 
-_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
-
-
-def day_param(raw: str | None, field: str) -> date | None:
-    """A `YYYY-MM-DD` value (month and day may be one digit), or 422 naming `field`."""
-    if raw is None:
-        return None
-    try:
-        if not _DAY.match(raw):
-            raise ValueError
-        year, month, day = (int(part) for part in raw.split("-"))
-        return date(year, month, day)
-    except ValueError:
-        raise ValidationFailed.one(field, "must be a date YYYY-MM-DD") from None
-
-
-def is_open_condition() -> ColumnElement[bool]:
-    return and_(D.resolved.is_(None), D.replaced_by.is_(None), D.is_dismissed.is_(false()))
-
-
-def seen_by_transaction(transaction_id: uuid.UUID) -> ColumnElement[bool]:
-    """The transaction's check found it first, or saw or resolved it since."""
-    source = {"object_type": SOURCE_OBJECT_TYPE, "object_id": str(transaction_id)}
-    return or_(D.member_transaction_id == transaction_id, D.sources.contains([source]))
-
-
-def of_snapshots(snapshot_ids: list[uuid.UUID]) -> ColumnElement[bool]:
-    return or_(
-        D.member_snapshot_id.in_(snapshot_ids),
-        *(D.sources.contains([{"member_snapshot_id": str(s)}]) for s in snapshot_ids),
-    )
-
 
 @dataclass(frozen=True)
 class DifferenceFilters:
@@ -141,74 +102,51 @@ class DifferenceFilters:
     min_impact_score: Score = None
     max_impact_score: Score = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The filters as conditions on the differences (422 naming the first one not valid)."""
-        conditions: list[ColumnElement[bool]] = []
-        if ids := csv_uuids(self.id, "id"):
-            conditions.append(D.id.in_(ids))
-        if object_types := csv_choices(
-            self.object_type, "object_type", (t.value for t in ObjectType)
-        ):
-            conditions.append(D.object_type.in_(object_types))
-        if objects := csv_uuids(self.object_id, "object_id"):
-            conditions.append(D.object_id.in_(objects))
-        if self.is_open is not None:
-            open_ = is_open_condition()
-            conditions.append(open_ if self.is_open else not_(open_))
-        if self.is_dismissed is not None:
-            conditions.append(D.is_dismissed.is_(true() if self.is_dismissed else false()))
-        if self.is_discrepancy is not None:
-            conditions.append(D.is_discrepancy.is_(true() if self.is_discrepancy else false()))
-        if classifications := csv_choices(
-            self.classification, "classification", (c.value for c in DifferenceClassification)
-        ):
-            conditions.append(D.difference_classification.in_(classifications))
-        if types := csv_choices(self.type, "type", (t.value for t in DifferenceType)):
-            conditions.append(D.difference_type.in_(types))
-        if impact_types := csv_values(self.impact_type):
-            conditions.append(D.impact_type.in_(impact_types))
-        if snapshots := csv_uuids(self.member_snapshot_id, "member_snapshot_id"):
-            conditions.append(of_snapshots(snapshots))
-        if before := day_param(self.created_before, "created_before"):
-            conditions += within_days(D.created, None, before - timedelta(days=1))
-        if after := day_param(self.created_after, "created_after"):
-            conditions += within_days(D.created, after + timedelta(days=1), None)
-        if self.min_impact_score is not None:
-            conditions.append(D.impact_score >= self.min_impact_score)
-        if self.max_impact_score is not None:
-            conditions.append(D.impact_score <= self.max_impact_score)
-        return conditions
+    def parsed(self) -> dict[str, Any]:
+        """The filters as `store.difference_reads.difference_conditions` takes them (422 naming
+        the first one not valid)."""
+        return {
+            "ids": csv_uuids(self.id, "id"),
+            "object_types": csv_choices(
+                self.object_type, "object_type", (t.value for t in ObjectType)
+            ),
+            "object_ids": csv_uuids(self.object_id, "object_id"),
+            "open_": self.is_open,
+            "dismissed": self.is_dismissed,
+            "discrepancy": self.is_discrepancy,
+            "classifications": csv_choices(
+                self.classification,
+                "classification",
+                (c.value for c in DifferenceClassification),
+            ),
+            "types": csv_choices(self.type, "type", (t.value for t in DifferenceType)),
+            "impact_types": csv_values(self.impact_type),
+            "snapshot_ids": csv_uuids(self.member_snapshot_id, "member_snapshot_id"),
+            "created_before": day_param(self.created_before, "created_before"),
+            "created_after": day_param(self.created_after, "created_after"),
+            "min_impact_score": self.min_impact_score,
+            "max_impact_score": self.max_impact_score,
+        }
 
 
 Filters = Annotated[DifferenceFilters, Depends()]
 
 
-def of_groups_and_employees(
-    group_id: str | None, employee_id: str | None
-) -> list[ColumnElement[bool]]:
-    """The `group_id` and `employee_id` filters (lists whose path names neither)."""
-    conditions: list[ColumnElement[bool]] = []
-    if groups := csv_uuids(group_id, "group_id"):
-        conditions.append(D.group_id.in_(groups))
-    if employees := csv_uuids(employee_id, "employee_id"):
-        conditions.append(D.employee_id.in_(employees))
-    return conditions
-
-
-async def difference_page(
+async def _difference_page(
     db: Database,
     organization_id: uuid.UUID,
     page: PageRequest,
-    conditions: list[ColumnElement[bool]],
+    filters: dict[str, Any],
     *,
     sort_by: str,
-    sort_direction: str,
+    sort_direction: Direction,
+    **scope: Any,
 ) -> Page[Any]:
     return await sorted_page(
         db,
-        D,
+        Difference,
         page,
-        conditions=[D.organization_id == organization_id, *conditions],
+        conditions=difference_conditions(organization_id, **filters, **scope),
         sort_by=sort_by,
         sort_direction=sort_direction,
     )
@@ -222,12 +160,20 @@ async def list_differences(
     page: Paging,
     group_id: GroupIds = None,
     employee_id: EmployeeIds = None,
-    sort_by: SortBy = "created",
+    sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = [*of_groups_and_employees(group_id, employee_id), *filters.conditions()]
-    return await difference_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
+    group_ids = csv_uuids(group_id, "group_id")
+    employee_ids = csv_uuids(employee_id, "employee_id")
+    return await _difference_page(
+        db,
+        organization_id,
+        page,
+        filters.parsed(),
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        group_ids=group_ids,
+        employee_ids=employee_ids,
     )
 
 
@@ -236,7 +182,7 @@ async def get_difference(
     difference_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        row = await owned_or_404(session, D, difference_id, organization_id, WHAT)
+        row = await owned(session, Difference, difference_id, organization_id, what=WHAT)
         return row.as_detail()
 
 
@@ -247,18 +193,23 @@ async def list_transaction_differences(
     db: DB,
     filters: Filters,
     page: Paging,
-    sort_by: SortBy = "created",
+    sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
     """The differences the transaction's checks found or resolved."""
-    conditions = filters.conditions()
+    parsed = filters.parsed()
     async with db.transaction() as session:
-        await owned_or_404(
-            session, MemberTransaction, transaction_id, organization_id, "member transaction"
+        await owned(
+            session, MemberTransaction, transaction_id, organization_id, what="member transaction"
         )
-    conditions.append(seen_by_transaction(transaction_id))
-    return await difference_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
+    return await _difference_page(
+        db,
+        organization_id,
+        page,
+        parsed,
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        seen_by=transaction_id,
     )
 
 
@@ -269,16 +220,21 @@ async def list_employee_differences(
     db: DB,
     filters: Filters,
     page: Paging,
-    sort_by: SortBy = "created",
+    sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
     """The differences of the employee's family (the employee's, dependents', enrollments')."""
-    conditions = filters.conditions()
+    parsed = filters.parsed()
     async with db.transaction() as session:
-        await employee_or_404(session, organization_id, employee_id)
-    conditions.append(D.employee_id == employee_id)
-    return await difference_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
+        await owned_employee(session, organization_id, employee_id)
+    return await _difference_page(
+        db,
+        organization_id,
+        page,
+        parsed,
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        employee_ids=[employee_id],
     )
 
 
@@ -290,13 +246,20 @@ async def list_group_differences(
     filters: Filters,
     page: Paging,
     employee_id: EmployeeIds = None,
-    sort_by: SortBy = "created",
+    sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = [*of_groups_and_employees(None, employee_id), *filters.conditions()]
+    employee_ids = csv_uuids(employee_id, "employee_id")
+    parsed = filters.parsed()
     async with db.transaction() as session:
-        await owned_or_404(session, Group, group_id, organization_id, "group")
-    conditions.append(D.group_id == group_id)
-    return await difference_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
+        await owned(session, Group, group_id, organization_id, what="group")
+    return await _difference_page(
+        db,
+        organization_id,
+        page,
+        parsed,
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        group_ids=[group_id],
+        employee_ids=employee_ids,
     )

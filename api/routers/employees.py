@@ -1,5 +1,5 @@
-"""`/api/v1/employees/{employee_id}`: the employee's snapshots, the snapshot calculated from what
-carrierlink holds now, and their status per carrier.
+"""`/api/v1/employees/{employee_id}`: the snapshot calculated from what carrierlink holds now,
+and the employee's status per carrier (their snapshot list is in `api.routers.member_snapshots`).
 
 An employee is a member of type `employee` in the caller's organization; any other id (a
 dependent's, another organization's employee's, an unknown one) answers 404.
@@ -13,47 +13,15 @@ from itertools import groupby
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import DB, OrganizationId, Page, Paging
-from api.errors import not_found
-from api.routers.member_snapshots import Direction, Filters, SortBy, snapshot_page
+from api.deps import DB, OrganizationId
+from domain.errors import NotFound
 from domain.member_changes import TransactionStatus
 from store import member_reads
 from store.members import latest_snapshot
-from store.models import Member, MemberSnapshot, MemberTransaction
+from store.models import MemberTransaction
 
 router = APIRouter(prefix="/api/v1/employees/{employee_id}", tags=["employees"])
-
-
-async def employee_or_404(
-    session: AsyncSession, organization_id: uuid.UUID, employee_id: uuid.UUID
-) -> Member:
-    member = await member_reads.employee(session, organization_id, employee_id)
-    if member is None:
-        raise not_found("employee")
-    return member
-
-
-@router.get("/member_snapshots")
-async def list_employee_member_snapshots(
-    employee_id: uuid.UUID,
-    organization_id: OrganizationId,
-    db: DB,
-    filters: Filters,
-    page: Paging,
-    sort_by: SortBy = "created",
-    sort_direction: Direction = "desc",
-) -> Page[Any]:
-    """The employee's snapshots (newest first by default); the same filters as
-    `/member_snapshots` but `employee_id` and `group_id`."""
-    conditions = filters.conditions()
-    async with db.transaction() as session:
-        await employee_or_404(session, organization_id, employee_id)
-    conditions.append(MemberSnapshot.employee_id == employee_id)
-    return await snapshot_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
-    )
 
 
 @router.get("/member_snapshot")
@@ -65,10 +33,10 @@ async def employee_member_snapshot(
     engine ids filled in. Intake finds a new snapshot's omitted coverages against the same one.
     404 for an employee with no such snapshot."""
     async with db.transaction() as session:
-        await employee_or_404(session, organization_id, employee_id)
+        await member_reads.owned_employee(session, organization_id, employee_id)
         current = await latest_snapshot(session, employee_id)
     if current is None:
-        raise not_found("member snapshot")
+        raise NotFound.of("member snapshot")
     return current.member_snapshot
 
 
@@ -99,7 +67,7 @@ async def employee_status(
     any is processing, else `unable_to_fulfill` when the last one failed, else `stable`.
     `latest_platform_change` is when the employee's newest snapshot was received."""
     async with db.transaction() as session:
-        await employee_or_404(session, organization_id, employee_id)
+        await member_reads.owned_employee(session, organization_id, employee_id)
         transactions = await member_reads.employee_transactions(
             session, organization_id, employee_id
         )

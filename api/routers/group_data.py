@@ -11,20 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import (
-    DB,
-    EffectiveDate,
-    OrganizationId,
-    Page,
-    Paging,
-    csv_choices,
-    csv_uuids,
-    group_listing,
-    group_record,
-    group_records,
-    owned_or_404,
-    view_or_404,
-)
+from api.deps import DB, OrganizationId
+from api.params import EffectiveDate, Page, Paging, csv_choices, csv_uuids, group_page
 from domain.enums import LineOfCoverage
 from store import group_data
 from store.group_data import Filter, OneOf
@@ -44,7 +32,10 @@ def _one_of(field: str, values: list[Any]) -> list[Filter]:
 async def list_carrier_configurations(
     group_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> list[dict[str, Any]]:
-    records, _ = await group_listing(db, organization_id, group_id, CarrierConfiguration, day)
+    async with db.transaction() as session:
+        records, _ = await group_data.group_listing(
+            session, organization_id, group_id, CarrierConfiguration, day
+        )
     return records
 
 
@@ -60,16 +51,17 @@ async def list_group_enrollments(
     ] = None,
 ) -> Page[Any]:
     filters = _one_of("status", csv_choices(status, "status", ENROLLMENT_STATUSES))
-    return await group_records(db, organization_id, group_id, GroupEnrollment, page, day, filters)
+    return await group_page(db, organization_id, group_id, GroupEnrollment, page, day, filters)
 
 
 @router.get("/group_enrollments/{enrollment_id}")
 async def get_group_enrollment(
     enrollment_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    return await group_record(
-        db, organization_id, GroupEnrollment, enrollment_id, "group enrollment", day=day
-    )
+    async with db.transaction() as session:
+        return await group_data.group_record(
+            session, organization_id, GroupEnrollment, enrollment_id, "group enrollment", day=day
+        )
 
 
 @router.get("/group_enrollments/{enrollment_id}/plans")
@@ -77,18 +69,7 @@ async def list_group_enrollment_plans(
     enrollment_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> list[dict[str, Any]]:
     async with db.transaction() as session:
-        enrollment = await owned_or_404(
-            session, GroupEnrollment, enrollment_id, organization_id, "group enrollment"
-        )
-        await view_or_404(session, enrollment, day, "group enrollment")
-        records, _ = await group_data.listing(
-            session,
-            Plan,
-            scope=[Plan.group_id == enrollment.group_id],
-            filters=_one_of("group_enrollment_id", [enrollment_id]),
-            day=day,
-        )
-    return records
+        return await group_data.enrollment_plans(session, organization_id, enrollment_id, day)
 
 
 @router.get("/groups/{group_id}/plans")
@@ -114,11 +95,15 @@ async def list_plans(
         ),
         *_one_of("carrier_id", csv_uuids(carrier_id, "carrier_id")),
     ]
-    return await group_records(db, organization_id, group_id, Plan, page, day, filters)
+    return await group_page(db, organization_id, group_id, Plan, page, day, filters)
 
 
 @router.get("/plans/{plan_id}")
 async def get_plan(
     plan_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
-    return {"plan": await group_record(db, organization_id, Plan, plan_id, "plan", day=day)}
+    async with db.transaction() as session:
+        plan = await group_data.group_record(
+            session, organization_id, Plan, plan_id, "plan", day=day
+        )
+    return {"plan": plan}

@@ -1,40 +1,36 @@
-"""`/api/v1/member_snapshots` reads: lists (all, a group's) and one snapshot.
+"""`/api/v1/member_snapshots` reads: lists (all, a group's, an employee's) and one snapshot.
 
 Lists show each snapshot's summary (no payloads), newest first unless `sort_by` and
-`sort_direction` say otherwise; one snapshot shows the whole record. An employee's snapshots are
-listed by `api.routers.employees`.
+`sort_direction` say otherwise; one snapshot shows the whole record.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import ColumnElement
 
-from api.deps import (
-    DB,
-    OrganizationId,
+from api.deps import DB, OrganizationId
+from api.params import (
+    Direction,
     Page,
     PageRequest,
     Paging,
+    SnapshotSortBy,
     csv_choices,
     csv_uuids,
-    owned_or_404,
     sorted_page,
 )
 from domain.member_changes import FulfillmentStatus, SnapshotStatus
 from store import member_reads
 from store.db import Database
 from store.models import Group, MemberSnapshot
+from store.tenancy import owned
 
 router = APIRouter(prefix="/api/v1", tags=["member snapshots"])
 WHAT = "member snapshot"
-
-SortBy = Literal["created", "modified"]
-Direction = Literal["asc", "desc"]
 
 StatusFilter = Annotated[
     str | None,
@@ -68,48 +64,46 @@ class SnapshotFilters:
     fulfillment_summary_carrier_id: SummaryCarrierFilter = None
     fulfillment_summary_status: SummaryStatusFilter = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The filters as conditions on the snapshots (422 naming the first one not valid)."""
-        conditions: list[ColumnElement[bool]] = []
-        if statuses := csv_choices(self.status, "status", (s.value for s in SnapshotStatus)):
-            conditions.append(MemberSnapshot.status.in_(statuses))
-        if ids := csv_uuids(self.id, "id"):
-            conditions.append(MemberSnapshot.id.in_(ids))
-        carriers = csv_uuids(self.fulfillment_summary_carrier_id, "fulfillment_summary_carrier_id")
-        fulfillment = csv_choices(
-            self.fulfillment_summary_status,
-            "fulfillment_summary_status",
-            (s.value for s in FulfillmentStatus),
-        )
-        if carriers or fulfillment:
-            conditions.append(member_reads.fulfillment_matches(carriers, fulfillment))
-        return conditions
+    def parsed(self) -> dict[str, Any]:
+        """The filters as `store.member_reads.snapshot_conditions` takes them (422 naming the
+        first one not valid)."""
+        return {
+            "statuses": csv_choices(self.status, "status", (s.value for s in SnapshotStatus)),
+            "ids": csv_uuids(self.id, "id"),
+            "fulfillment_carrier_ids": csv_uuids(
+                self.fulfillment_summary_carrier_id, "fulfillment_summary_carrier_id"
+            ),
+            "fulfillment_statuses": csv_choices(
+                self.fulfillment_summary_status,
+                "fulfillment_summary_status",
+                (s.value for s in FulfillmentStatus),
+            ),
+        }
 
 
 Filters = Annotated[SnapshotFilters, Depends()]
 
 
-async def snapshot_page(
+async def _snapshot_page(
     db: Database,
     organization_id: uuid.UUID,
     page: PageRequest,
-    conditions: list[ColumnElement[bool]],
+    filters: dict[str, Any],
     *,
     sort_by: str,
-    sort_direction: str,
+    sort_direction: Direction,
+    employee_id: uuid.UUID | None = None,
     group_id: uuid.UUID | None = None,
 ) -> Page[Any]:
-    """One page of the organization's snapshots matching `conditions`, as summaries; 404 when
-    `group_id` is given and not the organization's group."""
-    if group_id is not None:
-        async with db.transaction() as session:
-            await owned_or_404(session, Group, group_id, organization_id, "group")
-        conditions = [*conditions, MemberSnapshot.group_id == group_id]
+    """One page of the organization's snapshots matching `filters`, as summaries."""
+    conditions = member_reads.snapshot_conditions(
+        organization_id, employee_id=employee_id, group_id=group_id, **filters
+    )
     return await sorted_page(
         db,
         MemberSnapshot,
         page,
-        conditions=[MemberSnapshot.organization_id == organization_id, *conditions],
+        conditions=conditions,
         sort_by=sort_by,
         sort_direction=sort_direction,
         render=MemberSnapshot.as_summary,
@@ -124,16 +118,18 @@ async def list_member_snapshots(
     page: Paging,
     employee_id: EmployeeFilter = None,
     group_id: Annotated[uuid.UUID | None, Query(description="the group's id")] = None,
-    sort_by: SortBy = "created",
+    sort_by: SnapshotSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = filters.conditions()
-    if employee_id is not None:
-        conditions.append(MemberSnapshot.employee_id == employee_id)
-    if group_id is not None:
-        conditions.append(MemberSnapshot.group_id == group_id)
-    return await snapshot_page(
-        db, organization_id, page, conditions, sort_by=sort_by, sort_direction=sort_direction
+    return await _snapshot_page(
+        db,
+        organization_id,
+        page,
+        filters.parsed(),
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        employee_id=employee_id,
+        group_id=group_id,
     )
 
 
@@ -145,20 +141,47 @@ async def list_group_member_snapshots(
     filters: Filters,
     page: Paging,
     employee_id: EmployeeFilter = None,
-    sort_by: SortBy = "created",
+    sort_by: SnapshotSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
-    conditions = filters.conditions()
-    if employee_id is not None:
-        conditions.append(MemberSnapshot.employee_id == employee_id)
-    return await snapshot_page(
+    parsed = filters.parsed()
+    async with db.transaction() as session:
+        await owned(session, Group, group_id, organization_id, what="group")
+    return await _snapshot_page(
         db,
         organization_id,
         page,
-        conditions,
+        parsed,
         sort_by=sort_by,
         sort_direction=sort_direction,
+        employee_id=employee_id,
         group_id=group_id,
+    )
+
+
+@router.get("/employees/{employee_id}/member_snapshots", tags=["employees"])
+async def list_employee_member_snapshots(
+    employee_id: uuid.UUID,
+    organization_id: OrganizationId,
+    db: DB,
+    filters: Filters,
+    page: Paging,
+    sort_by: SnapshotSortBy = "created",
+    sort_direction: Direction = "desc",
+) -> Page[Any]:
+    """The employee's snapshots (newest first by default); the same filters as
+    `/member_snapshots` but `employee_id` and `group_id`."""
+    parsed = filters.parsed()
+    async with db.transaction() as session:
+        await member_reads.owned_employee(session, organization_id, employee_id)
+    return await _snapshot_page(
+        db,
+        organization_id,
+        page,
+        parsed,
+        sort_by=sort_by,
+        sort_direction=sort_direction,
+        employee_id=employee_id,
     )
 
 
@@ -167,5 +190,5 @@ async def get_member_snapshot(
     snapshot_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        row = await owned_or_404(session, MemberSnapshot, snapshot_id, organization_id, WHAT)
+        row = await owned(session, MemberSnapshot, snapshot_id, organization_id, what=WHAT)
         return row.as_contract()

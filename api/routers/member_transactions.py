@@ -11,26 +11,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import ColumnElement
 
-from api.deps import (
-    DB,
-    OrganizationId,
-    Page,
-    Paging,
-    csv_choices,
-    csv_uuids,
-    date_param,
-    owned_or_404,
-    sorted_page,
-)
-from api.errors import not_found
+from api.deps import DB, OrganizationId
+from api.params import Page, Paging, csv_choices, csv_uuids, date_param, sorted_page
+from domain.errors import NotFound
 from domain.member_changes import StatusDetail, TransactionType
 from store import member_reads
 from store.models import MemberTransaction
+from store.tenancy import owned
 
 router = APIRouter(prefix="/api/v1/member_transactions", tags=["member transactions"])
-MT = MemberTransaction
 WHAT = "member transaction"
 
 IdsFilter = Annotated[str | None, Query(description="comma-separated transaction ids")]
@@ -74,33 +64,28 @@ class TransactionFilters:
     status_detail_min_date: MinDetail = None
     status_detail_max_date: MaxDetail = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The filters as conditions on the transactions (422 naming the first one not valid)."""
+    def parsed(self) -> dict[str, Any]:
+        """The filters as `store.member_reads.transaction_conditions` takes them (422 naming the
+        first one not valid)."""
         details_allowed = [d.value for d in StatusDetail]
-        conditions: list[ColumnElement[bool]] = []
-        if ids := csv_uuids(self.ids, "ids"):
-            conditions.append(MT.id.in_(ids))
+        ids = csv_uuids(self.ids, "ids")
         details = csv_choices(self.status_details, "status_details", details_allowed)
         current = csv_choices(self.current_status_detail, "current_status_detail", details_allowed)
-        if current:
-            conditions.append(member_reads.current_status_detail_in(current))
-        if carriers := csv_uuids(self.carrier_ids, "carrier_ids"):
-            conditions.append(MT.carrier_id.in_(carriers))
+        carriers = csv_uuids(self.carrier_ids, "carrier_ids")
         types = csv_choices(
             self.transaction_type, "transaction_type", (t.value for t in TransactionType)
         )
-        if types:
-            conditions.append(MT.transaction_type.in_(types))
-        conditions += member_reads.within_days(
-            MT.created,
-            date_param(self.transaction_min_date, "transaction_min_date"),
-            date_param(self.transaction_max_date, "transaction_max_date"),
-        )
-        first_day = date_param(self.status_detail_min_date, "status_detail_min_date")
-        last_day = date_param(self.status_detail_max_date, "status_detail_max_date")
-        if details or first_day or last_day:
-            conditions.append(member_reads.has_status_detail(details, first_day, last_day))
-        return conditions
+        return {
+            "ids": ids,
+            "current_status_details": current,
+            "carrier_ids": carriers,
+            "transaction_types": types,
+            "created_from": date_param(self.transaction_min_date, "transaction_min_date"),
+            "created_to": date_param(self.transaction_max_date, "transaction_max_date"),
+            "status_details": details,
+            "detail_from": date_param(self.status_detail_min_date, "status_detail_min_date"),
+            "detail_to": date_param(self.status_detail_max_date, "status_detail_max_date"),
+        }
 
 
 Filters = Annotated[TransactionFilters, Depends()]
@@ -112,9 +97,9 @@ async def list_member_transactions(
 ) -> Page[Any]:
     return await sorted_page(
         db,
-        MT,
+        MemberTransaction,
         page,
-        conditions=[MT.organization_id == organization_id, *filters.conditions()],
+        conditions=member_reads.transaction_conditions(organization_id, **filters.parsed()),
         sort_by="created",
         sort_direction="desc",
     )
@@ -125,7 +110,7 @@ async def get_member_transaction(
     transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
     async with db.transaction() as session:
-        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+        row = await owned(session, MemberTransaction, transaction_id, organization_id, what=WHAT)
         return row.as_contract()
 
 
@@ -135,7 +120,7 @@ async def list_status_details(
 ) -> Page[Any]:
     """The transaction's status details, oldest first."""
     async with db.transaction() as session:
-        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+        row = await owned(session, MemberTransaction, transaction_id, organization_id, what=WHAT)
     details = row.status_details
     window = details[page.offset : page.offset + page.page_size]
     return Page.of(window, page, len(details))
@@ -147,7 +132,7 @@ async def latest_status_detail(
 ) -> dict[str, Any]:
     """The transaction's current status detail (its last one)."""
     async with db.transaction() as session:
-        row = await owned_or_404(session, MT, transaction_id, organization_id, WHAT)
+        row = await owned(session, MemberTransaction, transaction_id, organization_id, what=WHAT)
     if not row.status_details:
-        raise not_found("status detail")
+        raise NotFound.of("status detail")
     return dict(row.status_details[-1])
