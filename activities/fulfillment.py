@@ -34,7 +34,7 @@ from domain.member_changes import (
 )
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
 from runtime.settings import Settings
-from services.confirmations import wake_group_confirmations
+from services.wakes import Wakes
 from store.connections import live_connections
 from store.db import Database
 from store.members import (
@@ -443,7 +443,7 @@ class FulfillmentActivities:
                     {t.member_snapshot_id for t in transactions if t.status in _FINAL},
                 )
         if any(s.status is CarrierTransactionState.COMPLETED for s in answers.values()):
-            await wake_group_confirmations(self._client, self._settings, request.group_id)
+            await Wakes(self._client, self._settings).confirmations(request.group_id)
         return Tracked(in_flight=len(carrier) - finished, finished=finished)
 
 
