@@ -48,6 +48,7 @@ from domain.differences import (
     FieldDifference,
     FoundDifference,
     ObjectType,
+    split_check,
 )
 from domain.enums import LineOfCoverage
 from domain.member_changes import coverage_key
@@ -141,27 +142,20 @@ def compare_member(
 def differences_resolved(
     previous: Iterable[FoundDifference], now: Iterable[FoundDifference]
 ) -> tuple[list[FoundDifference], list[FoundDifference]]:
-    """Split earlier findings by a new check, matching by `identity`.
+    """Split earlier findings by a new check, matching by `identity` (`split_check`, which
+    the store's `record_check` uses on the open differences' keys).
 
     still_open: the findings of `now` whose identity was found before (their current field
     values), in the order of `previous`; resolved: the earlier findings `now` no longer has.
     Findings of `now` new since `previous` are in neither list.
     """
-    current: dict[tuple[str, ...], FoundDifference] = {}
-    for finding in now:
-        current.setdefault(finding.identity, finding)
-    still_open: list[FoundDifference] = []
-    resolved: list[FoundDifference] = []
-    seen: set[tuple[str, ...]] = set()
+    earlier: dict[str, FoundDifference] = {}
     for finding in previous:
-        if finding.identity in seen:
-            continue
-        seen.add(finding.identity)
-        if finding.identity in current:
-            still_open.append(current[finding.identity])
-        else:
-            resolved.append(finding)
-    return still_open, resolved
+        earlier.setdefault(finding.key, finding)
+    split = split_check(earlier, now)
+    current = {finding.key: finding for finding in split.still_open}
+    still_open = [current[key] for key in earlier if key in current]
+    return still_open, [earlier[key] for key in split.resolved]
 
 
 # --- the carrier's documented behaviours ---------------------------------------------------------
