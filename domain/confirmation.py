@@ -51,7 +51,7 @@ from domain.differences import (
     split_check,
 )
 from domain.enums import LineOfCoverage
-from domain.member_changes import coverage_key
+from domain.member_changes import TransactionType, coverage_key
 from domain.members import (
     OPEN_END,
     CarrierCoverage,
@@ -156,6 +156,41 @@ def differences_resolved(
     current = {finding.key: finding for finding in split.still_open}
     still_open = [current[key] for key in earlier if key in current]
     return still_open, [earlier[key] for key in split.resolved]
+
+
+# Verified at once (contract 4c): nothing waits for an effective date.
+VERIFIED_AT_ONCE = frozenset(
+    {TransactionType.DEMOGRAPHIC.value, TransactionType.DEMOGRAPHIC_FULL.value}
+)
+
+
+def effective_date(sent: CarrierMember, lines_of_coverage: Iterable[str]) -> dt.date:
+    """When a change takes effect: the latest start among the changed lines' active
+    enrollments (a coverage's end, for one being removed)."""
+    lines = set(lines_of_coverage)
+    dates: list[dt.date] = []
+    for coverage in sent.coverages:
+        if coverage.line_of_coverage.value not in lines:
+            continue
+        for member in coverage.enrolled_members:
+            if member.effective_end_date == OPEN_END:
+                dates.append(member.effective_start_date)
+            else:
+                dates.append(member.effective_end_date)
+    return max(dates, default=dt.date.min)
+
+
+def is_last_check(
+    stage: ConfirmationStage, *, transaction_type: str, takes_effect: dt.date, today: dt.date
+) -> bool:
+    """Whether this check verifies the transaction: the effective-date check, a change
+    verified at once, or one already in effect. Otherwise another check falls on its
+    effective date."""
+    return (
+        stage is ConfirmationStage.EFFECTIVE_DATE
+        or transaction_type in VERIFIED_AT_ONCE
+        or takes_effect <= today
+    )
 
 
 # --- the carrier's documented behaviours ---------------------------------------------------------
