@@ -24,7 +24,7 @@ from api.routers import (
 )
 from runtime import temporal
 from runtime.settings import Settings, get_settings
-from services.fulfillment_signals import FulfillmentSignals
+from services.wakes import Wakes
 from store.db import Database
 
 
@@ -45,7 +45,7 @@ def create_app(
         )
         # Lazy: the API answers reads while Temporal restarts; calls that need it fail then.
         app.state.temporal = temporal_client or await temporal.connect(settings, lazy=True)
-        app.state.fulfillment_signals = FulfillmentSignals(app.state.temporal, settings)
+        app.state.wakes = Wakes(app.state.temporal, settings)
         try:
             yield
         finally:

@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from runtime.settings import Settings
-from services.fulfillment_signals import FulfillmentSignals
+from services.wakes import Wakes
 from store.db import Database
 from store.tenancy import organization_for_token
 
@@ -34,8 +34,8 @@ async def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
-async def get_fulfillment_signals(request: Request) -> FulfillmentSignals:
-    return request.app.state.fulfillment_signals
+async def get_wakes(request: Request) -> Wakes:
+    return request.app.state.wakes
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -70,5 +70,5 @@ _known_tokens: TTLCache[str, uuid.UUID] = TTLCache(maxsize=10_000, ttl=60)
 
 OrganizationId = Annotated[uuid.UUID, Depends(organization_dep)]
 TemporalClient = Annotated[Client, Depends(get_temporal)]
-Signals = Annotated[FulfillmentSignals, Depends(get_fulfillment_signals)]
+Signals = Annotated[Wakes, Depends(get_wakes)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

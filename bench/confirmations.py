@@ -22,7 +22,7 @@ today to `--days` - 1 days ahead (`--seed`). Principal dates a new hire's covera
 rules, so about half the transactions end verified with a difference (a discrepancy).
 
 Measured: every group's loop is woken as a completed transaction wakes it
-(`wake_group_confirmations`, signal-with-start); the test server then skips time while the
+(`Wakes.confirmations`, signal-with-start); the test server then skips time while the
 loops work: an acceptance check now, a durable timer to each effective date, a final check
 there. Done when every loop has ended (nothing pending). Printed: the wall time; the Temporal
 history events of every group-confirmations run (continued-as-new runs included) per
@@ -94,7 +94,7 @@ from domain.member_changes import (
 from domain.members import CoverageChoice, GroupSetup
 from domain.snapshots import parse_snapshot
 from runtime.settings import Settings
-from services.confirmations import wake_group_confirmations
+from services.wakes import Wakes
 from store.account import store_account_structure
 from store.db import Database
 from store.members import group_setup
@@ -871,11 +871,8 @@ async def measure(stack: Stack, seeded: list[Loop], args: argparse.Namespace) ->
             cpu_before = sum(psutil.Process().cpu_times()[:2])
             start = await monitor.start()
             t0 = time.perf_counter()
-            await gather_limited(
-                20,
-                lambda s: wake_group_confirmations(client, stack.settings, s.group_id),
-                seeded,
-            )
+            wakes = Wakes(client, stack.settings)
+            await gather_limited(20, lambda s: wakes.confirmations(s.group_id), seeded)
             # What awaiting a started workflow's result does under the test server (the wake's
             # signal-with-start leaves no such handle): time skips whenever nothing is in flight.
             # Polled rather than awaited: the test server ends a long poll for the result after a

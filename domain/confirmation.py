@@ -48,9 +48,10 @@ from domain.differences import (
     FieldDifference,
     FoundDifference,
     ObjectType,
+    split_check,
 )
 from domain.enums import LineOfCoverage
-from domain.member_changes import coverage_key
+from domain.member_changes import TransactionType, coverage_key
 from domain.members import (
     OPEN_END,
     CarrierCoverage,
@@ -141,27 +142,55 @@ def compare_member(
 def differences_resolved(
     previous: Iterable[FoundDifference], now: Iterable[FoundDifference]
 ) -> tuple[list[FoundDifference], list[FoundDifference]]:
-    """Split earlier findings by a new check, matching by `identity`.
+    """Split earlier findings by a new check, matching by `identity` (`split_check`, which
+    the store's `record_check` uses on the open differences' keys).
 
     still_open: the findings of `now` whose identity was found before (their current field
     values), in the order of `previous`; resolved: the earlier findings `now` no longer has.
     Findings of `now` new since `previous` are in neither list.
     """
-    current: dict[tuple[str, ...], FoundDifference] = {}
-    for finding in now:
-        current.setdefault(finding.identity, finding)
-    still_open: list[FoundDifference] = []
-    resolved: list[FoundDifference] = []
-    seen: set[tuple[str, ...]] = set()
+    earlier: dict[str, FoundDifference] = {}
     for finding in previous:
-        if finding.identity in seen:
+        earlier.setdefault(finding.key, finding)
+    split = split_check(earlier, now)
+    current = {finding.key: finding for finding in split.still_open}
+    still_open = [current[key] for key in earlier if key in current]
+    return still_open, [earlier[key] for key in split.resolved]
+
+
+# Verified at once (contract 4c): nothing waits for an effective date.
+VERIFIED_AT_ONCE = frozenset(
+    {TransactionType.DEMOGRAPHIC.value, TransactionType.DEMOGRAPHIC_FULL.value}
+)
+
+
+def effective_date(sent: CarrierMember, lines_of_coverage: Iterable[str]) -> dt.date:
+    """When a change takes effect: the latest start among the changed lines' active
+    enrollments (a coverage's end, for one being removed)."""
+    lines = set(lines_of_coverage)
+    dates: list[dt.date] = []
+    for coverage in sent.coverages:
+        if coverage.line_of_coverage.value not in lines:
             continue
-        seen.add(finding.identity)
-        if finding.identity in current:
-            still_open.append(current[finding.identity])
-        else:
-            resolved.append(finding)
-    return still_open, resolved
+        for member in coverage.enrolled_members:
+            if member.effective_end_date == OPEN_END:
+                dates.append(member.effective_start_date)
+            else:
+                dates.append(member.effective_end_date)
+    return max(dates, default=dt.date.min)
+
+
+def is_last_check(
+    stage: ConfirmationStage, *, transaction_type: str, takes_effect: dt.date, today: dt.date
+) -> bool:
+    """Whether this check verifies the transaction: the effective-date check, a change
+    verified at once, or one already in effect. Otherwise another check falls on its
+    effective date."""
+    return (
+        stage is ConfirmationStage.EFFECTIVE_DATE
+        or transaction_type in VERIFIED_AT_ONCE
+        or takes_effect <= today
+    )
 
 
 # --- the carrier's documented behaviours ---------------------------------------------------------

@@ -7,6 +7,7 @@ carrier matches, and becomes a discrepancy if it still differs after the effecti
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -37,6 +38,31 @@ class DifferenceType(StrEnum):
     # The carrier set its own effective date (Principal computes them): to resolve with the
     # carrier, as the seed says, not a failure of the transaction.
     CARRIER_EFFECTIVE_DATE = "carrier_effective_date"
+
+
+COVERAGE = "coverage"
+DEMOGRAPHIC = "demographic"
+IMPACT_TYPES = (COVERAGE, DEMOGRAPHIC)
+
+# The engine's own scale (the contract names `impact_score` and `impact_type` but defines
+# neither): 3 when coverage is missing or wrong, 2 for a carrier-set date or a person's
+# details, 1 for employment details.
+IMPACT: dict[DifferenceType, tuple[int, str]] = {
+    DifferenceType.MISSING_EMPLOYEE: (3, COVERAGE),
+    DifferenceType.MISSING_DEPENDENT: (3, COVERAGE),
+    DifferenceType.MISSING_IE: (3, COVERAGE),
+    DifferenceType.EXTRA_DEPENDENT: (3, COVERAGE),
+    DifferenceType.EXTRA_IE: (3, COVERAGE),
+    DifferenceType.ENROLLMENT_MISMATCH: (3, COVERAGE),
+    DifferenceType.CARRIER_EFFECTIVE_DATE: (2, COVERAGE),
+    DifferenceType.PERSON_MISMATCH: (2, DEMOGRAPHIC),
+    DifferenceType.EMPLOYMENT_MISMATCH: (1, DEMOGRAPHIC),
+}
+
+
+def impact_of(difference_type: DifferenceType) -> tuple[int, str | None]:
+    """A difference's impact score and type (1 and none for a type the scale does not list)."""
+    return IMPACT.get(difference_type, (1, None))
 
 
 class ConfirmationStage(StrEnum):
@@ -82,3 +108,31 @@ class FoundDifference:
             *self.coverage_key,
             self.difference_type.value,
         )
+
+    @property
+    def key(self) -> str:
+        """The identity as one string, as a stored difference is named by it."""
+        return "|".join(self.identity)
+
+
+@dataclass(frozen=True)
+class CheckSplit:
+    """A new check's findings against the differences open before it, matched by identity."""
+
+    opened: list[FoundDifference]  # found, and no open difference has its identity
+    still_open: list[FoundDifference]  # found again: the open difference's current values
+    resolved: list[str]  # the keys of open differences the check no longer finds
+
+
+def split_check(open_keys: Iterable[str], found: Iterable[FoundDifference]) -> CheckSplit:
+    """Split a check's findings by the keys (`FoundDifference.key`) of the differences open
+    before it. One finding per identity: the last one wins. `opened` and `still_open` keep the
+    order of `found`; `resolved` keeps the order of `open_keys`."""
+    findings = {finding.key: finding for finding in found}
+    open_before = list(dict.fromkeys(open_keys))
+    known = set(open_before)
+    return CheckSplit(
+        opened=[finding for key, finding in findings.items() if key not in known],
+        still_open=[finding for key, finding in findings.items() if key in known],
+        resolved=[key for key in open_before if key not in findings],
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -26,6 +26,8 @@ from domain.members import (
     CarrierDependent,
     CarrierEmployee,
     CarrierMember,
+    CarrierTransactionState,
+    CarrierTransactionStatus,
     EnrolledIndividual,
     Json,
     MemberEvent,
@@ -80,6 +82,99 @@ class StatusDetail(StrEnum):
     CARRIER_FAILED = "carrier_failed"
     CANCELED = "canceled"
     NOYO_VERIFIED = "noyo_verified"
+
+
+# A transaction in one of these is done: nothing more is sent for it or asked about it.
+FINAL_STATUSES = frozenset(
+    {
+        TransactionStatus.COMPLETED.value,
+        TransactionStatus.FAILED.value,
+        TransactionStatus.CANCELED.value,
+    }
+)
+
+# What the carrier reports, as the contract's status details.
+CARRIER_DETAIL: Mapping[CarrierTransactionState, StatusDetail] = {
+    CarrierTransactionState.ACCEPTED: StatusDetail.CARRIER_ACCEPTED,
+    CarrierTransactionState.PROCESSING: StatusDetail.CARRIER_PROCESSING,
+    CarrierTransactionState.MANAGED: StatusDetail.CARRIER_PROCESSING,
+    CarrierTransactionState.COMPLETED: StatusDetail.CARRIER_COMPLETED,
+    CarrierTransactionState.FAILED: StatusDetail.CARRIER_FAILED,
+}
+MANAGED_NOTE = (
+    "managed change: the carrier handles it by hand, which takes longer (Principal: 5-10 "
+    "business days; Unum: up to 10 days)"
+)
+REPLACED_NOTE = "replaced by a newer snapshot before it was sent"
+NOT_CONNECTED_NOTE = "the group is no longer connected to the carrier"
+REFUSED_NOTE = "refused by the carrier"
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES
+
+
+def status_after(state: CarrierTransactionState) -> TransactionStatus | None:
+    """A sent transaction's status once its carrier reports `state`; None while it works."""
+    if state is CarrierTransactionState.COMPLETED:
+        return TransactionStatus.COMPLETED
+    if state is CarrierTransactionState.FAILED:
+        return TransactionStatus.FAILED
+    return None
+
+
+def carrier_progress(
+    recorded: Sequence[Mapping[str, Any]], status: CarrierTransactionStatus
+) -> list[tuple[StatusDetail, str | None]]:
+    """The status details (and their messages) the carrier reports that are not among the
+    `recorded` ones yet, in the carrier's order."""
+    seen = {(detail["status_detail"], detail.get("message")) for detail in recorded}
+    new: list[tuple[StatusDetail, str | None]] = []
+    for step in status.history:
+        state = CarrierTransactionState(step.status)
+        message = (
+            MANAGED_NOTE
+            if state is CarrierTransactionState.MANAGED
+            else status.reason
+            if state is CarrierTransactionState.FAILED
+            else None
+        )
+        if (CARRIER_DETAIL[state].value, message) not in seen:
+            seen.add((CARRIER_DETAIL[state].value, message))
+            new.append((CARRIER_DETAIL[state], message))
+    return new
+
+
+@dataclass(frozen=True)
+class TransactionOutcome:
+    """What a snapshot's carrier entry needs of one of its transactions."""
+
+    status: str
+    sent: bool  # the carrier has it (its receipt is recorded)
+    reason: str | None = None  # why it failed
+
+
+def settled_entry(
+    entry: dict[str, Any], transactions: Sequence[TransactionOutcome]
+) -> dict[str, Any]:
+    """A snapshot's carrier entry (`fulfillment_summary[]`) from its transactions there:
+    invalid (with the reasons) when one failed, sent once the carrier has them all, else as
+    it was."""
+    failed = [t for t in transactions if t.status == TransactionStatus.FAILED.value]
+    if failed:
+        reasons = [str(t.reason or REFUSED_NOTE) for t in failed]
+        return {**entry, "status": FulfillmentStatus.INVALID.value, "errors": reasons}
+    if transactions and all(t.sent for t in transactions):
+        return {**entry, "status": FulfillmentStatus.SENT.value}
+    return entry
+
+
+def snapshot_completed(snapshot_status: str, transactions: Iterable[TransactionOutcome]) -> bool:
+    """A snapshot in processing is completed once every transaction of it is final (a
+    replaced one keeps `replaced`)."""
+    return snapshot_status == SnapshotStatus.PROCESSING.value and all(
+        is_final(t.status) for t in transactions
+    )
 
 
 class TransactionType(StrEnum):

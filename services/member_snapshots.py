@@ -31,7 +31,7 @@ from domain.member_changes import (
 )
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
-from services.fulfillment_signals import FulfillmentSignals
+from services.wakes import Wakes
 from store.connections import carrier_links
 from store.db import Database, hold_lock
 from store.members import (
@@ -148,7 +148,7 @@ async def check_snapshot(
 
 async def take_snapshot(
     session: AsyncSession,
-    signals: FulfillmentSignals,
+    signals: Wakes,
     *,
     organization_id: uuid.UUID,
     group_id: uuid.UUID,
@@ -187,13 +187,13 @@ async def take_snapshot(
     )
     await save_version(session, row, is_new=True, history=False)
     if await needs_wake(session, group_id):  # else the loop has been told and not yet built
-        await signals.snapshot_stored(group_id, snapshot_id)
+        await signals.fulfillment(group_id, [snapshot_id])
     return row
 
 
 async def submit_snapshot(
     db: Database,
-    signals: FulfillmentSignals,
+    signals: Wakes,
     *,
     organization_id: uuid.UUID,
     group_id: uuid.UUID,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.account import AccountStructure
+from domain.account import AccountStructure, CarrierGroupProfile
 from store.models import (
     CarrierConfiguration,
     Contact,
@@ -77,26 +77,7 @@ async def store_account_structure(
     """Bring the store in line with the carrier; safe to repeat (a repeat changes nothing)."""
     changes = AccountChanges()
     scope = {"group_id": group_id, "carrier_id": carrier_id}
-
-    group = await session.get(Group, group_id, with_for_update=True)
-    assert group is not None, f"group {group_id} missing"
-    profile = account.group
-    for name in ("name", "federal_ein"):
-        ours, theirs = getattr(group, name), getattr(profile, name)
-        if theirs and ours and ours != theirs:
-            changes.group_differences.append(
-                {"field": name, "platform_value": ours, "carrier_value": theirs}
-            )
-    # Fields the platform never gave are taken from the carrier.
-    filled = False
-    for name in ("dba_name", "federal_ein", "sic_code"):
-        if getattr(group, name) is None and getattr(profile, name):
-            setattr(group, name, getattr(profile, name))
-            filled = True
-    if filled:
-        await save_version(session, group)
-        changes.count(changes.changed, "groups")
-
+    await _reconcile_group(session, group_id, account.group, changes)
     await _sync(
         session,
         CarrierConfiguration,
@@ -105,59 +86,88 @@ async def store_account_structure(
         {account.carrier_group_id: {"configuration": account.configuration}},
         changes,
     )
-    await _sync(
-        session,
-        Location,
-        "carrier_location_id",
-        scope,
-        {
-            loc.carrier_location_id: {
-                "display_name": loc.display_name,
-                "address": loc.address.model_dump(mode="json"),
-            }
-            for loc in account.locations
-        },
-        changes,
-    )
-    await _sync(
-        session,
-        Contact,
-        "carrier_contact_id",
-        scope,
-        {
-            c.carrier_contact_id: c.model_dump(exclude={"carrier_contact_id"})
-            for c in account.contacts
-        },
-        changes,
-    )
+    await _sync(session, Location, "carrier_location_id", scope, _locations(account), changes)
+    await _sync(session, Contact, "carrier_contact_id", scope, _contacts(account), changes)
     enrollment_ids = await _sync(
-        session,
-        GroupEnrollment,
-        "carrier_enrollment_id",
-        scope,
-        {
-            e.carrier_enrollment_id: {
-                **e.model_dump(exclude={"carrier_enrollment_id", "line_of_coverage"}),
-                "line_of_coverage": e.line_of_coverage.value,
-            }
-            for e in account.group_enrollments
-        },
-        changes,
+        session, GroupEnrollment, "carrier_enrollment_id", scope, _enrollments(account), changes
     )
-    await _sync(
-        session,
-        Plan,
-        "carrier_plan_id",
-        scope,
-        {
-            p.carrier_plan_id: {
-                "group_enrollment_id": enrollment_ids[p.carrier_enrollment_id],
-                "line_of_coverage": p.line_of_coverage.value,
-                "status": p.status,
-                "details": p.details(),
-            }
-            for p in account.plans
-        },
-        changes,
-    )
+    plans = _plans(account, enrollment_ids)
+    await _sync(session, Plan, "carrier_plan_id", scope, plans, changes)
     return changes
+
+
+async def _reconcile_group(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    profile: CarrierGroupProfile,
+    changes: AccountChanges,
+) -> None:
+    """Note where the carrier names the group otherwise; fill what the platform never gave."""
+    group = await session.get(Group, group_id, with_for_update=True)
+    assert group is not None, f"group {group_id} missing"
+    changes.group_differences.extend(_group_differences(group, profile))
+    if _fill_from_carrier(group, profile):
+        await save_version(session, group)
+        changes.count(changes.changed, "groups")
+
+
+def _group_differences(group: Group, profile: CarrierGroupProfile) -> list[dict[str, Any]]:
+    """The group's names the carrier knows otherwise (both sides given)."""
+    differences = []
+    for name in ("name", "federal_ein"):
+        ours, theirs = getattr(group, name), getattr(profile, name)
+        if theirs and ours and ours != theirs:
+            differences.append({"field": name, "platform_value": ours, "carrier_value": theirs})
+    return differences
+
+
+def _fill_from_carrier(group: Group, profile: CarrierGroupProfile) -> bool:
+    """Take from the carrier the fields the platform never gave; whether any was."""
+    filled = False
+    for name in ("dba_name", "federal_ein", "sic_code"):
+        if getattr(group, name) is None and getattr(profile, name):
+            setattr(group, name, getattr(profile, name))
+            filled = True
+    return filled
+
+
+def _locations(account: AccountStructure) -> dict[str, dict[str, Any]]:
+    return {
+        location.carrier_location_id: {
+            "display_name": location.display_name,
+            "address": location.address.model_dump(mode="json"),
+        }
+        for location in account.locations
+    }
+
+
+def _contacts(account: AccountStructure) -> dict[str, dict[str, Any]]:
+    return {
+        contact.carrier_contact_id: contact.model_dump(exclude={"carrier_contact_id"})
+        for contact in account.contacts
+    }
+
+
+def _enrollments(account: AccountStructure) -> dict[str, dict[str, Any]]:
+    return {
+        enrollment.carrier_enrollment_id: {
+            **enrollment.model_dump(exclude={"carrier_enrollment_id", "line_of_coverage"}),
+            "line_of_coverage": enrollment.line_of_coverage.value,
+        }
+        for enrollment in account.group_enrollments
+    }
+
+
+def _plans(
+    account: AccountStructure, enrollment_ids: dict[str, uuid.UUID]
+) -> dict[str, dict[str, Any]]:
+    """Each plan under its group enrollment's row id (stored just before)."""
+    return {
+        plan.carrier_plan_id: {
+            "group_enrollment_id": enrollment_ids[plan.carrier_enrollment_id],
+            "line_of_coverage": plan.line_of_coverage.value,
+            "status": plan.status,
+            "details": plan.details(),
+        }
+        for plan in account.plans
+    }

@@ -1,4 +1,5 @@
-"""Group connections and their disconnection requests: reads shared by services and activities."""
+"""Group connections and their disconnection requests: reads shared by API and activities, and
+the rows a connection run writes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.connections import ConnectionStatus
+from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
-from store.models import GroupConnection, GroupDisconnectionRequest
+from store.models import Group, GroupConnection, GroupDisconnectionRequest
+from store.versioning import save_version
 
 
 async def live_connection(
@@ -145,3 +147,39 @@ def connection_conditions(
     if group_id is not None:
         conditions.append(GroupConnection.group_id == group_id)
     return conditions
+
+
+async def connection_for_update(
+    session: AsyncSession, connection_id: uuid.UUID
+) -> GroupConnection | None:
+    return await session.get(GroupConnection, connection_id, with_for_update=True)
+
+
+async def add_connection(
+    session: AsyncSession, connection: ConnectionInput, *, workflow_id: str
+) -> GroupConnection:
+    """The connection's row (and its group's, if missing) from the run's input."""
+    if await session.scalar(select(Group.id).where(Group.id == connection.group_id)) is None:
+        group = Group(
+            id=connection.group_id,
+            organization_id=connection.organization_id,
+            name=connection.group_data.group_name or connection.group_data.carrier_group_id,
+            federal_ein=connection.federal_ein,
+        )
+        await save_version(session, group, is_new=True)
+    row = GroupConnection(
+        id=connection.connection_id,
+        organization_id=connection.organization_id,
+        group_id=connection.group_id,
+        carrier_id=connection.carrier_id,
+        carrier_group_id=connection.group_data.carrier_group_id,
+        federal_ein=connection.federal_ein,
+        request_type=connection.request_type,
+        status=connection.status.value,
+        group_data=connection.group_data.contract(),
+        setup_result={},
+        workflow_id=workflow_id,
+        status_seq=connection.status_seq,
+    )
+    await save_version(session, row, is_new=True)
+    return row

@@ -26,31 +26,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.differences import ConfirmationStage, DifferenceType, FoundDifference
+from domain.differences import ConfirmationStage, FoundDifference, impact_of, split_check
 from store.db import hold_lock
 from store.models import Difference, MemberTransaction
 from store.versioning import save_version
 
 SOURCE_OBJECT_TYPE = "member_transaction"
-
-COVERAGE = "coverage"
-DEMOGRAPHIC = "demographic"
-
-# The engine's own scale (the contract names `impact_score` and `impact_type` but defines
-# neither): 3 when coverage is missing or wrong, 2 for a carrier-set date or a person's
-# details, 1 for employment details.
-IMPACT: dict[DifferenceType, tuple[int, str]] = {
-    DifferenceType.MISSING_EMPLOYEE: (3, COVERAGE),
-    DifferenceType.MISSING_DEPENDENT: (3, COVERAGE),
-    DifferenceType.MISSING_IE: (3, COVERAGE),
-    DifferenceType.EXTRA_DEPENDENT: (3, COVERAGE),
-    DifferenceType.EXTRA_IE: (3, COVERAGE),
-    DifferenceType.ENROLLMENT_MISMATCH: (3, COVERAGE),
-    DifferenceType.CARRIER_EFFECTIVE_DATE: (2, COVERAGE),
-    DifferenceType.PERSON_MISMATCH: (2, DEMOGRAPHIC),
-    DifferenceType.EMPLOYMENT_MISMATCH: (1, DEMOGRAPHIC),
-}
-IMPACT_TYPES = (COVERAGE, DEMOGRAPHIC)
 
 
 @dataclass(frozen=True)
@@ -68,10 +49,6 @@ class CheckOutcome:
         return self.opened + self.still_open
 
 
-def identity_of(found: FoundDifference) -> str:
-    return "|".join(found.identity)
-
-
 def _json_safe(value: Any) -> Any:
     """A carrier or platform value as JSON stores it (dates and the like as strings)."""
     return json.loads(json.dumps(value, default=str))
@@ -81,43 +58,45 @@ def _fields(found: FoundDifference) -> list[dict[str, Any]]:
     return [_json_safe(f.as_json()) for f in found.fields]
 
 
-def _source(
-    transaction: MemberTransaction,
-    stage: ConfirmationStage,
-    fetched_at: int,
-    now: int,
-    *,
-    is_discrepancy: bool = False,
-    resolves: bool = False,
-) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "version": str(uuid.uuid4()),
-        "created": now,
-        "modified": now,
-        "object_type": SOURCE_OBJECT_TYPE,
-        "object_id": str(transaction.id),
-        "member_snapshot_id": str(transaction.member_snapshot_id),
-        "stage": stage.value,
-        "is_discrepancy": is_discrepancy,
-        "resolves_difference": resolves,
-        "suppress_discrepancies": False,
-        "last_seen": fetched_at,
-        "carrier_fetch_time": fetched_at,
-    }
+@dataclass(frozen=True)
+class _Check:
+    """One check of a transaction at its carrier: what each source it writes says."""
 
+    transaction: MemberTransaction
+    stage: ConfirmationStage
+    fetched_at: int  # when the carrier was read
+    now: int
 
-def _already_recorded(
-    row: Difference, transaction_id: uuid.UUID, stage: ConfirmationStage, fetched_at: int
-) -> bool:
-    """This very check (transaction, stage, carrier read) is already one of its sources."""
-    return any(
-        s.get("object_id") == str(transaction_id)
-        and s.get("stage") == stage.value
-        and s.get("carrier_fetch_time") == fetched_at
-        and not s.get("resolves_difference")
-        for s in row.sources
-    )
+    @property
+    def at_effective_date(self) -> bool:
+        return self.stage is ConfirmationStage.EFFECTIVE_DATE
+
+    def source(self, *, is_discrepancy: bool = False, resolves: bool = False) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "version": str(uuid.uuid4()),
+            "created": self.now,
+            "modified": self.now,
+            "object_type": SOURCE_OBJECT_TYPE,
+            "object_id": str(self.transaction.id),
+            "member_snapshot_id": str(self.transaction.member_snapshot_id),
+            "stage": self.stage.value,
+            "is_discrepancy": is_discrepancy,
+            "resolves_difference": resolves,
+            "suppress_discrepancies": False,
+            "last_seen": self.fetched_at,
+            "carrier_fetch_time": self.fetched_at,
+        }
+
+    def already_in(self, row: Difference) -> bool:
+        """This very check (transaction, stage, carrier read) is already one of its sources."""
+        return any(
+            s.get("object_id") == str(self.transaction.id)
+            and s.get("stage") == self.stage.value
+            and s.get("carrier_fetch_time") == self.fetched_at
+            and not s.get("resolves_difference")
+            for s in row.sources
+        )
 
 
 async def _lock_member_at_carrier(
@@ -148,6 +127,31 @@ async def record_check(
     Repeating the same check (same transaction, stage and `fetched_at`) changes nothing.
     """
     await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
+    open_rows = await _open_differences(session, transaction)
+    split = split_check(open_rows, found)
+    check = _Check(transaction, stage, fetched_at, now=int(time.time()))
+    discrepancies = 0
+    for finding in split.opened:
+        opened = await _open(session, check, finding)
+        discrepancies += opened.is_discrepancy
+    for finding in split.still_open:
+        row = open_rows[finding.key]
+        await _found_again(session, check, row, finding)
+        discrepancies += row.is_discrepancy
+    for key in split.resolved:
+        await _resolve(session, check, open_rows[key])
+    return CheckOutcome(
+        opened=len(split.opened),
+        still_open=len(split.still_open),
+        resolved=len(split.resolved),
+        discrepancies=discrepancies,
+    )
+
+
+async def _open_differences(
+    session: AsyncSession, transaction: MemberTransaction
+) -> dict[str, Difference]:
+    """The employee's open differences at the transaction's carrier, locked, by identity."""
     rows = await session.scalars(
         select(Difference)
         .where(
@@ -157,72 +161,61 @@ async def record_check(
         )
         .with_for_update()
     )
-    open_by_identity = {row.identity: row for row in rows}
-    findings = {identity_of(f): f for f in found}  # one per identity: the last one wins
-    at_effective_date = stage is ConfirmationStage.EFFECTIVE_DATE
-    now = int(time.time())
-    opened = still_open = resolved = discrepancies = 0
+    return {row.identity: row for row in rows}
 
-    for identity, finding in findings.items():
-        score, impact_type = IMPACT.get(finding.difference_type, (1, None))
-        row = open_by_identity.get(identity)
-        if row is None:
-            row = Difference(
-                organization_id=transaction.organization_id,
-                group_id=transaction.group_id,
-                carrier_id=transaction.carrier_id,
-                employee_id=transaction.employee_id,
-                member_snapshot_id=transaction.member_snapshot_id,
-                member_transaction_id=transaction.id,
-                object_type=finding.object_type.value,
-                object_id=finding.object_id,
-                coverage_key=list(finding.coverage_key),
-                difference_classification=finding.classification.value,
-                difference_type=finding.difference_type.value,
-                fields=_fields(finding),
-                impact_score=score,
-                impact_type=impact_type,
-                is_dismissed=False,
-                is_suppressed=False,
-                is_discrepancy=at_effective_date,
-                discrepancy_time=now if at_effective_date else None,
-                resolved=None,
-                replaced_by=None,
-                identity=identity,
-                sources=[
-                    _source(transaction, stage, fetched_at, now, is_discrepancy=at_effective_date)
-                ],
-            )
-            await save_version(session, row, is_new=True, history=False)
-            opened += 1
-        else:
-            still_open += 1
-            if not _already_recorded(row, transaction.id, stage, fetched_at):
-                becomes_discrepancy = at_effective_date and not row.is_discrepancy
-                if becomes_discrepancy:
-                    row.is_discrepancy = True
-                    row.discrepancy_time = now
-                row.fields = _fields(finding)
-                row.difference_classification = finding.classification.value
-                row.impact_score, row.impact_type = score, impact_type
-                row.sources = [
-                    *row.sources,
-                    _source(
-                        transaction, stage, fetched_at, now, is_discrepancy=becomes_discrepancy
-                    ),
-                ]
-                await save_version(session, row, history=False)
-        if row.is_discrepancy:
-            discrepancies += 1
 
-    for identity, row in open_by_identity.items():
-        if identity in findings:
-            continue
-        row.resolved = now
-        row.sources = [*row.sources, _source(transaction, stage, fetched_at, now, resolves=True)]
-        await save_version(session, row, history=False)
-        resolved += 1
-
-    return CheckOutcome(
-        opened=opened, still_open=still_open, resolved=resolved, discrepancies=discrepancies
+async def _open(session: AsyncSession, check: _Check, finding: FoundDifference) -> Difference:
+    """A new difference; at the effective-date check, a discrepancy from the start."""
+    transaction = check.transaction
+    score, impact_type = impact_of(finding.difference_type)
+    row = Difference(
+        organization_id=transaction.organization_id,
+        group_id=transaction.group_id,
+        carrier_id=transaction.carrier_id,
+        employee_id=transaction.employee_id,
+        member_snapshot_id=transaction.member_snapshot_id,
+        member_transaction_id=transaction.id,
+        object_type=finding.object_type.value,
+        object_id=finding.object_id,
+        coverage_key=list(finding.coverage_key),
+        difference_classification=finding.classification.value,
+        difference_type=finding.difference_type.value,
+        fields=_fields(finding),
+        impact_score=score,
+        impact_type=impact_type,
+        is_dismissed=False,
+        is_suppressed=False,
+        is_discrepancy=check.at_effective_date,
+        discrepancy_time=check.now if check.at_effective_date else None,
+        resolved=None,
+        replaced_by=None,
+        identity=finding.key,
+        sources=[check.source(is_discrepancy=check.at_effective_date)],
     )
+    await save_version(session, row, is_new=True, history=False)
+    return row
+
+
+async def _found_again(
+    session: AsyncSession, check: _Check, row: Difference, finding: FoundDifference
+) -> None:
+    """Refresh an open difference from the finding and add the check as a source, unless this
+    very check is one already; at the effective-date check it becomes a discrepancy."""
+    if check.already_in(row):
+        return
+    becomes_discrepancy = check.at_effective_date and not row.is_discrepancy
+    if becomes_discrepancy:
+        row.is_discrepancy = True
+        row.discrepancy_time = check.now
+    row.fields = _fields(finding)
+    row.difference_classification = finding.classification.value
+    row.impact_score, row.impact_type = impact_of(finding.difference_type)
+    row.sources = [*row.sources, check.source(is_discrepancy=becomes_discrepancy)]
+    await save_version(session, row, history=False)
+
+
+async def _resolve(session: AsyncSession, check: _Check, row: Difference) -> None:
+    """The check no longer finds the open difference: resolved, the check its last source."""
+    row.resolved = check.now
+    row.sources = [*row.sources, check.source(resolves=True)]
+    await save_version(session, row, history=False)

@@ -1,5 +1,5 @@
-"""The API's signals to group fulfillment loops: each snapshot told to its group's loop, errors
-reach the caller. That a group's calls never overlap is the wake row's work
+"""Wakes of group fulfillment loops: each snapshot told to its group's loop, errors reach the
+caller. That a group's calls never overlap is the wake row's work
 (tests/integration/test_fulfillment_wakes.py)."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import pytest
 from temporalio.client import Client
 
 from runtime.settings import Settings
-from services.fulfillment_signals import FulfillmentSignals
+from services.wakes import Wakes
+from workflows.confirmation import WAKE
+from workflows.confirmation import workflow_id as confirmation_workflow_id
 from workflows.fulfillment import SNAPSHOTS_STORED, workflow_id
 
 
@@ -34,8 +36,8 @@ class SlowTemporal:
         self.calls.append((id, list(snapshot_ids)))
 
 
-def signals(temporal: SlowTemporal) -> FulfillmentSignals:
-    return FulfillmentSignals(cast(Client, temporal), Settings())
+def signals(temporal: SlowTemporal) -> Wakes:
+    return Wakes(cast(Client, temporal), Settings())
 
 
 async def test_groups_are_signalled_side_by_side() -> None:
@@ -43,7 +45,7 @@ async def test_groups_are_signalled_side_by_side() -> None:
     sender = signals(temporal)
     groups = [uuid.uuid4() for _ in range(5)]
 
-    await asyncio.gather(*(sender.snapshot_stored(g, uuid.uuid4()) for g in groups))
+    await asyncio.gather(*(sender.fulfillment(g, [uuid.uuid4()]) for g in groups))
 
     assert sorted(id for id, _ in temporal.calls) == sorted(workflow_id(g) for g in groups)
 
@@ -52,7 +54,7 @@ async def test_the_signal_names_the_snapshot_and_its_group() -> None:
     temporal = SlowTemporal()
     group, snapshot = uuid.uuid4(), uuid.uuid4()
 
-    await signals(temporal).snapshot_stored(group, snapshot)
+    await signals(temporal).fulfillment(group, [snapshot])
 
     assert temporal.calls == [(workflow_id(group), [snapshot])]
 
@@ -63,7 +65,22 @@ async def test_a_failed_call_fails_its_caller_and_the_next_call_goes() -> None:
     group, second = uuid.uuid4(), uuid.uuid4()
 
     with pytest.raises(RuntimeError):
-        await sender.snapshot_stored(group, uuid.uuid4())
-    await sender.snapshot_stored(group, second)
+        await sender.fulfillment(group, [uuid.uuid4()])
+    await sender.fulfillment(group, [second])
 
     assert temporal.calls == [(workflow_id(group), [second])]
+
+
+async def test_the_confirmation_wake_signals_the_groups_confirmation_loop() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class Recorder:
+        async def start_workflow(self, *_: Any, **kwargs: Any) -> None:
+            calls.append(kwargs)
+
+    group = uuid.uuid4()
+    await Wakes(cast(Client, Recorder()), Settings()).confirmations(group)
+
+    assert [(call["id"], call["start_signal"]) for call in calls] == [
+        (confirmation_workflow_id(group), WAKE)
+    ]

@@ -1,0 +1,195 @@
+"""Round-trip confirmation, the use case of its loop: read the carrier back, compare with what was
+sent, record the differences.
+
+One turn confirms every transaction of a group that is due, reading the carriers concurrently,
+and says when the group's next check falls. Logs name ids and counts, never people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers import CarrierAdapter, CarrierUnavailable
+from carriers.registry import CARRIERS
+from domain.confirmation import PlanFacts, compare_member, effective_date, is_last_check
+from domain.differences import ConfirmationStage
+from domain.enums import LineOfCoverage
+from domain.member_changes import StatusDetail
+from domain.members import CarrierMember, CarrierMemberRecord
+from domain.plans import is_voluntary
+from store import transactions as store
+from store.db import Database
+from store.differences import record_check
+from store.models import MemberTransaction, unix_now
+from store.versioning import save_version
+from workflows.confirmation import ConfirmedTurn, DueCheck
+
+log = logging.getLogger("carrierlink.confirmation")
+
+# How many transactions one turn confirms.
+BATCH = 500
+
+# A carrier's copy of a member, None when it has none, or the fault that kept it from answering.
+_Read = CarrierMemberRecord | None | BaseException
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: uuid.UUID
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+    employee_id: uuid.UUID
+    stage: ConfirmationStage
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One carrier read of a due transaction: the day it was taken and when the carrier was
+    read (Unix seconds)."""
+
+    today: date
+    fetched_at: int
+
+
+class Confirmation:
+    """One per worker: the database, the carriers, and a limit on carrier reads in flight at
+    once shared by the turns of every group."""
+
+    def __init__(
+        self,
+        database: Database,
+        adapters: dict[uuid.UUID, CarrierAdapter],
+        *,
+        concurrent_reads: int,
+    ) -> None:
+        self._db = database
+        self._adapters = adapters
+        self._reads = asyncio.Semaphore(concurrent_reads)
+
+    async def confirm_due(self, check: DueCheck) -> ConfirmedTurn:
+        """Confirm the group's transactions due by `check.now`; when is the next one due.
+
+        A carrier fault on some reads does not waste the others: what was read is confirmed
+        and kept, then the turn fails so its retry reads only what is still due.
+        """
+        due = await self._due(check)
+        held = await self._read_all(due)
+        faults = _carrier_faults(held)
+        reading = _Reading(today=check.now.astimezone(UTC).date(), fetched_at=unix_now())
+        async with self._db.transaction() as session:
+            for item, record in zip(due, held, strict=True):
+                if not isinstance(record, BaseException):  # else still due: the retry reads it
+                    await _confirm(session, item, record, reading)
+            next_due = await store.next_confirmation_due(session, check.group_id)
+        confirmed = len(due) - len(faults)
+        if confirmed:
+            log.info("group %s: %d transaction(s) confirmed", check.group_id, confirmed)
+        if faults:
+            raise faults[0]
+        return ConfirmedTurn(
+            confirmed=confirmed,
+            next_due=None if next_due is None else datetime.fromtimestamp(next_due, UTC),
+        )
+
+    async def _due(self, check: DueCheck) -> list[_Due]:
+        async with self._db.transaction() as session:
+            rows = await store.due_for_confirmation(
+                session, check.group_id, now=int(check.now.timestamp()), limit=BATCH
+            )
+            return [
+                _Due(
+                    id=row.id,
+                    carrier_id=row.carrier_id,
+                    carrier_group_id=str(row.result["carrier_group_id"]),
+                    employee_id=row.employee_id,
+                    stage=ConfirmationStage(row.confirm_stage or ConfirmationStage.ACCEPTANCE),
+                )
+                for row in rows
+            ]
+
+    async def _read_all(self, due: list[_Due]) -> list[_Read]:
+        """Each due transaction's member at its carrier, or the fault that kept it unread."""
+
+        async def read(item: _Due) -> CarrierMemberRecord | None:
+            async with self._reads:
+                return await self._adapters[item.carrier_id].fetch_member(
+                    item.carrier_group_id, item.employee_id
+                )
+
+        return await asyncio.gather(*(read(item) for item in due), return_exceptions=True)
+
+
+def _carrier_faults(held: list[_Read]) -> list[BaseException]:
+    """The carrier faults among the reads; anything else that went wrong is raised."""
+    faults = [read for read in held if isinstance(read, BaseException)]
+    if any(not isinstance(fault, CarrierUnavailable) for fault in faults):
+        raise next(f for f in faults if not isinstance(f, CarrierUnavailable))
+    return faults
+
+
+async def _confirm(
+    session: AsyncSession, item: _Due, record: CarrierMemberRecord | None, reading: _Reading
+) -> None:
+    """Compare the carrier's copy with what was sent, record the differences, and verify the
+    transaction or set its effective-date check."""
+    transaction = await store.transaction_for_update(session, item.id)
+    if transaction is None or transaction.confirm_stage != item.stage.value:
+        return  # confirmed by an earlier attempt of this turn
+    sent = CarrierMember.model_validate(transaction.body["member"])
+    takes_effect = effective_date(sent, transaction.lines_of_coverage)
+    last = is_last_check(
+        item.stage,
+        transaction_type=transaction.transaction_type,
+        takes_effect=takes_effect,
+        today=reading.today,
+    )
+    stage = ConfirmationStage.EFFECTIVE_DATE if last else item.stage
+    found = compare_member(
+        sent,
+        record.as_member() if record is not None else None,
+        carrier=CARRIERS[item.carrier_id].slug,
+        today=reading.today,
+        plans=await _plan_facts(session, sent),
+        stage=stage,
+    )
+    await record_check(
+        session, transaction=transaction, found=found, stage=stage, fetched_at=reading.fetched_at
+    )
+    if last:
+        _verified(transaction, reading.fetched_at)
+    else:
+        transaction.confirm_stage = ConfirmationStage.EFFECTIVE_DATE.value
+        transaction.confirm_due = _start_of(takes_effect)
+    await save_version(session, transaction, history=False)
+
+
+async def _plan_facts(session: AsyncSession, sent: CarrierMember) -> dict[uuid.UUID, PlanFacts]:
+    """What the comparison needs of the plans the member was sent in."""
+    return {
+        plan.id: PlanFacts(
+            voluntary=is_voluntary(plan.details),
+            line_of_coverage=LineOfCoverage(plan.line_of_coverage),
+        )
+        for plan in await store.plans(session, [c.plan_id for c in sent.coverages])
+    }
+
+
+def _verified(transaction: MemberTransaction, fetched_at: int) -> None:
+    """No check of the transaction is due any more: it is verified."""
+    transaction.confirm_stage = None
+    transaction.confirm_due = None
+    transaction.verified = fetched_at
+    transaction.status_details = [
+        *transaction.status_details,
+        {"status_detail": StatusDetail.NOYO_VERIFIED.value, "event_created": fetched_at},
+    ]
+
+
+def _start_of(day: date) -> int:
+    return int(datetime.combine(day, time.min, tzinfo=UTC).timestamp())

@@ -1,0 +1,275 @@
+"""Reads of member snapshots and carrier transactions for the fulfillment and confirmation loops.
+
+Reads that take rows to change lock them (`FOR UPDATE`) and load only what the loops need: the
+people in snapshot payloads and transaction bodies stay unread unless a carrier call needs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
+
+from domain.member_changes import (
+    FINAL_STATUSES,
+    SnapshotStatus,
+    TransactionOutcome,
+    TransactionStatus,
+)
+from store.models import MemberSnapshot, MemberTransaction, Plan
+
+# What building needs of a snapshot; its payloads (the person as received) stay unread.
+_TO_BUILD = load_only(
+    MemberSnapshot.id,
+    MemberSnapshot.organization_id,
+    MemberSnapshot.group_id,
+    MemberSnapshot.employee_id,
+    MemberSnapshot.status,
+    MemberSnapshot.carrier_members,
+    MemberSnapshot.fulfillment_summary,
+    MemberSnapshot.version,
+    MemberSnapshot.modified,
+)
+# What following a transaction needs; its body (the person) stays unread.
+_TO_TRACK = load_only(
+    MemberTransaction.id,
+    MemberTransaction.member_snapshot_id,
+    MemberTransaction.status,
+    MemberTransaction.result,
+    MemberTransaction.status_details,
+    MemberTransaction.carrier_transaction_id,
+    MemberTransaction.confirm_stage,
+    MemberTransaction.confirm_due,
+    MemberTransaction.version,
+    MemberTransaction.modified,
+)
+# What settling a snapshot's summary needs of it.
+_TO_SETTLE = load_only(
+    MemberSnapshot.id,
+    MemberSnapshot.status,
+    MemberSnapshot.fulfillment_summary,
+    MemberSnapshot.version,
+    MemberSnapshot.modified,
+)
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+async def submitted_snapshots(
+    session: AsyncSession, group_id: uuid.UUID, *, limit: int
+) -> Sequence[MemberSnapshot]:
+    """The group's submitted snapshots, oldest first, locked; at most `limit`."""
+    return (
+        await session.scalars(
+            select(MemberSnapshot)
+            .options(_TO_BUILD)
+            .where(
+                MemberSnapshot.group_id == group_id,
+                MemberSnapshot.status == SnapshotStatus.SUBMITTED.value,
+            )
+            .order_by(MemberSnapshot.created, MemberSnapshot.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def stored_snapshot_ids(
+    session: AsyncSession, snapshot_ids: Collection[uuid.UUID]
+) -> Sequence[uuid.UUID]:
+    """Which of `snapshot_ids` are stored."""
+    return (
+        await session.scalars(select(MemberSnapshot.id).where(MemberSnapshot.id.in_(snapshot_ids)))
+    ).all()
+
+
+async def snapshots_to_settle(
+    session: AsyncSession, snapshot_ids: Collection[uuid.UUID]
+) -> Sequence[MemberSnapshot]:
+    """The snapshots (their status and summary only), locked in id order."""
+    return (
+        await session.scalars(
+            select(MemberSnapshot)
+            .options(_TO_SETTLE)
+            .where(MemberSnapshot.id.in_(snapshot_ids))
+            .order_by(MemberSnapshot.id)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def outcomes_by_snapshot(
+    session: AsyncSession, snapshot_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, list[TransactionOutcome]]]:
+    """Each snapshot's transactions by carrier id (as text): only what its summary needs, the
+    bodies (the people) stay unread."""
+    rows = (
+        await session.execute(
+            select(
+                MemberTransaction.member_snapshot_id,
+                MemberTransaction.carrier_id,
+                MemberTransaction.status,
+                MemberTransaction.carrier_transaction_id,
+                MemberTransaction.result["reason"].astext.label("reason"),
+            ).where(MemberTransaction.member_snapshot_id.in_(snapshot_ids))
+        )
+    ).all()
+    by_snapshot: dict[uuid.UUID, dict[str, list[TransactionOutcome]]] = {}
+    for row in rows:
+        by_snapshot.setdefault(row.member_snapshot_id, {}).setdefault(
+            str(row.carrier_id), []
+        ).append(
+            TransactionOutcome(
+                status=row.status, sent=bool(row.carrier_transaction_id), reason=row.reason
+            )
+        )
+    return by_snapshot
+
+
+# --- transactions the fulfillment loop sends and follows -------------------------------------
+
+
+async def unsent_transaction_ids(
+    session: AsyncSession, group_id: uuid.UUID, *, limit: int
+) -> Sequence[uuid.UUID]:
+    """The group's transactions not yet with their carrier, in build order; at most `limit`."""
+    return (
+        await session.scalars(
+            select(MemberTransaction.id)
+            .where(
+                MemberTransaction.group_id == group_id,
+                MemberTransaction.status == TransactionStatus.PROCESSING.value,
+                MemberTransaction.carrier_transaction_id.is_(None),
+            )
+            .order_by(MemberTransaction.position)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def count_in_flight(session: AsyncSession, group_id: uuid.UUID) -> int:
+    """How many of the group's transactions are with their carrier, not finished."""
+    count = await session.scalar(
+        select(func.count()).where(
+            MemberTransaction.group_id == group_id,
+            MemberTransaction.status == TransactionStatus.PROCESSING.value,
+            MemberTransaction.carrier_transaction_id.is_not(None),
+        )
+    )
+    return count or 0
+
+
+async def in_flight(
+    session: AsyncSession, group_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[uuid.UUID, dict[str, Any]]]:
+    """The group's transactions with their carrier, not finished: by id, the carrier's id and
+    the transaction's `result` (which holds the carrier's group and transaction ids)."""
+    rows = (
+        await session.execute(
+            select(
+                MemberTransaction.id,
+                MemberTransaction.carrier_id,
+                MemberTransaction.result,
+            ).where(
+                MemberTransaction.group_id == group_id,
+                MemberTransaction.status == TransactionStatus.PROCESSING.value,
+                MemberTransaction.carrier_transaction_id.is_not(None),
+            )
+        )
+    ).all()
+    return {row.id: (row.carrier_id, row.result) for row in rows}
+
+
+async def employees_at_carriers(
+    session: AsyncSession, transaction_ids: Collection[uuid.UUID]
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """The (employee, carrier) pairs of the transactions."""
+    return {
+        (employee_id, carrier_id)
+        for employee_id, carrier_id in await session.execute(
+            select(MemberTransaction.employee_id, MemberTransaction.carrier_id).where(
+                MemberTransaction.id.in_(transaction_ids)
+            )
+        )
+    }
+
+
+async def transactions_to_send(
+    session: AsyncSession, transaction_ids: Collection[uuid.UUID]
+) -> list[tuple[MemberTransaction, str]]:
+    """The transactions (whole: a send needs the body), each with its snapshot's status,
+    locked, in build order."""
+    rows = (
+        await session.execute(
+            select(MemberTransaction, MemberSnapshot.status)
+            .join(MemberSnapshot, MemberSnapshot.id == MemberTransaction.member_snapshot_id)
+            .where(MemberTransaction.id.in_(transaction_ids))
+            .order_by(MemberTransaction.position)
+            .with_for_update(of=MemberTransaction)
+        )
+    ).all()
+    return [(transaction, snapshot_status) for transaction, snapshot_status in rows]
+
+
+async def transactions_to_track(
+    session: AsyncSession, transaction_ids: Collection[uuid.UUID], *, unfinished_only: bool
+) -> Sequence[MemberTransaction]:
+    """The transactions (what following them needs), locked, in build order; with
+    `unfinished_only`, those not final yet."""
+    query = (
+        select(MemberTransaction)
+        .options(_TO_TRACK)
+        .where(MemberTransaction.id.in_(transaction_ids))
+    )
+    if unfinished_only:
+        query = query.where(MemberTransaction.status.not_in(FINAL_STATUSES))
+    return (
+        await session.scalars(query.order_by(MemberTransaction.position).with_for_update())
+    ).all()
+
+
+# --- transactions the confirmation loop reads back -------------------------------------------
+
+
+async def due_for_confirmation(
+    session: AsyncSession, group_id: uuid.UUID, *, now: int, limit: int
+) -> Sequence[MemberTransaction]:
+    """The group's completed transactions whose confirmation is due by `now` (Unix seconds),
+    soonest due first; at most `limit`."""
+    return (
+        await session.scalars(
+            select(MemberTransaction)
+            .where(
+                MemberTransaction.group_id == group_id,
+                MemberTransaction.confirm_due <= now,
+                MemberTransaction.status == TransactionStatus.COMPLETED.value,
+            )
+            .order_by(MemberTransaction.confirm_due)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def transaction_for_update(
+    session: AsyncSession, transaction_id: uuid.UUID
+) -> MemberTransaction | None:
+    return await session.get(MemberTransaction, transaction_id, with_for_update=True)
+
+
+async def plans(session: AsyncSession, plan_ids: Collection[uuid.UUID]) -> Sequence[Plan]:
+    return (await session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))).all()
+
+
+async def next_confirmation_due(session: AsyncSession, group_id: uuid.UUID) -> int | None:
+    """When the group's next confirmation falls due (Unix seconds), if any is."""
+    return await session.scalar(
+        select(func.min(MemberTransaction.confirm_due)).where(
+            MemberTransaction.group_id == group_id,
+            MemberTransaction.confirm_due.is_not(None),
+        )
+    )
