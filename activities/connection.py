@@ -14,7 +14,7 @@ from domain.connections import (
     LookupRequest,
     StatusChange,
 )
-from services import connection_status
+from services import connections
 from store.db import Database
 
 
@@ -26,7 +26,7 @@ class ConnectionActivities:
     @activity.defn(name="record_connection_status")
     async def record_status(self, change: StatusChange) -> None:
         """Write a transition once: a retried or replayed write with an old seq is a no-op."""
-        await connection_status.record_status(self._db, change)
+        await connections.record_status(self._db, change)
 
     @activity.defn(name="lookup_carrier_group")
     async def lookup_group(self, request: LookupRequest) -> GroupLookup:

@@ -30,13 +30,14 @@ from domain.connections import (
     ConnectionStatus,
     GroupData,
     RecheckPolicy,
+    StatusChange,
     can_retry,
 )
 from domain.errors import Conflict
 from runtime.settings import Settings
-from store.connections import live_conflict
+from store.connections import add_connection, connection_for_update, live_conflict
 from store.db import Database
-from store.models import Group, GroupConnection
+from store.models import Group, GroupConnection, unix_now
 from store.tenancy import owned
 from store.versioning import save_version
 from workflows.connection import GroupConnectionWorkflow, search_attributes, workflow_id
@@ -308,3 +309,34 @@ async def start_group_connection(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=search_attributes(run_input),
     )
+
+
+async def record_status(database: Database, change: StatusChange) -> None:
+    """Write a transition once: a retried or replayed write with an old seq is a no-op."""
+    connection = change.connection
+    async with database.transaction() as session:
+        row = await connection_for_update(session, connection.connection_id)
+        if row is None:
+            # The API commits the row before the run is visible, but a crash between the
+            # workflow start and that commit must not lose the request.
+            row = await add_connection(
+                session,
+                connection,
+                workflow_id=workflow_id(
+                    connection.organization_id,
+                    connection.carrier_id,
+                    connection.group_data.carrier_group_id,
+                ),
+            )
+        if row.status_seq >= change.seq:
+            return
+        row.status = change.status.value
+        row.status_seq = change.seq
+        row.group_data = connection.group_data.contract()
+        row.carrier_group_id = connection.group_data.carrier_group_id
+        row.federal_ein = connection.federal_ein
+        row.request_type = connection.request_type
+        row.setup_result = change.setup_result
+        if change.completed:
+            row.completed = unix_now()
+        await save_version(session, row)
