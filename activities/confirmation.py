@@ -10,9 +10,9 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeats
 from carriers import CarrierAdapter
+from domain.confirmation import ConfirmedTurn, DueCheck
 from services.confirmation import Confirmation
 from store.db import Database
-from workflows.confirmation import ConfirmedTurn, DueCheck
 
 # Carrier reads in flight at once per worker, shared by the turns of every group: a burst of
 # turns (every group's effective dates fall at midnight UTC; a restart wakes every loop) then

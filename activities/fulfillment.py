@@ -13,11 +13,7 @@ from temporalio.client import Client
 
 from activities.heartbeat import heartbeats
 from carriers import CarrierAdapter
-from runtime.settings import Settings
-from services.fulfillment import Fulfillment
-from services.wakes import Wakes
-from store.db import Database
-from workflows.fulfillment import (
+from domain.fulfillment import (
     BuildRequest,
     Built,
     SendRequest,
@@ -25,6 +21,10 @@ from workflows.fulfillment import (
     Tracked,
     TrackRequest,
 )
+from runtime.settings import Settings
+from services.fulfillment import Fulfillment
+from services.wakes import Wakes
+from store.db import Database
 
 # Carrier calls in flight at once across the worker (sends and status reads).
 CARRIER_CALLS = 50

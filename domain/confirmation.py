@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from domain.differences import (
     ConfirmationStage,
     DifferenceClassification,
@@ -559,3 +561,18 @@ def _order(finding: FoundDifference) -> tuple[int, tuple[str, ...], str, str]:
         str(finding.object_id),
         finding.difference_type.value,
     )
+
+
+# The messages between the GroupConfirmations loop and its activity.
+
+
+class DueCheck(BaseModel):
+    group_id: UUID
+    # The time the loop woke for; transactions due by then are confirmed.
+    now: dt.datetime
+
+
+class ConfirmedTurn(BaseModel):
+    confirmed: int
+    # When the next transaction of the group falls due; None when none is pending.
+    next_due: dt.datetime | None

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers import CarrierAdapter, CarrierUnavailable
 from carriers.registry import CARRIERS
-from domain.confirmation import PlanFacts, compare_member, effective_date, is_last_check
+from domain.confirmation import (
+    ConfirmedTurn,
+    DueCheck,
+    PlanFacts,
+    compare_member,
+    effective_date,
+    is_last_check,
+)
 from domain.differences import ConfirmationStage
 from domain.enums import LineOfCoverage
 from domain.member_changes import StatusDetail
@@ -28,7 +35,6 @@ from store.db import Database
 from store.differences import record_check
 from store.models import MemberTransaction, unix_now
 from store.versioning import save_version
-from workflows.confirmation import ConfirmedTurn, DueCheck
 
 log = logging.getLogger("carrierlink.confirmation")
 

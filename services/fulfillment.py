@@ -21,6 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable
 from domain.differences import ConfirmationStage
+from domain.fulfillment import (
+    BuildRequest,
+    Built,
+    SendRequest,
+    Sent,
+    Tracked,
+    TrackRequest,
+)
 from domain.member_changes import (
     NOT_CONNECTED_NOTE,
     REPLACED_NOTE,
@@ -43,14 +51,6 @@ from store.db import Database
 from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers, take_wake
 from store.models import MemberSnapshot, MemberTransaction, unix_now
 from store.versioning import save_versions
-from workflows.fulfillment import (
-    BuildRequest,
-    Built,
-    SendRequest,
-    Sent,
-    Tracked,
-    TrackRequest,
-)
 
 log = logging.getLogger("carrierlink.fulfillment")
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows import activity_refs
 from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
+
+with workflow.unsafe.imports_passed_through():
+    from domain.confirmation import DueCheck
 
 WORKFLOW_NAME = "GroupConfirmations"
 WAKE = "wake"
@@ -37,18 +40,6 @@ TURNS_PER_RUN_BEFORE = 200
 
 class GroupConfirmationsInput(BaseModel):
     group_id: uuid.UUID
-
-
-class DueCheck(BaseModel):
-    group_id: uuid.UUID
-    # The time the loop woke for; transactions due by then are confirmed.
-    now: datetime
-
-
-class ConfirmedTurn(BaseModel):
-    confirmed: int
-    # When the next transaction of the group falls due; None when none is pending.
-    next_due: datetime | None
 
 
 def workflow_id(group_id: uuid.UUID) -> str:

@@ -26,6 +26,15 @@ from temporalio import workflow
 from workflows import activity_refs
 from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
 
+with workflow.unsafe.imports_passed_through():
+    from domain.fulfillment import (
+        BuildRequest,
+        Built,
+        KeyedTransaction,
+        SendRequest,
+        TrackRequest,
+    )
+
 WORKFLOW_NAME = "GroupFulfillment"
 SNAPSHOTS_STORED = "snapshots_stored"
 
@@ -53,49 +62,6 @@ class FulfillmentInput(BaseModel):
     awaited: dict[uuid.UUID, datetime] = {}
     in_flight: int = 0
     poll_first: timedelta = POLL_FIRST
-
-
-class BuildRequest(BaseModel):
-    group_id: uuid.UUID
-    awaited: list[uuid.UUID]
-
-
-class Built(BaseModel):
-    # The group's transactions not yet with their carrier (new ones and earlier leftovers).
-    unsent: list[uuid.UUID]
-    # Which of the awaited snapshots are stored.
-    stored: list[uuid.UUID]
-    # The group's transactions with a carrier, not finished.
-    in_flight: int
-    # More submitted snapshots than one batch: build again at once.
-    more: bool
-
-
-class KeyedTransaction(BaseModel):
-    transaction_id: uuid.UUID
-    idempotency_key: str
-
-
-class SendRequest(BaseModel):
-    group_id: uuid.UUID
-    transactions: list[KeyedTransaction]
-
-
-class Sent(BaseModel):
-    # With the carrier now (sent by this attempt or an earlier one), not finished.
-    sent: int
-    # Not sent for a carrier fault (down, timed out): sent again next turn, under the key
-    # stored with the first attempt.
-    retry: list[uuid.UUID]
-
-
-class TrackRequest(BaseModel):
-    group_id: uuid.UUID
-
-
-class Tracked(BaseModel):
-    in_flight: int
-    finished: int
 
 
 def workflow_id(group_id: uuid.UUID) -> str:

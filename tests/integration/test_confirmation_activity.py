@@ -14,12 +14,12 @@ from temporalio.testing import ActivityEnvironment
 import activities.confirmation as confirmation
 from activities.confirmation import ConfirmationActivities
 from carriers import CarrierUnavailable, principal
+from domain.confirmation import DueCheck
 from domain.differences import ConfirmationStage
 from domain.members import CarrierEmployee, CarrierMember, CarrierMemberRecord
 from store.db import Database
 from store.models import Group, MemberSnapshot, MemberTransaction, unix_now
 from store.tenancy import ensure_organization
-from workflows.confirmation import DueCheck
 
 pytestmark = pytest.mark.integration
 

@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from activities.fulfillment import FulfillmentActivities
 from carriers import CARRIERS, carrier_adapters
+from domain.fulfillment import KeyedTransaction, SendRequest
 from runtime.settings import Settings
 from sandbox.generator import generate_account
 from store.db import Database
@@ -42,7 +43,7 @@ from tools.sample_snapshots import (
     plan_choices,
     unique_id,
 )
-from workflows.fulfillment import KeyedTransaction, SendRequest, workflow_id
+from workflows.fulfillment import workflow_id
 
 pytestmark = pytest.mark.integration
 

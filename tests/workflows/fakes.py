@@ -26,6 +26,7 @@ from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.audits import AccountSummary, PullRequest
+from domain.confirmation import ConfirmedTurn, DueCheck
 from domain.connections import (
     ConnectionInput,
     ConnectionState,
@@ -50,14 +51,19 @@ from domain.disconnections import (
 )
 from domain.disconnections import can_transition as can_disconnection_transition
 from domain.enums import LookupOutcome
+from domain.fulfillment import (
+    BuildRequest,
+    Built,
+    KeyedTransaction,
+    SendRequest,
+    Sent,
+    Tracked,
+    TrackRequest,
+)
 from runtime.temporal import DATA_CONVERTER
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
-from workflows.confirmation import (
-    ConfirmedTurn,
-    DueCheck,
-    GroupConfirmationsWorkflow,
-)
+from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import (
     GroupConnectionWorkflow,
     search_attributes,
@@ -66,16 +72,7 @@ from workflows.connection import (
 from workflows.disconnection import (
     GroupDisconnectionWorkflow,
 )
-from workflows.fulfillment import (
-    BuildRequest,
-    Built,
-    GroupFulfillmentWorkflow,
-    KeyedTransaction,
-    SendRequest,
-    Sent,
-    Tracked,
-    TrackRequest,
-)
+from workflows.fulfillment import GroupFulfillmentWorkflow
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 

@@ -14,12 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.confirmation import ConfirmationActivities
+from domain.confirmation import ConfirmedTurn, DueCheck
 from tests.workflows.fakes import fake_of
 from workflows.confirmation import (
     TURNS_PER_RUN,
     WAKE,
-    ConfirmedTurn,
-    DueCheck,
     GroupConfirmationsInput,
     GroupConfirmationsWorkflow,
     workflow_id,
