@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 
 # DESIGN.md's "may import" table as contracts ([tool.importlinter] in pyproject.toml).
 imports: $(STAMP)
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 test: lint typecheck imports
 	$(BIN)/pytest -q -n 2 --dist loadfile
