@@ -458,4 +458,5 @@ def test_locks_hold_what_pyproject_pins() -> None:
     for lock in (RUNTIME_LOCK, DEV_LOCK):
         # A clean machine reaches PyPI only: no local index, wheel folder or path in a lock.
         text = lock.read_text()
-        assert "file:" not in text and "--find-links" not in text and "--index-url" not in text
+        for local in ("file:", "--find-links", "--index-url", "--extra-index-url"):
+            assert local not in text, f"{lock.name} names {local}"
