@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEV_LOCK := requirements/dev.lock
 RUNTIME_LOCK := requirements/runtime.lock
 PIP := $(BIN)/pip --disable-pip-version-check
-LOCK_FLAGS := --universal --python-version 3.11 --custom-compile-command 'make lock'
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --custom-compile-command 'make lock'
 
 .PHONY: run test lint typecheck imports unit integration fmt lock clean
 
