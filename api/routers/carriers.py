@@ -9,8 +9,8 @@ from fastapi import APIRouter
 
 from api.deps import OrganizationId
 from api.params import Page, Paging
-from carriers import CARRIERS, CarrierInfo
 from domain.errors import NotFound
+from services.carriers import CarrierInfo, carrier, carriers
 
 router = APIRouter(prefix="/api/v1/carriers", tags=["carriers"])
 
@@ -30,14 +30,14 @@ def _carrier(info: CarrierInfo) -> dict[str, Any]:
 
 @router.get("")
 async def list_carriers(_: OrganizationId, page: Paging) -> Page[Any]:
-    carriers = sorted(CARRIERS.values(), key=lambda c: c.name)
-    window = carriers[page.offset : page.offset + page.page_size]
-    return Page.of([_carrier(c) for c in window], page, len(carriers))
+    every = carriers()
+    window = every[page.offset : page.offset + page.page_size]
+    return Page.of([_carrier(c) for c in window], page, len(every))
 
 
 @router.get("/{carrier_id}")
 async def get_carrier(carrier_id: uuid.UUID, _: OrganizationId) -> dict[str, Any]:
-    info = CARRIERS.get(carrier_id)
+    info = carrier(carrier_id)
     if info is None:
         raise NotFound.of("carrier")
     return _carrier(info)

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
 from api.params import Direction, Page, Paging, RequestSortBy, csv_choices, csv_uuids, sorted_page
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
-from carriers import rules_for
 from domain.connections import ConnectionState, ConnectionStatus
 from domain.errors import ValidationFailed
 from services import connections
+from services.carriers import normalized_carrier_group_id
 from store.connections import connection_conditions
 from store.models import Group, GroupConnection
 from store.tenancy import owned
@@ -88,7 +88,7 @@ async def list_connections(
             raise ValidationFailed.one(
                 "carrier_group_id", "must be used with exactly one carrier_id"
             )
-        normalized = rules_for(carriers[0]).normalize_carrier_group_id(carrier_group_id)
+        normalized = normalized_carrier_group_id(carriers[0], carrier_group_id)
     conditions = connection_conditions(
         organization_id,
         ids=ids,

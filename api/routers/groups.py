@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query
 from api.deps import DB, OrganizationId
 from api.params import EffectiveDate, Page, Paging, csv_uuids, group_page
 from api.schemas import ContactEdit, GroupEdit, NewContact, NewGroup
-from carriers import CARRIERS, rules_for
 from domain.errors import ValidationFailed
 from services import groups
+from services.carriers import normalized_carrier_group_id
 from store import group_data
 from store.models import Contact, Group, Location
 
@@ -24,12 +24,10 @@ router = APIRouter(prefix="/api/v1", tags=["groups"])
 
 def _carrier_group_id_as_stored(carrier_id: uuid.UUID, raw: str) -> str:
     """The carrier's stored form of its group ID (e.g. Unum zero-fills); as given if it has none."""
-    if carrier_id not in CARRIERS:
-        return raw.strip()
     try:
-        return rules_for(carrier_id).normalize_carrier_group_id(raw)
+        return normalized_carrier_group_id(carrier_id, raw)
     except ValidationFailed:
-        return raw.strip()  # not a valid ID of that carrier: it matches no connection
+        return raw.strip()  # no such carrier, or not an ID it issues: it matches no connection
 
 
 @router.get("/groups")
