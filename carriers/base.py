@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from domain.members import (
     GroupSetup,
     MemberRulesOutcome,
 )
+from domain.renewals import CarrierPlans
 from domain.snapshots import MemberSnapshot
 
 
@@ -73,6 +75,10 @@ class CarrierAdapter(Protocol):
     ) -> GroupLookup: ...
 
     async def fetch_account(self, carrier_group_id: str) -> AccountStructure: ...
+
+    async def fetch_plans(self, carrier_group_id: str, *, as_of: date) -> CarrierPlans:
+        """The group's plans and enrollments for the plan year starting on `as_of` (renewals)."""
+        ...
 
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str
@@ -162,6 +168,12 @@ class CarrierHttpClient:
         body = await self.request("GET", f"/groups/{carrier_group_id}/account")
         return AccountStructure.model_validate(body)
 
+    async def fetch_plans(self, carrier_group_id: str, *, as_of: date) -> CarrierPlans:
+        body = await self.request(
+            "GET", f"/groups/{carrier_group_id}/plans", params={"as_of": as_of.isoformat()}
+        )
+        return CarrierPlans.model_validate(body)
+
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str
     ) -> DataExchangeRegistration:
@@ -247,6 +259,9 @@ class HttpCarrierAdapter:
 
     async def fetch_account(self, carrier_group_id: str) -> AccountStructure:
         return await self._client.fetch_account(carrier_group_id)
+
+    async def fetch_plans(self, carrier_group_id: str, *, as_of: date) -> CarrierPlans:
+        return await self._client.fetch_plans(carrier_group_id, as_of=as_of)
 
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str
