@@ -137,7 +137,7 @@ def watched_until(renewal_date: date, body: DecisionBody) -> date:
         for line in carrier.lines_of_coverage.values()
         if line.open_enrollment_end_date is not None and line.open_enrollment_end_date < OPEN_END
     ]
-    return max(renewal_date, *ends) + LATE_WINDOW
+    return max([renewal_date, *ends]) + LATE_WINDOW
 
 
 def is_done(renewal_date: date, body: DecisionBody, *, today: date) -> bool:
@@ -280,11 +280,11 @@ def compare_carrier(
                 )
             else:
                 named.add(found.carrier_plan_id)
-        for plan in of_line:
-            if plan.carrier_plan_id not in named:
+        for held in of_line:
+            if held.carrier_plan_id not in named:
                 issue(
                     IssueLevel.WARNING,
-                    f"the carrier also has plan {plan.name!r}, which the decision does not name",
+                    f"the carrier also has plan {held.name!r}, which the decision does not name",
                     line,
                 )
         enrollment = enrollments.get(line)
@@ -395,14 +395,14 @@ class CheckOutcome(BaseModel):
 
     decision_id: uuid.UUID
     # The edit the check read; a result of an earlier edit is not recorded.
-    edit_seq: int
-    renewal_date: date
-    watched_until: date
-    status: RenewalStatus
+    edit_seq: int = 0
+    renewal_date: date | None = None
+    watched_until: date | None = None
+    status: RenewalStatus = RenewalStatus.SUBMITTED
     issues: list[RenewalIssue] = []
     # For the workflow's details: the group and carrier names.
     group_name: str = ""
-    carrier_names: list[str] = []
+    carrier_names: dict[uuid.UUID, str] = {}
     # The decision is gone (its row deleted): the run ends.
     missing: bool = False
 

@@ -29,6 +29,7 @@ from domain.member_changes import (
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
 from services.fulfillment_signals import FulfillmentSignals
+from services.renewals import election_problems
 from store.connections import carrier_links
 from store.db import hold_lock
 from store.members import (
@@ -120,6 +121,8 @@ async def check_snapshot(
             choice.index: ChosenCoverage(choice.plan, outcome.carrier_configs[choice.index])
             for choice in choices
         }
+    # Open-enrollment elections wait for the plan year's renewal decision to be ready.
+    problems += await election_problems(session, group_id, snapshot)
     if problems:
         raise ValidationFailed(problems)
 

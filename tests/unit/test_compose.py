@@ -42,6 +42,7 @@ SEARCH_ATTRIBUTES = (
     "CarrierGroupId",
     "ConnectionStatus",
     "DisconnectionStatus",
+    "RenewalStatus",
 )
 
 
