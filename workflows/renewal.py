@@ -104,26 +104,33 @@ class RenewalDecisionWorkflow:
                 retry_policy=STORE_RETRY,
             )
             if not recorded.applied:
-                if recorded.status is RenewalStatus.DONE:
+                if recorded.status == RenewalStatus.DONE:
                     self._adopt(RenewalStatus.DONE, outcome)
                     return RenewalStatus.DONE
                 continue  # checked an earlier edit: check the current one
             self._adopt(recorded.status, outcome)
-            if recorded.status is RenewalStatus.DONE:
+            if recorded.status == RenewalStatus.DONE:
                 return RenewalStatus.DONE
             checks += 1
+            # Wake for the next check, or on the day the decision becomes done if sooner.
+            done_at = datetime.combine(watched_until + timedelta(days=1), dtime.min, tzinfo=UTC)
+            await self._sleep(min(input.recheck_every, done_at - workflow.now()))
+            # Handed over after a sleep, so the next run starts with the check that is due.
             if checks >= CHECKS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(input.model_copy(update={"last_status": self._status}))
-            # Wake for the next check, or on the day the decision becomes done if sooner.
-            done_at = datetime.combine(watched_until + timedelta(days=1), dtime.min, tzinfo=UTC)
-            sleep = min(input.recheck_every, done_at - workflow.now())
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._woken, timeout=sleep)
+
+    async def _sleep(self, duration: timedelta) -> None:
+        """A durable timer, cut short by the `recheck` signal."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._woken, timeout=duration)
+
+    # Statuses are compared with `==`, never `is`: activity results are decoded into the
+    # activities' own (passed-through) classes, which a sandboxed run does not share.
 
     def _adopt(self, status: RenewalStatus, outcome: CheckOutcome) -> None:
         """Show the status: search attribute (when it moved) and the UI's current details."""
-        if status is not self._status:
+        if status != self._status:
             workflow.upsert_search_attributes([sa.RENEWAL_STATUS.value_set(status.value)])
             self._status = status
         carriers = ", ".join(outcome.carrier_names.values())
@@ -131,8 +138,8 @@ class RenewalDecisionWorkflow:
             f"**{status.value}**: {outcome.group_name} at {carriers}, "
             f"renewal date {outcome.renewal_date}"
         )
-        if status is not RenewalStatus.DONE and outcome.issues:
-            errors = sum(1 for i in outcome.issues if i.level is IssueLevel.ERROR)
+        if status != RenewalStatus.DONE and outcome.issues:
+            errors = sum(1 for i in outcome.issues if i.level == IssueLevel.ERROR)
             details += f"\n\n{errors} error(s), {len(outcome.issues) - errors} warning(s):"
             for issue in outcome.issues:
                 carrier = outcome.carrier_names.get(issue.carrier_id) if issue.carrier_id else None
