@@ -11,7 +11,7 @@ import pytest
 
 from domain.renewals import add_months
 from store.db import Database
-from store.models import Plan
+from store.models import Plan, RenewalDecision
 from store.tenancy import ensure_organization
 from tests.harness import AppServer, eventually
 from tests.integration.test_audits import connected
@@ -170,7 +170,7 @@ async def test_a_carrier_side_install_makes_it_ready_and_a_removal_not_ready_aga
 
 
 async def test_an_edit_is_checked_at_once_and_a_stale_version_is_409(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, database: Database
 ) -> None:
     group_id = await connected(api, PRINCIPAL, principal_id())
     plan = (await group_plans(api, group_id, PRINCIPAL))[0]
@@ -192,7 +192,21 @@ async def test_an_edit_is_checked_at_once_and_a_stale_version_is_409(
     assert edited.status_code == 200, edited.text
     assert edited.json()["status"] == "submitted"
     assert edited.json()["renewal_date"] == renewal_on(1).isoformat()
-    await settles(api, decision["id"], "ready")
+    ready = await settles(api, decision["id"], "ready")
+
+    # A done decision is no longer watched: edits are refused.
+    async with database.transaction() as session:
+        row = await session.get(RenewalDecision, uuid.UUID(decision["id"]))
+        assert row is not None
+        row.status = "done"
+    late = await api.put(
+        f"/api/v1/renewal_decisions/{decision['id']}/{ready['version']}",
+        json={"renewal_date": renewal.isoformat()},
+    )
+    assert late.status_code == 409, late.text
+    bogus = await api.get("/api/v1/renewal_decisions", params={"status": "bogus"})
+    assert bogus.status_code == 422
+    assert bogus.json()["errors"][0]["field"] == "status"
 
 
 async def test_refusals_name_the_field(api: httpx.AsyncClient) -> None:
