@@ -18,6 +18,7 @@ from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
+from activities.renewal import RenewalActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
 from runtime.settings import Settings, get_settings
@@ -27,6 +28,7 @@ from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
+from workflows.renewal import RenewalDecisionWorkflow
 
 WORKFLOWS = [
     GroupConnectionWorkflow,
@@ -34,6 +36,7 @@ WORKFLOWS = [
     GroupDisconnectionWorkflow,
     GroupFulfillmentWorkflow,
     GroupConfirmationsWorkflow,
+    RenewalDecisionWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -65,6 +68,7 @@ async def build_worker(
         disconnection = DisconnectionActivities(db, client, settings)
         fulfillment = FulfillmentActivities(db, adapters, client, settings)
         confirmation = ConfirmationActivities(db, adapters)
+        renewal = RenewalActivities(db, adapters)
         try:
             yield Worker(
                 client,
@@ -85,6 +89,8 @@ async def build_worker(
                     fulfillment.send_transactions,
                     fulfillment.track_transactions,
                     confirmation.confirm_due,
+                    renewal.check_renewal,
+                    renewal.record_check,
                 ],
                 max_concurrent_activities=200,
             )

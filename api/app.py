@@ -20,6 +20,7 @@ from api.routers import (
     groups,
     member_snapshots,
     member_transactions,
+    renewal_decisions,
     snapshot_intake,
 )
 from runtime import temporal
@@ -76,4 +77,5 @@ def create_app(
     app.include_router(member_transactions.router)
     app.include_router(employees.router)
     app.include_router(differences.router)
+    app.include_router(renewal_decisions.router)
     return app

@@ -29,6 +29,7 @@ MAX_PAGE_SIZE = 1000
 RequestSortBy = Literal["created", "modified", "status"]
 SnapshotSortBy = Literal["created", "modified"]
 DifferenceSortBy = Literal["created", "modified", "impact_score"]
+RenewalSortBy = Literal["created", "modified", "renewal_date", "status"]
 
 
 @dataclass(frozen=True)

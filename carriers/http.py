@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from domain.members import (
     GroupSetup,
     MemberRulesOutcome,
 )
+from domain.renewals import CarrierPlans
 from domain.snapshots import MemberSnapshot
 
 # The carrier systems answer lookups in their own words; these are the sandbox's (and, for the
@@ -103,6 +105,12 @@ class HttpCarrier:
     async def fetch_account(self, carrier_group_id: str) -> AccountStructure:
         body = await self._request("GET", f"/groups/{carrier_group_id}/account")
         return AccountStructure.model_validate(body)
+
+    async def fetch_plans(self, carrier_group_id: str, *, as_of: date) -> CarrierPlans:
+        body = await self._request(
+            "GET", f"/groups/{carrier_group_id}/plans", params={"as_of": as_of.isoformat()}
+        )
+        return CarrierPlans.model_validate(body)
 
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from domain.members import (
     GroupSetup,
     MemberRulesOutcome,
 )
+from domain.renewals import CarrierPlans
 from domain.snapshots import MemberSnapshot
 
 
@@ -74,6 +76,10 @@ class CarrierAdapter(Protocol):
     ) -> GroupLookup: ...
 
     async def fetch_account(self, carrier_group_id: str) -> AccountStructure: ...
+
+    async def fetch_plans(self, carrier_group_id: str, *, as_of: date) -> CarrierPlans:
+        """The group's plans and enrollments for the plan year starting on `as_of` (renewals)."""
+        ...
 
     async def register_data_exchange(
         self, carrier_group_id: str, *, platform_reference: str, idempotency_key: str

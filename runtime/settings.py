@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # Disconnections: how far in the past a platform's effective end date may lie.
     disconnection_max_days_past: int = Field(default=30, ge=0)
 
+    # Renewal decisions: how often each decision's run re-checks its carriers (woken at once by
+    # an edit). Daily in production; `make run` uses minutes.
+    renewal_recheck_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"

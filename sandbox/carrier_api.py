@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -73,6 +73,13 @@ async def lookup_group(carrier: Carrier, carrier_group_id: str, state: State) ->
 @router.get("/account")
 async def get_account(carrier: Carrier, carrier_group_id: str, state: State) -> Json:
     return state.account(carrier, carrier_group_id, datetime.now(UTC).date())
+
+
+@router.get("/plans")
+async def get_plans(carrier: Carrier, carrier_group_id: str, as_of: date, state: State) -> Json:
+    """The plans and enrollments the carrier holds for the plan year starting on `as_of` (any
+    date is taken as a renewal date; `sandbox.renewals` scripts what is installed)."""
+    return state.renewal(carrier, carrier_group_id, as_of)
 
 
 @router.post("/data_exchange", status_code=201, response_model=DataExchangeRegistration)

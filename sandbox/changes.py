@@ -61,8 +61,23 @@ class SetStatus(_Strict):
     message: str | None = None
 
 
+class RenewalPlan(_Strict):
+    """Install, rename or remove one plan of the plan year starting on `renewal_date`.
+
+    `install` takes a current plan's `carrier_plan_id` (renewed under its id, under `name` if
+    given), or a `line_of_coverage` and `name` for a plan new to the group.
+    """
+
+    kind: Literal["renewal_plan"]
+    renewal_date: date
+    action: Literal["install", "rename", "remove"]
+    carrier_plan_id: str | None = None
+    line_of_coverage: str | None = None
+    name: str | None = Field(default=None, min_length=1)
+
+
 Change = Annotated[
-    Rename | AddPlan | DiscontinuePlan | ChangeLocation | EndGroup | SetStatus,
+    Rename | AddPlan | DiscontinuePlan | ChangeLocation | EndGroup | SetStatus | RenewalPlan,
     Field(discriminator="kind"),
 ]
 
@@ -93,6 +108,8 @@ def apply_change(account: Json, change: Change, *, carrier: CarrierRules, ordina
             account["coverage_end_date"] = end.isoformat()
         case SetStatus():
             pass  # Lookup-only: the account itself is unchanged.
+        case RenewalPlan():
+            pass  # Next plan year only: `sandbox.renewals` replays it.
 
 
 def _find(records: list[Json], key: str, value: str) -> Json:

@@ -93,7 +93,7 @@ def generate_account(carrier_slug: str, carrier_group_id: str) -> Json:
     contacts = _contacts(rng, ids, email_domain)
     configuration = _GROUP_CONFIGURATIONS[carrier.slug](rng, carrier, carrier_group_id)
     year = rng.randint(2021, 2025)
-    enrollments = [_enrollment(ids, line, year) for line in _lines(rng, carrier)]
+    enrollments = [_enrollment(ids, line, year, carrier) for line in _lines(rng, carrier)]
     plans: list[Json] = []
     for enrollment in enrollments:
         line = enrollment["line_of_coverage"]
@@ -142,7 +142,7 @@ def added_plan(
     new_enrollment = None
     if enrollment is None:
         year = int(enrollments[0]["effective_start_date"][:4])
-        enrollment = new_enrollment = _enrollment(ids, line, year)
+        enrollment = new_enrollment = _enrollment(ids, line, year, carrier)
     (plan_configuration,) = _PLAN_CONFIGURATIONS[carrier.slug](rng, account["configuration"], 1)
     if line == "hospital_indemnity" and carrier.hospital_choices:
         taken = sum(1 for plan in account["plans"] if plan["line_of_coverage"] == line)
@@ -337,7 +337,10 @@ def _plan_count(rng: random.Random, carrier: CarrierRules, line: str) -> int:
     return rng.randint(1, 2)
 
 
-def _enrollment(ids: _IdMaker, line: str, year: int) -> Json:
+def _enrollment(ids: _IdMaker, line: str, year: int, carrier: CarrierRules) -> Json:
+    # Unum takes open-enrollment elections at any time of the year, so its OE never closes
+    # (seed 004: "Noyo sets open_enrollment_end_dates to 9999-12-31").
+    oe_end = OPEN_ENDED if carrier.slug == "unum" else f"{year - 1}-12-31"
     return {
         "carrier_enrollment_id": ids("enrollment", line),
         "line_of_coverage": line,
@@ -345,6 +348,6 @@ def _enrollment(ids: _IdMaker, line: str, year: int) -> Json:
         "effective_start_date": f"{year}-01-01",
         "effective_end_date": OPEN_ENDED,
         "open_enrollment_start_date": f"{year - 1}-12-01",
-        "open_enrollment_end_date": f"{year - 1}-12-31",
+        "open_enrollment_end_date": oe_end,
         "open_enrollment_renewal_date": f"{year}-01-01",
     }

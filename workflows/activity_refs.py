@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from activities.connection import ConnectionActivities
     from activities.disconnection import DisconnectionActivities
     from activities.fulfillment import FulfillmentActivities
+    from activities.renewal import RenewalActivities
 
 __all__ = [
     "AuditActivities",
@@ -27,6 +28,7 @@ __all__ = [
     "ConnectionActivities",
     "DisconnectionActivities",
     "FulfillmentActivities",
+    "RenewalActivities",
 ]
 
 _MODULES = {
@@ -35,6 +37,7 @@ _MODULES = {
     "ConnectionActivities": "activities.connection",
     "DisconnectionActivities": "activities.disconnection",
     "FulfillmentActivities": "activities.fulfillment",
+    "RenewalActivities": "activities.renewal",
 }
 
 

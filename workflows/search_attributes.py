@@ -9,5 +9,13 @@ GROUP_ID = SearchAttributeKey.for_keyword("GroupId")
 CARRIER_GROUP_ID = SearchAttributeKey.for_keyword("CarrierGroupId")
 CONNECTION_STATUS = SearchAttributeKey.for_keyword("ConnectionStatus")
 DISCONNECTION_STATUS = SearchAttributeKey.for_keyword("DisconnectionStatus")
+RENEWAL_STATUS = SearchAttributeKey.for_keyword("RenewalStatus")
 
-ALL = (CARRIER_ID, GROUP_ID, CARRIER_GROUP_ID, CONNECTION_STATUS, DISCONNECTION_STATUS)
+ALL = (
+    CARRIER_ID,
+    GROUP_ID,
+    CARRIER_GROUP_ID,
+    CONNECTION_STATUS,
+    DISCONNECTION_STATUS,
+    RENEWAL_STATUS,
+)

@@ -40,5 +40,6 @@ register GroupId Keyword
 register CarrierGroupId Keyword
 register ConnectionStatus Keyword
 register DisconnectionStatus Keyword
+register RenewalStatus Keyword
 
 temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE"

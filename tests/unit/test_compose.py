@@ -47,6 +47,7 @@ SEARCH_ATTRIBUTES = (
     "CarrierGroupId",
     "ConnectionStatus",
     "DisconnectionStatus",
+    "RenewalStatus",
 )
 
 

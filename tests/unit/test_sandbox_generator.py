@@ -178,7 +178,9 @@ def assert_account_shape(carrier: str, account: Json) -> None:
         assert re.fullmatch(r"202[1-5]-01-01", start)
         assert enrollment["open_enrollment_renewal_date"] == start
         assert enrollment["open_enrollment_start_date"] == f"{int(start[:4]) - 1}-12-01"
-        assert enrollment["open_enrollment_end_date"] == f"{int(start[:4]) - 1}-12-31"
+        # Unum's open enrollment never closes (seed 004); Principal's ends in December.
+        oe_end = "9999-12-31" if carrier == "unum" else f"{int(start[:4]) - 1}-12-31"
+        assert enrollment["open_enrollment_end_date"] == oe_end
 
     enrollment_by_id = {e["carrier_enrollment_id"]: e for e in enrollments}
     plan_ids = [plan["carrier_plan_id"] for plan in account["plans"]]

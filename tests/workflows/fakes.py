@@ -24,6 +24,7 @@ from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
+from activities.renewal import RenewalActivities
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.audits import AccountSummary, PullRequest
 from domain.confirmation import ConfirmedTurn, DueCheck
@@ -60,6 +61,14 @@ from domain.fulfillment import (
     Tracked,
     TrackRequest,
 )
+from domain.renewals import (
+    CheckOutcome,
+    IssueLevel,
+    RecordedCheck,
+    RenewalCheck,
+    RenewalIssue,
+    RenewalStatus,
+)
 from runtime.temporal import DATA_CONVERTER
 from workflows import search_attributes as sa
 from workflows.audit import GroupAuditWorkflow
@@ -73,6 +82,7 @@ from workflows.disconnection import (
     GroupDisconnectionWorkflow,
 )
 from workflows.fulfillment import GroupFulfillmentWorkflow
+from workflows.renewal import RenewalDecisionWorkflow
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
@@ -534,6 +544,61 @@ class FakeSnapshotStore:
 
 
 @dataclass
+class FakeRenewals:
+    """The renewal activities: the carriers' answer scripted by (skipped) time.
+
+    `answer(now)` gives the check's status and issues; `edit_seq` is the decision's current
+    edit (a test bumps it to edit); `faults` carrier faults fail the next check attempts.
+    Every recorded check lands in `recorded` as (time, status, changed).
+    """
+
+    watched_until: date = date(2100, 1, 1)
+    renewal_date: date = date(2100, 1, 1)
+    answer: Callable[[datetime], RenewalStatus] = lambda _: RenewalStatus.READY
+    edit_seq: int = 0
+    faults: int = 0
+    attempts: int = 0
+    checks: list[datetime] = field(default_factory=list)
+    recorded: list[tuple[datetime, RenewalStatus, bool]] = field(default_factory=list)
+    status: RenewalStatus = RenewalStatus.SUBMITTED
+
+    @property
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [self.check_renewal, self.record_check]
+
+    @fake_of(RenewalActivities.check_renewal)
+    async def check_renewal(self, check: RenewalCheck) -> CheckOutcome:
+        self.attempts += 1
+        if self.faults > 0:
+            self.faults -= 1
+            raise RuntimeError("carrier unavailable (fake)")
+        now = activity.info().current_attempt_scheduled_time
+        self.checks.append(now)
+        status = self.answer(now)
+        issues = []
+        if status is RenewalStatus.NOT_READY:
+            issues = [RenewalIssue(level=IssueLevel.ERROR, message="plan not installed (fake)")]
+        return CheckOutcome(
+            decision_id=check.decision_id,
+            edit_seq=self.edit_seq,
+            renewal_date=self.renewal_date,
+            watched_until=self.watched_until,
+            status=status,
+            issues=issues,
+            group_name="Acme Corp",
+        )
+
+    @fake_of(RenewalActivities.record_check)
+    async def record_check(self, outcome: CheckOutcome) -> RecordedCheck:
+        if outcome.edit_seq != self.edit_seq or self.status is RenewalStatus.DONE:
+            return RecordedCheck(applied=False, status=self.status, changed=False)
+        changed = outcome.status is not self.status
+        self.status = outcome.status
+        self.recorded.append((activity.info().scheduled_time, outcome.status, changed))
+        return RecordedCheck(applied=True, status=outcome.status, changed=changed)
+
+
+@dataclass
 class Rig:
     """One test's Temporal: its own time-skipping server, a worker and the mocked carrier."""
 
@@ -542,6 +607,7 @@ class Rig:
     disconnections: FakeDisconnectionStore
     task_queue: str
     snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
+    renewals: FakeRenewals = field(default_factory=FakeRenewals)
 
     @property
     def client(self) -> Client:
@@ -567,6 +633,7 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
     carrier = FakeCarrier()
     disconnections = FakeDisconnectionStore()
     snapshots = FakeSnapshotStore()
+    renewals = FakeRenewals()
     task_queue = f"connections-{uuid.uuid4().hex[:8]}"
     async with Worker(
         env.client,
@@ -577,12 +644,18 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
             GroupDisconnectionWorkflow,
             GroupFulfillmentWorkflow,
             GroupConfirmationsWorkflow,
+            RenewalDecisionWorkflow,
         ],
-        activities=[*carrier.activities, *disconnections.activities, *snapshots.activities],
+        activities=[
+            *carrier.activities,
+            *disconnections.activities,
+            *snapshots.activities,
+            *renewals.activities,
+        ],
         **worker_options,
     ):
         try:
-            yield Rig(env, carrier, disconnections, task_queue, snapshots)
+            yield Rig(env, carrier, disconnections, task_queue, snapshots, renewals)
         finally:
             carrier.open_gates()  # a held activity would stall the worker's shutdown
             if disconnections.disconnect_gate is not None:

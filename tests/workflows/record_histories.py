@@ -19,7 +19,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from domain.disconnections import (
     SourceType,
 )
 from domain.enums import LookupOutcome
+from domain.renewals import RenewalRunInput, RenewalStatus
 from tests.workflows.fakes import (
     Rig,
     always,
@@ -61,6 +62,9 @@ from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import ConfirmSignal, GroupDisconnectionWorkflow
 from workflows.disconnection import search_attributes as disconnection_search_attributes
 from workflows.fulfillment import SNAPSHOTS_STORED, FulfillmentInput, GroupFulfillmentWorkflow
+from workflows.renewal import RenewalDecisionWorkflow
+from workflows.renewal import search_attributes as renewal_search_attributes
+from workflows.renewal import summary as renewal_summary
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 Handle = WorkflowHandle[GroupConnectionWorkflow, ConnectionState]
@@ -303,6 +307,34 @@ async def confirmations_past_one_run(rig: Rig, id: str) -> WorkflowHandle[Any, A
     return rig.client.get_workflow_handle(id, run_id=handle.result_run_id)
 
 
+async def renewal_flips_edited_and_done(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A decision checked daily: not ready, an edit (the `recheck` signal) while the first
+    check runs, ready from day 2, not ready again on day 4, done after its late window."""
+    now = await rig.env.get_current_time()
+
+    def answer(at: datetime) -> RenewalStatus:
+        day = (at - now) // timedelta(days=1)
+        return RenewalStatus.READY if 2 <= day < 4 else RenewalStatus.NOT_READY
+
+    rig.renewals.answer = answer
+    rig.renewals.watched_until = (now + timedelta(days=6)).date()
+    input = RenewalRunInput(
+        decision_id=uuid.uuid4(), group_id=uuid.uuid4(), recheck_every=timedelta(days=1)
+    )
+    handle = await rig.client.start_workflow(
+        RenewalDecisionWorkflow.run,
+        input,
+        id=id,
+        task_queue=rig.task_queue,
+        search_attributes=renewal_search_attributes(input),
+        static_summary=renewal_summary("Acme Corp", ["Principal"], "2027-01-01"),
+    )
+    rig.renewals.edit_seq += 1
+    await handle.signal(RenewalDecisionWorkflow.recheck)
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] = {
     "connection_completed_first_try": completed_first_try,
     "connection_amended": amended,
@@ -319,6 +351,7 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "group_fulfillment_waits_for_a_late_commit": fulfillment_waits_for_a_late_commit,
     "group_confirmations_until_effective_dates": confirmations_until_effective_dates,
     "group_confirmations_past_one_run": confirmations_past_one_run,
+    "renewal_decision_flips_edited_and_done": renewal_flips_edited_and_done,
 }
 
 
