@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -11,9 +15,11 @@ from domain.disconnections import (
     DisconnectionState,
     DisconnectionStatus,
     SourceType,
+    end_date_problem,
 )
+from domain.errors import ValidationFailed
 from runtime.settings import Settings
-from store.models import GroupDisconnectionRequest
+from store.models import GroupDisconnectionRequest, GroupEnrollment
 from workflows import disconnection as wf
 
 
@@ -79,3 +85,34 @@ async def decide(
     return await client.execute_update_with_start_workflow(
         wf.GroupDisconnectionWorkflow.decide, decision, start_workflow_operation=start
     )
+
+
+async def check_decision_end_date(
+    session: AsyncSession,
+    row: GroupDisconnectionRequest,
+    decision: Decision,
+    *,
+    settings: Settings,
+    today: date,
+) -> None:
+    """Refuse (ValidationFailed) a decision's new end date that a new request could not have.
+
+    A platform's request is checked by its run; a confirm or edit, whatever raised the request,
+    meets the same rule here, so no decision disconnects a group from a long-past date.
+    """
+    if decision.status != DisconnectionStatus.PROCESSING.value or not decision.effective_end_date:
+        return
+    coverage_start = await session.scalar(
+        select(func.min(GroupEnrollment.effective_start_date)).where(
+            GroupEnrollment.group_id == row.group_id,
+            GroupEnrollment.carrier_id == row.carrier_id,
+        )
+    )
+    problem = end_date_problem(
+        effective_end_date=decision.effective_end_date,
+        coverage_start=coverage_start,
+        today=today,
+        max_days_past=settings.disconnection_max_days_past,
+    )
+    if problem is not None:
+        raise ValidationFailed.one("effective_end_date", problem)

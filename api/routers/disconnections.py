@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -49,7 +50,12 @@ from domain.disconnections import (
     SourceType,
 )
 from domain.errors import ValidationFailed
-from services.disconnections import decide, run_input, start_disconnection
+from services.disconnections import (
+    check_decision_end_date,
+    decide,
+    run_input,
+    start_disconnection,
+)
 from store.connections import open_disconnection_request
 from store.db import Database
 from store.group_data import Contains
@@ -268,6 +274,8 @@ async def _decided(
     # No lock is held while the run decides: its recording activity writes this row.
     async with db.transaction() as session:
         row = await owned_or_404(session, GDR, request_id, organization_id, WHAT)
+        today = datetime.now(UTC).date()
+        await check_decision_end_date(session, row, decision, settings=settings, today=today)
     if row.status == DisconnectionStatus.COMPLETED.value:
         raise ApiError(
             409,
@@ -344,7 +352,7 @@ async def reject_disconnection_request(
     return await _decided(db, temporal, settings, organization_id, request_id, decision)
 
 
-@router.put("/group_disconnection_requests/{request_id}/{version}")
+@router.put("/group_disconnection_requests/{request_id}/{version:uuid}")
 async def edit_disconnection_request(
     request_id: uuid.UUID,
     version: uuid.UUID,
