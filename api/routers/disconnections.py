@@ -352,7 +352,7 @@ async def reject_disconnection_request(
     return await _decided(db, temporal, settings, organization_id, request_id, decision)
 
 
-@router.put("/group_disconnection_requests/{request_id}/{version:uuid}")
+@router.put("/group_disconnection_requests/{request_id}/{version:version}")
 async def edit_disconnection_request(
     request_id: uuid.UUID,
     version: uuid.UUID,

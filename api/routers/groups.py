@@ -113,7 +113,7 @@ async def create_group(body: NewGroup, organization_id: OrganizationId, db: DB) 
         return group.as_contract()
 
 
-@router.put("/groups/{group_id}/{version:uuid}")
+@router.put("/groups/{group_id}/{version:version}")
 async def edit_group(
     group_id: uuid.UUID,
     version: uuid.UUID,
@@ -178,7 +178,7 @@ async def create_contact(
         return contact.as_contract()
 
 
-@router.put("/groups/{group_id}/contacts/{contact_id}/{version:uuid}")
+@router.put("/groups/{group_id}/contacts/{contact_id}/{version:version}")
 async def edit_contact(
     group_id: uuid.UUID,
     contact_id: uuid.UUID,
