@@ -515,6 +515,23 @@ async def test_a_decision_meets_the_end_date_rule_of_a_new_request(
     assert confirmed.json()["status"] == "processing"
 
 
+# --- query parameters ----------------------------------------------------------------------
+
+
+async def test_nul_in_a_query_parameter_is_named_not_a_500(api: httpx.AsyncClient) -> None:
+    for path, parameter in [
+        (f"{API}/groups", "company"),
+        (DISCONNECTIONS, "search"),
+        (f"{API}/groups", "carrier_group_id"),
+        (f"{API}/group_connections", "carrier_group_id"),
+    ]:
+        response = await api.get(path, params={parameter: "a\x00b"})
+        assert fields_named(response) == [parameter], (path, response.text)
+    response = await api.get(f"{API}/groups?company=caf%E9")
+    assert response.status_code == 400, response.text
+    assert response.json() == {"message": "the query string is not valid UTF-8", "status": 400}
+
+
 # --- methods -------------------------------------------------------------------------------
 
 

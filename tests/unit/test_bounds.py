@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
-from api.limits import BodyRefused, check_body, json_depth
+from api.limits import RequestRefused, check_body, check_query, json_depth
 from api.schemas import (
     ConnectionRetry,
     ContactEdit,
@@ -381,7 +381,7 @@ def test_json_depth_counts_objects_and_arrays() -> None:
 def test_bodies_that_are_not_utf8_json_within_the_depth_are_refused_400(
     body: bytes, reason: str
 ) -> None:
-    with pytest.raises(BodyRefused) as caught:
+    with pytest.raises(RequestRefused) as caught:
         check_body(body, max_depth=32)
     assert caught.value.status == 400
     assert reason in caught.value.message
@@ -390,6 +390,33 @@ def test_bodies_that_are_not_utf8_json_within_the_depth_are_refused_400(
 @pytest.mark.parametrize("body", [b"", b"  ", b"{}", b"[" * 32 + b"]" * 32, b'{"a": "\\u00e9"}'])
 def test_empty_and_ordinary_bodies_pass(body: bytes) -> None:
     check_body(body, max_depth=32)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        (b"company=a%00b", 422, "company"),
+        (b"page_size=10&search=%00", 422, "search"),
+        (b"company=%ff", 400, None),
+        (b"company=a%ED%A0%80", 400, None),  # a surrogate encoded as UTF-8
+    ],
+)
+def test_query_parameters_hold_no_nul_and_are_utf8(
+    query: bytes, status: int, field: str | None
+) -> None:
+    with pytest.raises(RequestRefused) as caught:
+        check_query(query)
+    assert caught.value.status == status
+    assert caught.value.field == field
+    if field is not None:
+        assert caught.value.body()["errors"] == [
+            {"field": field, "message": "must not contain NUL characters"}
+        ]
+
+
+@pytest.mark.parametrize("query", [b"", b"company=caf%C3%A9&page_size=5", b"flag"])
+def test_ordinary_query_strings_pass(query: bytes) -> None:
+    check_query(query)
 
 
 # --- disconnection end dates -------------------------------------------------------------------
