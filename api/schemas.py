@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from domain.bounds import (
+    MAX_CHOICES,
     EmailText,
     Name,
     NonEmptyIdentifier,
@@ -99,7 +100,7 @@ class NewContact(_Body):
     first_name: NonEmpty
     last_name: NonEmpty
     email: EmailAddress
-    types: list[ContactType] = Field(min_length=1)
+    types: list[ContactType] = Field(min_length=1, max_length=MAX_CHOICES)
     phone_number: E164 | None = None
     title: Name | None = None
     primary_contact: bool = False
@@ -110,7 +111,7 @@ class ContactEdit(_Body):
     first_name: NonEmpty | None = None
     last_name: NonEmpty | None = None
     email: EmailAddress | None = None
-    types: list[ContactType] | None = Field(default=None, min_length=1)
+    types: list[ContactType] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
     phone_number: E164 | None = None
     title: Name | None = None
     primary_contact: bool | None = None

@@ -139,6 +139,21 @@ HoursWorked = Annotated[int, Field(strict=True, ge=0, le=MAX_HOURS_WORKED)]
 Volume = Annotated[int, Field(strict=True, ge=0, le=MAX_VOLUME)]
 Money = Annotated[float, Field(strict=True, ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 
+# --- lists -------------------------------------------------------------------------------------
+
+# People in one snapshot besides the employee: beyond any family.
+MAX_DEPENDENTS = 50
+# Coverages in one snapshot: every line at every carrier, with room to spare.
+MAX_COVERAGES = 50
+# Events in one snapshot.
+MAX_EVENTS = 100
+# Members enrolled in one coverage: the employee and every dependent.
+MAX_ENROLLED = MAX_DEPENDENTS + 1
+# Primary care providers of one member in one coverage.
+MAX_PROVIDERS = 20
+# Choices from a short enumeration (contact types, tobacco types): each at most once or twice.
+MAX_CHOICES = 10
+
 # --- free-form objects -------------------------------------------------------------------------
 
 # Levels of objects and arrays inside a free-form object (carrier_config, classifications).

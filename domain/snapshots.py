@@ -27,6 +27,12 @@ from pydantic_core import PydanticCustomError
 
 from domain.account import Address
 from domain.bounds import (
+    MAX_CHOICES,
+    MAX_COVERAGES,
+    MAX_DEPENDENTS,
+    MAX_ENROLLED,
+    MAX_EVENTS,
+    MAX_PROVIDERS,
     BirthDate,
     EmailText,
     FreeFormObject,
@@ -281,7 +287,7 @@ class Contact(_Schema):
 # The contract names the `details` keys only; their shapes are the spec's.
 class Tobacco(_Schema):
     user: _Flag | None = None
-    types: list[TobaccoType] | None = Field(default=None, min_length=1)
+    types: list[TobaccoType] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
     frequency: ShortText | None = None
     duration: ShortText | None = None
 
@@ -396,7 +402,7 @@ class PrimaryCareProvider(_Schema):
 
 
 class PcpDetails(_Schema):
-    providers: list[PrimaryCareProvider]
+    providers: list[PrimaryCareProvider] = Field(max_length=MAX_PROVIDERS)
 
 
 class EnrolledMember(_Schema):
@@ -447,7 +453,7 @@ class CobraDetails(_Schema):
 class Coverage(_Schema):
     carrier_id: UUID
     line_of_coverage: LineOfCoverage
-    enrolled_members: list[EnrolledMember]
+    enrolled_members: list[EnrolledMember] = Field(max_length=MAX_ENROLLED)
     plan_id: UUID | None = None
     plan_name: RequiredName | None = None
     custom_plan_id: RequiredIdentifier | None = None
@@ -514,9 +520,9 @@ class MemberSnapshot(_Schema):
 
     snapshot_mode: Literal["current_open"]
     employee: Employee
-    dependents: list[Dependent] = []
-    coverages: list[Coverage] = []
-    events: list[Event] = []
+    dependents: list[Dependent] = Field(default=[], max_length=MAX_DEPENDENTS)
+    coverages: list[Coverage] = Field(default=[], max_length=MAX_COVERAGES)
+    events: list[Event] = Field(default=[], max_length=MAX_EVENTS)
     omitted_coverage_handling: OmittedCoverageHandling = Field(
         default_factory=OmittedCoverageHandling
     )

@@ -348,6 +348,30 @@ def test_the_snapshot_names_each_field_out_of_bounds(path: str, value: Any) -> N
     assert path in found, found
 
 
+@pytest.mark.parametrize(
+    ("path", "limit"),
+    [
+        ("dependents", bounds.MAX_DEPENDENTS),
+        ("coverages", bounds.MAX_COVERAGES),
+        ("events", bounds.MAX_EVENTS),
+        ("coverages.0.enrolled_members", bounds.MAX_ENROLLED),
+        ("employee.person.details.tobacco.types", bounds.MAX_CHOICES),
+    ],
+)
+def test_snapshot_lists_are_bounded(path: str, limit: int) -> None:
+    payload = full_snapshot()
+    parent: Any = payload
+    for part in path.split("."):
+        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+    found = refusals(put(payload, path, [parent[0]] * (limit + 1)))
+    assert "List should have at most" in found[path]
+
+
+def test_contact_types_are_bounded() -> None:
+    with pytest.raises(ValidationError):
+        NewContact.model_validate({**CONTACT, "types": ["billing"] * (bounds.MAX_CHOICES + 1)})
+
+
 def test_the_snapshot_takes_the_open_end_and_plausible_dates() -> None:
     payload = put(
         full_snapshot(), "coverages.0.enrolled_members.0.effective_end_date", "9999-12-31"
