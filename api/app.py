@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.limits import RequestLimits
 from api.routers import (
     audits,
     carriers,
@@ -61,6 +62,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, **RequestLimits.options(settings))
 
     @app.get("/ping", tags=["health"])
     async def ping() -> dict[str, str]:

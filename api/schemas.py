@@ -1,16 +1,28 @@
-"""Request bodies of the REST contract (responses are the records' contract shapes)."""
+"""Request bodies of the REST contract (responses are the records' contract shapes).
+
+Every text, date and number takes its bounds from `domain.bounds`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from domain.bounds import (
+    MAX_CHOICES,
+    EmailText,
+    Name,
+    NonEmptyIdentifier,
+    NonEmptyName,
+    PlausibleEndDate,
+    ShortText,
+    Text,
+)
 from domain.disconnections import DisconnectionReason, RejectionReason
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+NonEmpty = NonEmptyName
 NineDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
 
 
@@ -19,14 +31,16 @@ class _Body(BaseModel):
 
 
 class ExistingGroupData(_Body):
-    carrier_group_id: NonEmpty
-    broker_federal_ein: str | None = None
-    broker_tin: str | None = None
-    employer_email_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    carrier_group_id: NonEmptyIdentifier
+    broker_federal_ein: ShortText | None = None
+    broker_tin: ShortText | None = None
+    employer_email_address: EmailText | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
 
 
 class NewGroupData(ExistingGroupData):
-    group_name: NonEmpty
+    group_name: NonEmptyName
 
 
 class NewGroupConnection(_Body):
@@ -41,17 +55,19 @@ class ExistingGroupConnection(_Body):
 
 
 class ConnectionRetry(_Body):
-    carrier_group_id: NonEmpty | None = None
-    broker_federal_ein: str | None = None
-    broker_tin: str | None = None
-    employer_email_address: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    carrier_group_id: NonEmptyIdentifier | None = None
+    broker_federal_ein: ShortText | None = None
+    broker_tin: ShortText | None = None
+    employer_email_address: EmailText | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
     federal_ein: NineDigits | None = None
 
 
 # Groups and group data (`/api/v1/groups/...`).
 
 FourDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
-EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+EmailAddress = Annotated[EmailText, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{1,14}$")]
 ContactType = Literal["company", "billing", "executive", "online", "carrier"]
 
@@ -65,7 +81,7 @@ def _not_null(value: Any) -> Any:
 
 class NewGroup(_Body):
     name: NonEmpty
-    dba_name: str | None = None
+    dba_name: Name | None = None
     federal_ein: NineDigits | None = None
     sic_code: FourDigits | None = None
     organization_id: uuid.UUID | None = None
@@ -73,7 +89,7 @@ class NewGroup(_Body):
 
 class GroupEdit(_Body):
     name: NonEmpty | None = None
-    dba_name: str | None = None
+    dba_name: Name | None = None
     federal_ein: NineDigits | None = None
     sic_code: FourDigits | None = None
 
@@ -84,9 +100,9 @@ class NewContact(_Body):
     first_name: NonEmpty
     last_name: NonEmpty
     email: EmailAddress
-    types: list[ContactType] = Field(min_length=1)
+    types: list[ContactType] = Field(min_length=1, max_length=MAX_CHOICES)
     phone_number: E164 | None = None
-    title: str | None = None
+    title: Name | None = None
     primary_contact: bool = False
     carrier_id: uuid.UUID | None = None
 
@@ -95,9 +111,9 @@ class ContactEdit(_Body):
     first_name: NonEmpty | None = None
     last_name: NonEmpty | None = None
     email: EmailAddress | None = None
-    types: list[ContactType] | None = Field(default=None, min_length=1)
+    types: list[ContactType] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
     phone_number: E164 | None = None
-    title: str | None = None
+    title: Name | None = None
     primary_contact: bool | None = None
     carrier_id: uuid.UUID | None = None
 
@@ -117,22 +133,22 @@ class NewDisconnectionRequest(_Body):
     carrier_id: uuid.UUID
     group_id: uuid.UUID
     # The last day coverage is managed through carrierlink.
-    effective_end_date: date
+    effective_end_date: PlausibleEndDate
     reason: DisconnectionReason | None = None
-    context: str | None = None
+    context: Text | None = None
 
 
 class DisconnectionConfirm(_Body):
     """Optional body of `PUT .../{id}/confirm`; the end date is needed only if none is set yet."""
 
-    effective_end_date: date | None = None
+    effective_end_date: PlausibleEndDate | None = None
 
 
 class DisconnectionReject(_Body):
     """Optional body of `PUT .../{id}/reject`."""
 
     reason: RejectionReason | None = None
-    context: str | None = None
+    context: Text | None = None
 
 
 class DisconnectionEdit(_Body):
@@ -143,6 +159,6 @@ class DisconnectionEdit(_Body):
     """
 
     status: Literal["processing", "rejected"]
-    effective_end_date: date | None = None
-    reason: str | None = None
-    context: str | None = None
+    effective_end_date: PlausibleEndDate | None = None
+    reason: ShortText | None = None
+    context: Text | None = None

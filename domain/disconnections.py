@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from domain.bounds import OPEN_END
 from domain.errors import ValidationFailed
 
 
@@ -168,8 +169,14 @@ def apply_decision(state: DisconnectionState, decision: Decision) -> Disconnecti
     )
 
 
-def disconnects_at(effective_end_date: date) -> datetime:
-    """The end of the last day carrierlink manages coverage (UTC): when the group disconnects."""
+def disconnects_at(effective_end_date: date) -> datetime | None:
+    """The end of the last day carrierlink manages coverage (UTC): when the group disconnects.
+
+    None for the open end (9999-12-31, the last day a date can name): the group disconnects only
+    when a person sets a real end date.
+    """
+    if effective_end_date >= OPEN_END:
+        return None
     return datetime.combine(effective_end_date + timedelta(days=1), datetime.min.time(), UTC)
 
 
@@ -184,6 +191,22 @@ def platform_request_problem(
     """Why a platform's request cannot be processed, or None when it can."""
     if not connected:
         return "the group has no completed connection to this carrier"
+    return end_date_problem(
+        effective_end_date=effective_end_date,
+        coverage_start=coverage_start,
+        today=today,
+        max_days_past=max_days_past,
+    )
+
+
+def end_date_problem(
+    *,
+    effective_end_date: date,
+    coverage_start: date | None,
+    today: date,
+    max_days_past: int,
+) -> str | None:
+    """Why an end date cannot be taken, or None: the one rule for new requests and decisions."""
     if coverage_start is not None and effective_end_date < coverage_start:
         return (
             f"the effective end date {effective_end_date} is before the connection's coverage "

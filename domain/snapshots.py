@@ -26,6 +26,28 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.account import Address
+from domain.bounds import (
+    MAX_CHOICES,
+    MAX_COVERAGES,
+    MAX_DEPENDENTS,
+    MAX_ENROLLED,
+    MAX_EVENTS,
+    MAX_PROVIDERS,
+    BirthDate,
+    EmailText,
+    FreeFormObject,
+    HoursWorked,
+    Labels,
+    Money,
+    Name,
+    PlausibleDate,
+    PlausibleEndDate,
+    RequiredIdentifier,
+    RequiredName,
+    ShortText,
+    Text,
+    Volume,
+)
 from domain.enums import LineOfCoverage
 from domain.errors import FieldProblem, ValidationFailed
 
@@ -197,12 +219,9 @@ class OmittedCoverageTerminationRule(StrEnum):
 
 # --- field types ---------------------------------------------------------------------------------
 
-# Strict, so a JSON "40" or true is not quietly taken for a number (or a number for true).
-_Count = Annotated[int, Field(strict=True, ge=0)]
+# Strict, so a JSON number is not quietly taken for true. Texts, dates and numbers take their
+# bounds (lengths, plausible ranges, no NUL) from domain.bounds.
 _Flag = Annotated[bool, Field(strict=True)]
-_Money = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
-# Identifiers and names: present means not blank.
-_Text = Annotated[str, Field(min_length=1)]
 
 
 def _ssn(value: str) -> str:
@@ -249,13 +268,18 @@ class SnapshotAddress(Address):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
+    street_one: Name
+    street_two: Name | None = None
+    city: Name
+    county: Name | None = None
+
 
 class Contact(_Schema):
-    email_address: str | None = None
+    email_address: EmailText | None = None
     email_address_type: EmailAddressType | None = None
-    home_phone: str | None = None
-    work_phone: str | None = None
-    preferred_language: str | None = None
+    home_phone: ShortText | None = None
+    work_phone: ShortText | None = None
+    preferred_language: ShortText | None = None
     preferred_method: PreferredContactMethod | None = None
     speaks_english: _Flag | None = None
 
@@ -263,20 +287,20 @@ class Contact(_Schema):
 # The contract names the `details` keys only; their shapes are the spec's.
 class Tobacco(_Schema):
     user: _Flag | None = None
-    types: list[TobaccoType] | None = Field(default=None, min_length=1)
-    frequency: str | None = None
-    duration: str | None = None
+    types: list[TobaccoType] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
+    frequency: ShortText | None = None
+    duration: ShortText | None = None
 
 
 class Disability(_Schema):
     disabled: _Flag | None = None
     communication: _Flag | None = None
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class AmericanIndian(_Schema):
     state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    tribe: str | None = None
+    tribe: Name | None = None
 
 
 class PersonDetails(_Schema):
@@ -289,11 +313,11 @@ class PersonDetails(_Schema):
 
 class Person(_Schema):
     # repr=False keeps names, the date of birth and the SSN out of reprs, and so out of logs.
-    first_name: _Text = Field(repr=False)
-    last_name: _Text = Field(repr=False)
-    middle_name: str | None = Field(default=None, repr=False)
-    suffix: str | None = None
-    date_of_birth: dt.date = Field(repr=False)
+    first_name: RequiredName = Field(repr=False)
+    last_name: RequiredName = Field(repr=False)
+    middle_name: Name | None = Field(default=None, repr=False)
+    suffix: ShortText | None = None
+    date_of_birth: BirthDate = Field(repr=False)
     sex: Sex
     ssn: _Ssn | None = Field(default=None, repr=False)
     marital_status: MaritalStatus | None = None
@@ -304,34 +328,34 @@ class Person(_Schema):
 
 
 class EmploymentDates(_Schema):
-    hire_date: dt.date
-    full_time_start: dt.date | None = None
-    rehire: dt.date | None = None
-    retirement: dt.date | None = None
-    terminated: dt.date | None = None
+    hire_date: PlausibleDate
+    full_time_start: PlausibleDate | None = None
+    rehire: PlausibleDate | None = None
+    retirement: PlausibleDate | None = None
+    terminated: PlausibleDate | None = None
 
 
 class Salary(_Schema):
-    amount: _Money | None = None
+    amount: Money | None = None
     type: SalaryType | None = None
     unit: SalaryUnit | None = None
-    effective_date: dt.date | None = None
+    effective_date: PlausibleDate | None = None
 
 
 class Employment(_Schema):
     employment_status: EmploymentStatus
-    hours_worked: _Count
-    occupation: str | None = None
+    hours_worked: HoursWorked
+    occupation: Name | None = None
     employment_dates: EmploymentDates
     salary: Salary | None = None
 
 
 class Employee(_Schema):
     id: UUID | None = None  # Noyo's id; absent for a new member
-    custom_individual_id: _Text | None = None  # the platform's id
-    group_individual_id: _Text | None = None
-    event_id: _Text | None = None
-    classifications: dict[str, str] | None = None
+    custom_individual_id: RequiredIdentifier | None = None  # the platform's id
+    group_individual_id: RequiredIdentifier | None = None
+    event_id: RequiredIdentifier | None = None
+    classifications: Labels | None = None
     employment: Employment
     person: Person
 
@@ -346,9 +370,9 @@ class Employee(_Schema):
 
 class Dependent(_Schema):
     id: UUID | None = None
-    custom_individual_id: _Text | None = None
-    group_individual_id: _Text | None = None
-    event_id: _Text | None = None
+    custom_individual_id: RequiredIdentifier | None = None
+    group_individual_id: RequiredIdentifier | None = None
+    event_id: RequiredIdentifier | None = None
     person: Person
     relationship: Relationship
 
@@ -366,30 +390,30 @@ class Dependent(_Schema):
 
 class PrimaryCareProvider(_Schema):
     # The contract names only `providers`; the provider shape is the spec's.
-    identification_code: _Text
+    identification_code: RequiredIdentifier
     identification_code_type: ProviderIdentificationCodeType
     entity_identifier_code: ProviderEntityIdentifierCode | None = None
     entity_type: ProviderEntityType | None = None
-    first_name: str | None = None
-    middle_name: str | None = None
-    last_name: str | None = None
-    organization_name: str | None = None
+    first_name: Name | None = None
+    middle_name: Name | None = None
+    last_name: Name | None = None
+    organization_name: Name | None = None
     patient_relationship_code: PatientRelationshipCode | None = None
 
 
 class PcpDetails(_Schema):
-    providers: list[PrimaryCareProvider]
+    providers: list[PrimaryCareProvider] = Field(max_length=MAX_PROVIDERS)
 
 
 class EnrolledMember(_Schema):
     individual_type: IndividualType
     individual_id: UUID | None = None  # the `id` of the employee or a dependent
-    custom_individual_id: _Text | None = None  # their `custom_individual_id`
-    effective_start_date: dt.date  # the original start
-    effective_end_date: dt.date  # 9999-12-31 while active
-    latest_change_effective_date: dt.date | None = None
-    event_id: _Text | None = None
-    volume: _Count | None = None  # whole dollars
+    custom_individual_id: RequiredIdentifier | None = None  # their `custom_individual_id`
+    effective_start_date: PlausibleDate  # the original start
+    effective_end_date: PlausibleEndDate  # 9999-12-31 while active
+    latest_change_effective_date: PlausibleDate | None = None
+    event_id: RequiredIdentifier | None = None
+    volume: Volume | None = None  # whole dollars
     pcp_details: PcpDetails | None = None
 
     @model_validator(mode="after")
@@ -412,9 +436,9 @@ class EnrolledMember(_Schema):
 
 class CobraDetails(_Schema):
     cobra_enrolled: _Flag
-    eligibility_start_date: dt.date
-    eligibility_end_date: dt.date
-    qualifying_event_date: dt.date | None = None
+    eligibility_start_date: PlausibleDate
+    eligibility_end_date: PlausibleEndDate
+    qualifying_event_date: PlausibleDate | None = None
     qualifying_event_reason: CobraQualifyingEventReason | None = None
 
     @model_validator(mode="after")
@@ -429,12 +453,12 @@ class CobraDetails(_Schema):
 class Coverage(_Schema):
     carrier_id: UUID
     line_of_coverage: LineOfCoverage
-    enrolled_members: list[EnrolledMember]
+    enrolled_members: list[EnrolledMember] = Field(max_length=MAX_ENROLLED)
     plan_id: UUID | None = None
-    plan_name: _Text | None = None
-    custom_plan_id: _Text | None = None
-    signature_date: dt.date | None = None
-    carrier_config: dict[str, Any] | None = None  # free-form: bill group, member group, ...
+    plan_name: RequiredName | None = None
+    custom_plan_id: RequiredIdentifier | None = None
+    signature_date: PlausibleDate | None = None
+    carrier_config: FreeFormObject | None = None  # free-form: bill group, member group, ...
     cobra_details: CobraDetails | None = None
 
     @model_validator(mode="after")
@@ -451,14 +475,14 @@ class Coverage(_Schema):
 
 
 class Event(_Schema):
-    id: _Text  # local to the payload
-    date: dt.date
+    id: RequiredIdentifier  # local to the payload
+    date: PlausibleDate
     type: EventType
     reason: EventReason
 
 
 class OmittedCoverageCustom(_Schema):
-    effective_end_date: dt.date | None = None
+    effective_end_date: PlausibleEndDate | None = None
 
 
 class OmittedCoverageHandling(_Schema):
@@ -496,9 +520,9 @@ class MemberSnapshot(_Schema):
 
     snapshot_mode: Literal["current_open"]
     employee: Employee
-    dependents: list[Dependent] = []
-    coverages: list[Coverage] = []
-    events: list[Event] = []
+    dependents: list[Dependent] = Field(default=[], max_length=MAX_DEPENDENTS)
+    coverages: list[Coverage] = Field(default=[], max_length=MAX_COVERAGES)
+    events: list[Event] = Field(default=[], max_length=MAX_EVENTS)
     omitted_coverage_handling: OmittedCoverageHandling = Field(
         default_factory=OmittedCoverageHandling
     )

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # REST API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Request limits (api/limits.py): larger bodies answer 413, deeper JSON 400.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)
 
     # Sandbox carrier systems (one HTTP app playing every carrier).
     sandbox_host: str = "127.0.0.1"

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -38,6 +39,7 @@ from domain.disconnections import (
     DisconnectionStatus,
     RequestCheck,
     SourceType,
+    end_date_problem,
     platform_request_problem,
 )
 from domain.errors import Conflict, Unavailable, ValidationFailed
@@ -195,6 +197,7 @@ async def decide_request(
         row = await owned(
             session, GroupDisconnectionRequest, request_id, organization_id, what=WHAT
         )
+        await _check_decision_end_date(session, row, decision, settings)
     if row.status == DisconnectionStatus.COMPLETED.value:
         raise Conflict(
             "the request is completed: the group is disconnected", current_status=row.status
@@ -314,3 +317,23 @@ async def raise_carrier_disconnection(
         # still starts it; an already running request is left as it is.
         await start_disconnection(client, settings, run_input(row))
     return row.id
+
+
+async def _check_decision_end_date(
+    session: AsyncSession, row: GroupDisconnectionRequest, decision: Decision, settings: Settings
+) -> None:
+    """Refuse (`ValidationFailed`) a decision's new end date that a new request could not have.
+
+    A platform's request is checked by its run; a confirm or edit, whatever raised the request,
+    meets the same rule here, so no decision disconnects a group from a long-past date.
+    """
+    if decision.status != DisconnectionStatus.PROCESSING.value or not decision.effective_end_date:
+        return
+    problem = end_date_problem(
+        effective_end_date=decision.effective_end_date,
+        coverage_start=await requests.coverage_start(session, row.group_id, row.carrier_id),
+        today=datetime.now(UTC).date(),
+        max_days_past=settings.disconnection_max_days_past,
+    )
+    if problem is not None:
+        raise ValidationFailed.one("effective_end_date", problem)

@@ -198,7 +198,13 @@ class GroupDisconnectionWorkflow:
                 return
             self._checked_end = end
             self._connection_id = result.connection_id or self._connection_id
-        remaining = disconnects_at(end) - workflow.now()
+        disconnection = disconnects_at(end)
+        if disconnection is None:
+            # An open end (9999-12-31): nothing to wait for but a person's decision.
+            workflow.set_current_details(f"**processing**: open end ({end}), waits for a decision")
+            await workflow.wait_condition(lambda: bool(self._pending))
+            return
+        remaining = disconnection - workflow.now()
         if remaining > timedelta(0):
             workflow.set_current_details(
                 f"**processing**: disconnects at the end of {end} (in {remaining})"

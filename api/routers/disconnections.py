@@ -223,7 +223,7 @@ async def reject_disconnection_request(
     )
 
 
-@router.put("/group_disconnection_requests/{request_id}/{version}")
+@router.put("/group_disconnection_requests/{request_id}/{version:version}")
 async def edit_disconnection_request(
     request_id: uuid.UUID,
     version: uuid.UUID,

@@ -82,7 +82,7 @@ async def create_group(body: NewGroup, organization_id: OrganizationId, db: DB) 
     )
 
 
-@router.put("/groups/{group_id}/{version}")
+@router.put("/groups/{group_id}/{version:version}")
 async def edit_group(
     group_id: uuid.UUID,
     version: uuid.UUID,
@@ -132,7 +132,7 @@ async def create_contact(
     )
 
 
-@router.put("/groups/{group_id}/contacts/{contact_id}/{version}")
+@router.put("/groups/{group_id}/contacts/{contact_id}/{version:version}")
 async def edit_contact(
     group_id: uuid.UUID,
     contact_id: uuid.UUID,
