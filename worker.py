@@ -18,6 +18,7 @@ from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
+from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
 from runtime.settings import Settings, get_settings
@@ -27,6 +28,7 @@ from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 WORKFLOWS = [
     GroupConnectionWorkflow,
@@ -34,6 +36,7 @@ WORKFLOWS = [
     GroupDisconnectionWorkflow,
     GroupFulfillmentWorkflow,
     GroupConfirmationsWorkflow,
+    WebhookDeliveryWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -63,6 +66,7 @@ async def build_worker(
         disconnection = DisconnectionActivities(db, client, settings)
         fulfillment = FulfillmentActivities(db, adapters, client, settings)
         confirmation = ConfirmationActivities(db, adapters)
+        webhook = WebhookActivities(db, settings)
         try:
             yield Worker(
                 client,
@@ -83,10 +87,12 @@ async def build_worker(
                     fulfillment.send_transactions,
                     fulfillment.track_transactions,
                     confirmation.confirm_due,
+                    webhook.deliver_due,
                 ],
                 max_concurrent_activities=200,
             )
         finally:
+            await webhook.close()
             if database is None:
                 await db.dispose()
 

@@ -21,6 +21,7 @@ from api.routers import (
     member_snapshots,
     member_transactions,
     snapshot_intake,
+    webhooks,
 )
 from runtime import temporal
 from runtime.settings import Settings, get_settings
@@ -76,4 +77,5 @@ def create_app(
     app.include_router(member_transactions.router)
     app.include_router(employees.router)
     app.include_router(differences.router)
+    app.include_router(webhooks.router)
     return app

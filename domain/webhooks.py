@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
+
 from domain.errors import ValidationFailed
 
 SIGNATURE_HEADER = "x-noyo-signature"
@@ -241,3 +243,20 @@ def check_event_types(event_types: Iterable[str] | None) -> list[str] | None:
     if not values:
         raise ValidationFailed.one("event_types", "must name at least one type (or be omitted)")
     return values
+
+
+# What a subscription's delivery loop (`workflows.webhooks`) hands its activity and gets back:
+# ids and counts only, so no event (and no person) ever enters a workflow history.
+
+
+class DeliveryTurn(BaseModel):
+    subscription_id: uuid.UUID
+    # The turn delivers what falls due until then, then returns so the loop can go on.
+    until: datetime
+
+
+class TurnResult(BaseModel):
+    delivered: int = 0
+    failed: int = 0
+    # The subscription was deleted: the loop ends.
+    gone: bool = False

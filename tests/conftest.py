@@ -87,6 +87,10 @@ async def settings(
         member_transaction_poll_first=timedelta(seconds=1),
         # Schedules exist but stay quiet during a run; tests trigger the audits they need.
         audit_interval=timedelta(hours=6),
+        # Webhook receivers in the tests listen on loopback and come back within seconds.
+        webhook_allow_loopback=True,
+        webhook_retry_first=timedelta(seconds=1),
+        webhook_retry_factor=1.5,
         _env_file=None,
     )
     await prepare_database(s)

@@ -428,6 +428,8 @@ class DevStack:
         env["PYTHONUNBUFFERED"] = "1"
         # The sandbox stack audits every few minutes (production: daily) so changes show soon.
         env.setdefault("CARRIERLINK_AUDIT_INTERVAL", DEV_AUDIT_INTERVAL)
+        # Webhook receivers on this machine (a local listener, the bench) may be subscribed.
+        env.setdefault("CARRIERLINK_WEBHOOK_ALLOW_LOOPBACK", "true")
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:
