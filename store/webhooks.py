@@ -51,6 +51,7 @@ from store.models import (
     GroupConnection,
     GroupDisconnectionRequest,
     MemberSnapshot,
+    Organization,
     Versioned,
     unix_now,
 )
@@ -807,3 +808,14 @@ async def _update_health(
         if status is SubscriptionStatus.FAILED:
             row.paused = True
         await save_version(session, row)
+
+
+async def organization_named(session: AsyncSession, name: str) -> uuid.UUID | None:
+    return await session.scalar(select(Organization.id).where(Organization.name == name))
+
+
+async def owner_of(session: AsyncSession, subscription_id: uuid.UUID) -> uuid.UUID | None:
+    """The organization a subscription belongs to (the admin CLI names subscriptions by id)."""
+    return await session.scalar(
+        select(WebhookSubscription.organization_id).where(WebhookSubscription.id == subscription_id)
+    )

@@ -6,6 +6,7 @@ The receiver is an HTTP server in the test on a free loopback port; it verifies 
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
 
 from domain import webhooks as rules
+from runtime.settings import Settings
 from store.db import Database
 from store.models import Difference, Group
 from store.tenancy import ensure_organization
@@ -25,6 +27,7 @@ from store.webhooks import WebhookDelivery, WebhookEvent
 from tests.harness import AppServer, eventually, free_port
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id, reaches
 from tests.integration.test_member_snapshots import both_carriers, coverages, settled, submitted
+from tools import webhooks_cli
 from tools.sample_snapshots import new_hire, unique_id
 
 pytestmark = pytest.mark.integration
@@ -509,3 +512,28 @@ async def test_another_organization_cannot_see_or_touch_a_subscription(
     listed = (await api.get(API)).json()
     assert [s["id"] for s in listed["response"]] == [subscription["id"]]
     assert all(e["event"]["type"] == "test.hello_world" for e in receiver.events)
+
+
+async def test_the_admin_cli_creates_lists_and_tests_subscriptions(
+    settings: Settings, receiver: Receiver, worker: None
+) -> None:
+    organization = f"cli-{uuid.uuid4().hex[:8]}"
+    commands = argparse.ArgumentParser()
+    webhooks_cli.add_commands(commands.add_subparsers(dest="command"))
+
+    def parse(*argv: str) -> argparse.Namespace:
+        return commands.parse_args(["webhooks", *argv])
+
+    created = json.loads(
+        await webhooks_cli.run(
+            settings, parse("create", organization, receiver.url, "--event-type", "group.created")
+        )
+    )
+    receiver.secrets.append(created["secret"])
+    assert created["event_types"] == ["group.created"]
+    listed = await webhooks_cli.run(settings, parse("list", "--organization", organization))
+    assert created["id"] in listed
+    assert "group.created" in listed
+    sent = json.loads(await webhooks_cli.run(settings, parse("test", created["id"])))
+    assert sent["event_type"] == "test.hello_world"
+    await receiver.receives("test.hello_world", id=created["id"])
