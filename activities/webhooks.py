@@ -28,9 +28,10 @@ from store.db import Database
 log = logging.getLogger("carrierlink.webhooks")
 
 DELIVER_DUE = "deliver_due_webhooks"
-# How long past its timeout a claimed attempt stays leased: only a worker that died holds one
-# that long, and its deliveries are then due again.
-LEASE_SLACK = timedelta(seconds=30)
+# How long past its timeout a claimed attempt stays leased: long enough to record the answer;
+# only a worker that died holds one longer, and its deliveries are then due again. (One turn
+# runs per subscription at a time, so nothing else claims them meanwhile.)
+LEASE_SLACK = timedelta(seconds=5)
 
 
 class WebhookActivities:

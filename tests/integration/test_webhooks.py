@@ -7,16 +7,19 @@ The receiver is an HTTP server in the test on a free loopback port; it verifies 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
+from temporalio.client import Client
 
 from domain import webhooks as rules
 from runtime.settings import Settings
@@ -27,6 +30,7 @@ from store.webhooks import WebhookDelivery, WebhookEvent
 from tests.harness import AppServer, eventually, free_port
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id, reaches
 from tests.integration.test_member_snapshots import both_carriers, coverages, settled, submitted
+from tests.integration.test_worker_crash import WorkerProcess, api_on
 from tools import webhooks_cli
 from tools.sample_snapshots import new_hire, unique_id
 
@@ -47,12 +51,18 @@ class Receiver:
         self.signature_headers: list[str] = []
         self.unverified = 0
         self.answer = 200
+        # Seconds each answer takes, and how many requests came in (verified or not).
+        self.delay = 0.0
+        self.requests = 0
         self._server: AppServer | None = None
         app = FastAPI()
 
         @app.post("/hook")
         async def hook(request: Request) -> Response:
+            self.requests += 1
             raw = await request.body()
+            if self.delay:
+                await asyncio.sleep(self.delay)
             signature = request.headers.get(rules.SIGNATURE_HEADER, "")
             timestamp = request.headers.get(rules.TIMESTAMP_HEADER, "")
             now = datetime.now(UTC)
@@ -537,3 +547,47 @@ async def test_the_admin_cli_creates_lists_and_tests_subscriptions(
     sent = json.loads(await webhooks_cli.run(settings, parse("test", created["id"])))
     assert sent["event_type"] == "test.hello_world"
     await receiver.receives("test.hello_world", id=created["id"])
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+async def test_a_worker_killed_mid_delivery_loses_nothing(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    org_token: str,
+    receiver: Receiver,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    """The kill lands while POSTs are in flight (the receiver answers slowly): the worker never
+    records them, their lease runs out, and the next worker sends them again."""
+    isolated = settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
+    workers.append(WorkerProcess(isolated, tmp_path / "worker-1.log"))
+    await workers[0].polling()
+    async with api_on(isolated, database, client, org_token) as api:
+        await subscribe(api, receiver, event_types=["group.created"])
+        receiver.delay = 3.0
+        groups = [
+            (await api.post("/api/v1/groups", json={"name": f"Crash {n}"})).json()["id"]
+            for n in range(10)
+        ]
+
+        async def in_flight() -> bool:
+            return receiver.requests > 0
+
+        await eventually(in_flight, within=30, interval=0.05)
+        workers[0].kill()
+        receiver.delay = 0.0
+        workers.append(WorkerProcess(isolated, tmp_path / "worker-2.log"))
+        await workers[1].polling()
+        for group_id in groups:
+            await receiver.receives("group.created", id=group_id, within=90)
+    # At least once: a repeat only for what was in flight at the kill.
+    assert len(receiver.events) <= len(groups) + receiver.requests
