@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from temporalio.client import Client
 
 from domain import webhooks as rules
@@ -26,7 +26,7 @@ from runtime.settings import Settings
 from store.db import Database
 from store.models import Difference, Group
 from store.tenancy import ensure_organization
-from store.webhooks import WebhookDelivery, WebhookEvent
+from store.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 from tests.harness import AppServer, eventually, free_port
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id, reaches
 from tests.integration.test_member_snapshots import both_carriers, coverages, settled, submitted
@@ -108,13 +108,18 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver(database: Database) -> AsyncIterator[Receiver]:
     receiver = Receiver()
     await receiver.start()
     try:
         yield receiver
     finally:
         await receiver.stop()
+        # Its subscriptions go too, so their loops end instead of polling for the session.
+        async with database.transaction() as session:
+            await session.execute(
+                delete(WebhookSubscription).where(WebhookSubscription.url == receiver.url)
+            )
         assert receiver.unverified == 0, "a delivery failed signature verification"
 
 
