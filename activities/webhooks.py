@@ -32,6 +32,7 @@ DELIVER_DUE = "deliver_due_webhooks"
 # only a worker that died holds one longer, and its deliveries are then due again. (One turn
 # runs per subscription at a time, so nothing else claims them meanwhile.)
 LEASE_SLACK = timedelta(seconds=5)
+ROUNDS_PER_BATCH = 4
 
 
 class WebhookActivities:
@@ -46,7 +47,12 @@ class WebhookActivities:
             failed_after=settings.webhook_failed_after,
         )
         self._timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
-        self._lease = timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_SLACK
+        # A batch is a few rounds of `webhook_concurrency` POSTs: fewer, larger claims and
+        # records per delivery, and a slow receiver's POST does not hold up the others.
+        self._batch = settings.webhook_concurrency * ROUNDS_PER_BATCH
+        self._lease = (
+            timedelta(seconds=settings.webhook_timeout_seconds) * ROUNDS_PER_BATCH + LEASE_SLACK
+        )
         # One client per worker, made on first use (it needs the running loop).
         self._http: aiohttp.ClientSession | None = None
 
@@ -67,8 +73,9 @@ class WebhookActivities:
     async def deliver_due(self, turn: DeliveryTurn) -> TurnResult:
         """Deliver what falls due until `turn.until`; say so when the subscription is gone."""
         result = TurnResult()
+        # Per subscription: a receiver that times out holds up only its own deliveries.
+        in_flight = asyncio.Semaphore(self._settings.webhook_concurrency)
         poll = self._settings.webhook_poll_interval.total_seconds()
-        batch = self._settings.webhook_concurrency
         while datetime.now(UTC) < turn.until:
             now = datetime.now(UTC)
             async with self._db.transaction() as session:
@@ -79,13 +86,13 @@ class WebhookActivities:
                     []
                     if target.paused
                     else await store.claim_due(
-                        session, turn.subscription_id, now=now, limit=batch, lease=self._lease
+                        session, turn.subscription_id, now=now, limit=self._batch, lease=self._lease
                     )
                 )
             if not due:
                 await asyncio.sleep(poll)
                 continue
-            attempts = await asyncio.gather(*(self._post(target, item) for item in due))
+            attempts = await asyncio.gather(*(self._post(target, item, in_flight) for item in due))
             async with self._db.transaction() as session:
                 await store.record_attempts(
                     session,
@@ -106,8 +113,17 @@ class WebhookActivities:
                 )
         return result
 
-    async def _post(self, target: store.Target, item: store.DueDelivery) -> store.AttemptResult:
+    async def _post(
+        self, target: store.Target, item: store.DueDelivery, in_flight: asyncio.Semaphore
+    ) -> store.AttemptResult:
         raw = rules.encode_body(item.body)
+        # Signed when it leaves, not when queued: the timestamp is fresh at the receiver.
+        async with in_flight:
+            return await self._attempt(target, item, raw)
+
+    async def _attempt(
+        self, target: store.Target, item: store.DueDelivery, raw: bytes
+    ) -> store.AttemptResult:
         attempted = datetime.now(UTC)
         timestamp = attempted.isoformat()
         headers = {

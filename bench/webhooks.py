@@ -104,16 +104,16 @@ def database_settings() -> Settings:
     return settings
 
 
-async def owed(db: Database, subscription_id: uuid.UUID) -> list[tuple[str, float]]:
-    """Every event owed to the subscription, with when its row was written."""
+async def owed(db: Database, subscription_id: uuid.UUID) -> list[tuple[str, float, str]]:
+    """Every event owed to the subscription, with when its row was written, and its type."""
     async with db.transaction() as session:
         rows = await session.execute(
-            select(WebhookEvent.id, WebhookEvent.recorded_at)
+            select(WebhookEvent.id, WebhookEvent.recorded_at, WebhookEvent.event_type)
             .join(WebhookDelivery, WebhookDelivery.event_id == WebhookEvent.id)
             .where(WebhookDelivery.subscription_id == subscription_id)
             .distinct()
         )
-        return [(str(row.id), row.recorded_at.timestamp()) for row in rows]
+        return [(str(row.id), row.recorded_at.timestamp(), row.event_type) for row in rows]
 
 
 async def pending(db: Database, subscription_id: uuid.UUID) -> int:
@@ -155,7 +155,7 @@ async def drain(
     db: Database, subscription_id: uuid.UUID, receiver: Receiver, stall: float
 ) -> tuple[int, float, dict[str, float]]:
     """Each event owed once more, due now; deliveries/s and CPU seconds per service."""
-    events = [uuid.UUID(event_id) for event_id, _ in await owed(db, subscription_id)]
+    events = [uuid.UUID(event_id) for event_id, _, _ in await owed(db, subscription_id)]
     now, due = int(time.time()), datetime.now(UTC)
     before = receiver.received
     sampler = load.Sampler(load.stack_processes())
@@ -254,14 +254,14 @@ async def run(args: argparse.Namespace) -> None:
             await settle(db, subscription_id, args.stall)
 
         recorded = await owed(db, subscription_id)
-        lost = [event_id for event_id, _ in recorded if event_id not in receiver.first_seen]
-        latencies = [
-            receiver.first_seen[event_id] - at
-            for event_id, at in recorded
-            if event_id in receiver.first_seen
-        ]
+        lost = [event_id for event_id, _, _ in recorded if event_id not in receiver.first_seen]
+        by_type: dict[str, list[float]] = {}
+        for event_id, at, event_type in recorded:
+            if event_id in receiver.first_seen:
+                by_type.setdefault(event_type, []).append(receiver.first_seen[event_id] - at)
+        latencies = [latency for values in by_type.values() for latency in values]
         window = max(receiver.first_seen.values(), default=0) - min(
-            (at for _, at in recorded), default=0
+            (at for _, at, _ in recorded), default=0
         )
         print(
             f"webhooks (burst): {len(recorded)} events recorded for the subscription, "
@@ -269,6 +269,8 @@ async def run(args: argparse.Namespace) -> None:
             f"{receiver.unverified} failed verification), lost {len(lost)}"
         )
         print(f"  change committed -> received: {percentiles(latencies)}")
+        for event_type, values in sorted(by_type.items()):
+            print(f"    {event_type}: {percentiles(values)}")
         if window > 0:
             print(f"  {len(receiver.first_seen) / window:.1f} events/s over {window:.1f} s")
         p99 = sorted(latencies)[int(len(latencies) * 0.99)] if latencies else float("inf")

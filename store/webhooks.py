@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     event,
     func,
     insert,
@@ -687,15 +688,6 @@ async def claim_due(
     ]
 
 
-async def next_due(session: AsyncSession, subscription_id: uuid.UUID) -> datetime | None:
-    return await session.scalar(
-        select(func.min(WebhookDelivery.due_at)).where(
-            WebhookDelivery.subscription_id == subscription_id,
-            WebhookDelivery.status == DeliveryStatus.PENDING.value,
-        )
-    )
-
-
 @dataclass(frozen=True)
 class AttemptResult:
     delivery_id: uuid.UUID
@@ -719,6 +711,21 @@ class RetryRules:
     failed_after: timedelta
 
 
+_RECORD_ATTEMPT = (
+    update(WebhookDelivery.__table__)  # type: ignore[arg-type]
+    .where(
+        WebhookDelivery.__table__.c.id == bindparam("delivery_id"),
+        WebhookDelivery.__table__.c.status == DeliveryStatus.PENDING.value,
+    )
+    .values(
+        status=bindparam("new_status"),
+        attempts=bindparam("new_attempts"),
+        due_at=bindparam("new_due_at"),
+        delivered=bindparam("new_delivered"),
+    )
+)
+
+
 async def record_attempts(
     session: AsyncSession,
     subscription_id: uuid.UUID,
@@ -731,6 +738,7 @@ async def record_attempts(
     if not results:
         return
     attempt_rows = []
+    delivery_rows = []
     for result in results:
         delay = (
             None
@@ -744,22 +752,21 @@ async def record_attempts(
         )
         next_at = result.attempted + delay if delay is not None else None
         if result.acknowledged:
-            values: dict[str, Any] = {
-                "status": DeliveryStatus.DELIVERED.value,
-                "delivered": int(result.attempted.timestamp()),
-                "due_at": None,
-            }
+            status = DeliveryStatus.DELIVERED
         elif next_at is None:
-            values = {"status": DeliveryStatus.FAILED.value, "due_at": None}
+            status = DeliveryStatus.FAILED
         else:
-            values = {"due_at": next_at}
-        await session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == result.delivery_id,
-                WebhookDelivery.status == DeliveryStatus.PENDING.value,
-            )
-            .values(attempts=result.attempts, **values)
+            status = DeliveryStatus.PENDING
+        delivery_rows.append(
+            {
+                "delivery_id": result.delivery_id,
+                "new_status": status.value,
+                "new_attempts": result.attempts,
+                "new_due_at": next_at,
+                "new_delivered": (
+                    int(result.attempted.timestamp()) if result.acknowledged else None
+                ),
+            }
         )
         attempt_rows.append(
             {
@@ -771,6 +778,9 @@ async def record_attempts(
                 "next_attempt": int(next_at.timestamp()) if next_at is not None else None,
             }
         )
+    # One statement for the batch (executemany, pipelined by asyncpg), not a round trip each.
+    # Only a pending delivery is touched: a redelivered copy has its own row.
+    await session.execute(_RECORD_ATTEMPT, delivery_rows)
     await session.execute(insert(WebhookAttempt), attempt_rows)
     await _update_health(
         session, subscription_id, any(r.acknowledged for r in results), now=now, retry=retry

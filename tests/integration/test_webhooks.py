@@ -335,7 +335,11 @@ async def test_a_receiver_down_for_a_while_then_up_receives_everything(
         ).json()
         return [a for d in page["response"] for a in d["attempts"]]
 
-    attempts = await eventually(failed_attempts, within=30)
+    try:
+        attempts = await eventually(failed_attempts, within=30)
+    except AssertionError:
+        log = (await api.get(f"{API}/{subscription['id']}/deliveries")).json()
+        raise AssertionError(f"no failed attempt; got {receiver.events}; log {log}") from None
     assert attempts[0]["response_code"] is None
     assert attempts[0]["error"] == "connection refused"
     assert attempts[0]["next_attempt"] >= attempts[0]["attempted"]
@@ -347,10 +351,10 @@ async def test_a_receiver_down_for_a_while_then_up_receives_everything(
         return any(a["response_code"] == 503 for a in await failed_attempts())
 
     await receiver.start()
-    await eventually(answered_503, within=20)
+    await eventually(answered_503, within=40)
     receiver.answer = 200
     for group_id in groups:
-        await receiver.receives("group.created", id=group_id, within=40)
+        await receiver.receives("group.created", id=group_id, within=60)
 
     async def all_delivered() -> list[dict[str, Any]] | None:
         page = (await api.get(f"{API}/{subscription['id']}/deliveries")).json()
