@@ -33,6 +33,9 @@ DELIVER_DUE = "deliver_due_webhooks"
 # runs per subscription at a time, so nothing else claims them meanwhile.)
 LEASE_SLACK = timedelta(seconds=5)
 ROUNDS_PER_BATCH = 4
+# How long a subscription must stay missing before its loop ends: longer than the transaction
+# that creates it takes to commit after starting the loop.
+GONE_AFTER = timedelta(seconds=30)
 
 
 class WebhookActivities:
@@ -75,21 +78,30 @@ class WebhookActivities:
         result = TurnResult()
         # Per subscription: a receiver that times out holds up only its own deliveries.
         in_flight = asyncio.Semaphore(self._settings.webhook_concurrency)
+        missing_since: float | None = None
         poll = self._settings.webhook_poll_interval.total_seconds()
         while datetime.now(UTC) < turn.until:
             now = datetime.now(UTC)
             async with self._db.transaction() as session:
                 target = await store.delivery_target(session, turn.subscription_id)
                 if target is None:
-                    return TurnResult(delivered=result.delivered, failed=result.failed, gone=True)
+                    # Deleted, or not committed yet: the loop starts inside the transaction
+                    # that creates the subscription. Gone only once it has stayed missing.
+                    missing_since = missing_since or time.monotonic()
+                    if time.monotonic() - missing_since >= GONE_AFTER.total_seconds():
+                        return TurnResult(
+                            delivered=result.delivered, failed=result.failed, gone=True
+                        )
+                else:
+                    missing_since = None
                 due = (
                     []
-                    if target.paused
+                    if target is None or target.paused
                     else await store.claim_due(
                         session, turn.subscription_id, now=now, limit=self._batch, lease=self._lease
                     )
                 )
-            if not due:
+            if target is None or not due:
                 await asyncio.sleep(poll)
                 continue
             attempts = await asyncio.gather(*(self._post(target, item, in_flight) for item in due))

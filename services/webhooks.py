@@ -2,8 +2,9 @@
 
 Shared by the API and the admin CLI. A subscription's delivery loop (`workflows.webhooks`) is
 started in the transaction that creates the subscription (a failed start keeps nothing; a loop
-whose subscription never committed ends at its first turn), and ensured again by the calls that
-expect it to deliver (edit, redeliver, test), so a loop an operator ended comes back.
+whose subscription never committed ends once it has stayed missing for 30 s), and ensured
+again by the calls that expect it to deliver (edit, redeliver, test), so a loop an operator
+ended comes back.
 """
 
 from __future__ import annotations
