@@ -19,6 +19,7 @@ from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
+from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
 from runtime.settings import Settings, get_settings
@@ -29,6 +30,7 @@ from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
 from workflows.renewal import RenewalDecisionWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 WORKFLOWS = [
     GroupConnectionWorkflow,
@@ -37,6 +39,7 @@ WORKFLOWS = [
     GroupFulfillmentWorkflow,
     GroupConfirmationsWorkflow,
     RenewalDecisionWorkflow,
+    WebhookDeliveryWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -69,6 +72,7 @@ async def build_worker(
         fulfillment = FulfillmentActivities(db, adapters, client, settings)
         confirmation = ConfirmationActivities(db, adapters)
         renewal = RenewalActivities(db, adapters)
+        webhook = WebhookActivities(db, settings)
         try:
             yield Worker(
                 client,
@@ -91,10 +95,12 @@ async def build_worker(
                     confirmation.confirm_due,
                     renewal.check_renewal,
                     renewal.record_check,
+                    webhook.deliver_due,
                 ],
                 max_concurrent_activities=200,
             )
         finally:
+            await webhook.close()
             if database is None:
                 await db.dispose()
 

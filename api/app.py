@@ -23,6 +23,7 @@ from api.routers import (
     member_transactions,
     renewal_decisions,
     snapshot_intake,
+    webhooks,
 )
 from runtime import temporal
 from runtime.settings import Settings, get_settings
@@ -80,4 +81,5 @@ def create_app(
     app.include_router(employees.router)
     app.include_router(differences.router)
     app.include_router(renewal_decisions.router)
+    app.include_router(webhooks.router)
     return app

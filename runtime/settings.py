@@ -87,6 +87,24 @@ class Settings(BaseSettings):
     # Renewal decisions: how often each decision's run re-checks its carriers (woken at once by
     # an edit). Daily in production; `make run` uses minutes.
     renewal_recheck_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    # Webhooks (contract 6): a 2xx within the timeout acknowledges; otherwise retried, each wait
+    # `retry_factor` times the last, `max_attempts` in all (15 over about 3 days). A subscription
+    # failing every delivery for `unhealthy_after` is unhealthy, for `failed_after` failed and
+    # paused. A rotated secret keeps signing for `secret_grace`. URLs resolving to loopback or
+    # private ranges are refused unless allowed (`make run` and the tests allow loopback).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=15, ge=1)
+    webhook_retry_first: timedelta = Field(default=timedelta(seconds=16), gt=timedelta(0))
+    webhook_retry_factor: float = Field(default=2.0, ge=1.0)
+    webhook_unhealthy_after: timedelta = timedelta(days=1)
+    webhook_failed_after: timedelta = timedelta(days=7)
+    webhook_secret_grace: timedelta = timedelta(hours=24)
+    webhook_allow_loopback: bool = False
+    webhook_allow_private: bool = False
+    # How often a subscription's delivery loop looks for due deliveries, and how many POSTs it
+    # keeps in flight.
+    webhook_poll_interval: timedelta = Field(default=timedelta(milliseconds=500), gt=timedelta(0))
+    webhook_concurrency: int = Field(default=50, ge=1)
 
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"

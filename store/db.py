@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.webhooks import OutboxSession
+
 
 class Database:
     """Owns the engine; `transaction()` is the unit of work every caller uses."""
@@ -28,7 +30,10 @@ class Database:
         # already marked closed: checking that costs nothing, and a stale pool is still
         # replaced on checkout.
         self.engine.sync_engine.dialect.do_ping = _still_open  # type: ignore[method-assign]
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # OutboxSession: every flush records the webhook events of the changes it writes.
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=OutboxSession
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -89,6 +89,10 @@ async def settings(
         audit_interval=timedelta(hours=6),
         # Renewal decisions re-check their carriers every second (production: daily).
         renewal_recheck_interval=timedelta(seconds=1),
+        # Webhook receivers in the tests listen on loopback and come back within seconds.
+        webhook_allow_loopback=True,
+        webhook_retry_first=timedelta(seconds=1),
+        webhook_retry_factor=1.5,
         _env_file=None,
     )
     await prepare_database(s)

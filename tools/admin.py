@@ -1,4 +1,4 @@
-"""`carrierlink-admin`: prepare a database, issue API tokens, ensure every audit schedule."""
+"""`carrierlink-admin`: prepare a database, issue API tokens, ensure audit schedules, webhooks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from store import migrate
 from store.db import Database
 from store.models import Carrier, Group, GroupConnection
 from store.tenancy import ensure_organization, sync_carriers
+from tools import webhooks_cli
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -101,11 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "audit-schedules", help="ensure an audit schedule for every live completed connection"
     )
+    webhooks_cli.add_commands(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
         asyncio.run(prepare_database(settings))
         print("database ready")
+    elif args.command == "webhooks":
+        print(asyncio.run(webhooks_cli.run(settings, args)))
     elif args.command == "audit-schedules":
         print(f"{asyncio.run(_ensure_audit_schedules(settings))} audit schedule(s) ensured")
     else:

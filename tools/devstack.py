@@ -431,6 +431,8 @@ class DevStack:
         env.setdefault("CARRIERLINK_AUDIT_INTERVAL", DEV_AUDIT_INTERVAL)
         # Renewal decisions re-check their carriers every minute (production: daily).
         env.setdefault("CARRIERLINK_RENEWAL_RECHECK_INTERVAL", DEV_RENEWAL_RECHECK_INTERVAL)
+        # Webhook receivers on this machine (a local listener, the bench) may be subscribed.
+        env.setdefault("CARRIERLINK_WEBHOOK_ALLOW_LOOPBACK", "true")
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from activities.disconnection import DisconnectionActivities
     from activities.fulfillment import FulfillmentActivities
     from activities.renewal import RenewalActivities
+    from activities.webhooks import WebhookActivities
 
 __all__ = [
     "AuditActivities",
@@ -29,6 +30,7 @@ __all__ = [
     "DisconnectionActivities",
     "FulfillmentActivities",
     "RenewalActivities",
+    "WebhookActivities",
 ]
 
 _MODULES = {
@@ -38,6 +40,7 @@ _MODULES = {
     "DisconnectionActivities": "activities.disconnection",
     "FulfillmentActivities": "activities.fulfillment",
     "RenewalActivities": "activities.renewal",
+    "WebhookActivities": "activities.webhooks",
 }
 
 
