@@ -42,6 +42,9 @@ class EventType(enum.StrEnum):
     GROUP_CONNECTION_REQUEST_STATUS_CHANGE = "group_connection_request.status_change"
     GROUP_DISCONNECTION_REQUEST_CREATED = "group_disconnection_request.created"
     GROUP_DISCONNECTION_REQUEST_STATUS_CHANGE = "group_disconnection_request.status_change"
+    # Beyond the contract's eleven: the renewal decisions this engine adds (contract section 5).
+    RENEWAL_DECISION_CREATED = "renewal_decision.created"
+    RENEWAL_DECISION_STATUS_CHANGE = "renewal_decision.status_change"
     TEST_HELLO_WORLD = "test.hello_world"
 
 

@@ -53,6 +53,7 @@ from store.models import (
     GroupDisconnectionRequest,
     MemberSnapshot,
     Organization,
+    RenewalDecision,
     Versioned,
     unix_now,
 )
@@ -247,14 +248,26 @@ def _record_changes(session: Session, _context: Any, _instances: Any) -> None:
         _insert(session, found)
 
 
-_WATCHED = (Group, GroupConnection, GroupDisconnectionRequest, MemberSnapshot, Difference)
+_WATCHED = (
+    Group,
+    GroupConnection,
+    GroupDisconnectionRequest,
+    MemberSnapshot,
+    Difference,
+    RenewalDecision,
+)
 
 
 def _created(record: object) -> list[_Found]:
-    if not isinstance(record, Group | GroupConnection | GroupDisconnectionRequest | Difference):
+    if not isinstance(
+        record, Group | GroupConnection | GroupDisconnectionRequest | Difference | RenewalDecision
+    ):
         return []
     if record.id is None:
         record.id = uuid.uuid4()  # the column default would come only with the INSERT
+    if isinstance(record, RenewalDecision):
+        data = rules.with_status(rules.created(record.id, group_id=record.group_id), record.status)
+        return [_Found(record.organization_id, EventType.RENEWAL_DECISION_CREATED, data)]
     if isinstance(record, Group):
         return [_Found(record.organization_id, EventType.GROUP_CREATED, rules.created(record.id))]
     if isinstance(record, GroupConnection | GroupDisconnectionRequest):
@@ -281,6 +294,12 @@ def _created(record: object) -> list[_Found]:
 
 
 def _changed(record: object) -> list[_Found]:
+    if isinstance(record, RenewalDecision):
+        old, new = _old_new(record, "status")
+        if new is None or old == new:
+            return []
+        data = rules.status_change(record.id, old, new, group_id=record.group_id)
+        return [_Found(record.organization_id, EventType.RENEWAL_DECISION_STATUS_CHANGE, data)]
     if isinstance(record, GroupConnection | GroupDisconnectionRequest):
         old, new = _old_new(record, "status")
         if new is None or old == new:

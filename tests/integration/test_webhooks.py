@@ -258,6 +258,42 @@ async def test_snapshot_fulfillment_and_difference_events(
         only_ids_and_statuses(event)
 
 
+async def test_renewal_decision_events_arrive_as_the_decision_becomes_ready(
+    api: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    from tests.integration.test_renewal_decisions import (
+        connected,
+        decided,
+        group_plans,
+        renewal_on,
+        submit,
+    )
+
+    await subscribe(
+        api,
+        receiver,
+        event_types=["renewal_decision.created", "renewal_decision.status_change"],
+    )
+    group_id = await connected(api, PRINCIPAL, principal_id())
+    dental = [
+        p for p in await group_plans(api, group_id, PRINCIPAL) if p["line_of_coverage"] == "dental"
+    ]
+    renewal = renewal_on(1)
+    decision = await submit(api, group_id, renewal, decided(PRINCIPAL, dental[0], renewal))
+    created = await receiver.receives("renewal_decision.created", id=decision["id"])
+    assert created["data"] == {"id": decision["id"], "group_id": group_id, "status": "submitted"}
+    ready = await receiver.receives(
+        "renewal_decision.status_change", id=decision["id"], new_status="ready"
+    )
+    assert ready["data"]["old_status"] == "submitted"
+    for event in receiver.events:
+        only_ids_and_statuses(event)
+    assert {e["event"]["type"] for e in receiver.events} <= {
+        "renewal_decision.created",
+        "renewal_decision.status_change",
+    }
+
+
 async def test_an_event_is_recorded_with_its_change_and_rolled_back_with_it(
     api: httpx.AsyncClient, receiver: Receiver, database: Database
 ) -> None:
