@@ -9,9 +9,12 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.idempotency import Idempotency
 from api.limits import RequestLimits
 from api.routers import (
+    admin,
     audits,
+    auth,
     carriers,
     connections,
     differences,
@@ -63,6 +66,8 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Added first, so it runs inside RequestLimits: only bodies that passed the limits are keyed.
+    app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
 
     @app.get("/ping", tags=["health"])
@@ -82,4 +87,6 @@ def create_app(
     app.include_router(differences.router)
     app.include_router(renewal_decisions.router)
     app.include_router(webhooks.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
     return app

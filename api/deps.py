@@ -12,15 +12,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from cachetools import TTLCache
 from fastapi import Depends, Header, Request
 from temporalio.client import Client
 
-from api.errors import ApiError
+from api.auth import authenticate
 from runtime.settings import Settings
 from services.wakes import Wakes
 from store.db import Database
-from store.tenancy import organization_for_token
 
 
 async def get_database(request: Request) -> Database:
@@ -43,29 +41,12 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def organization_dep(
+    request: Request,
     db: DB,
     authorization: Annotated[str | None, Header()] = None,
 ) -> uuid.UUID:
-    if not authorization:
-        raise ApiError(401, "Missing credentials")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "Malformed credentials: expected 'Authorization: Bearer <token>'")
-    token = token.strip()
-    organization_id = _known_tokens.get(token)
-    if organization_id is None:
-        async with db.transaction() as session:
-            organization_id = await organization_for_token(session, token)
-        if organization_id is None:
-            raise ApiError(401, "Invalid token")
-        _known_tokens[token] = organization_id
-    return organization_id
-
-
-# Tokens found lately, so a busy caller's requests do not each read `api_tokens`. Only found
-# ones are kept (a wrong token is read each time), and for a minute: tokens are never revoked
-# today; when they are, a revoked one stops working within that minute.
-_known_tokens: TTLCache[str, uuid.UUID] = TTLCache(maxsize=10_000, ttl=60)
+    """The caller's organization (`api.auth`: a static token or an API client's JWT)."""
+    return await authenticate(db, request.app.state, authorization)
 
 
 OrganizationId = Annotated[uuid.UUID, Depends(organization_dep)]

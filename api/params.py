@@ -30,6 +30,25 @@ RequestSortBy = Literal["created", "modified", "status"]
 SnapshotSortBy = Literal["created", "modified"]
 DifferenceSortBy = Literal["created", "modified", "impact_score"]
 RenewalSortBy = Literal["created", "modified", "renewal_date", "status"]
+# Groups and their carrier data (contacts, locations, enrollments, plans, configurations).
+RecordSortBy = Literal["created", "modified"]
+TransactionSortBy = Literal["created", "modified"]
+
+
+@dataclass(frozen=True)
+class RecordOrder:
+    sort_by: str
+    direction: Direction
+
+
+async def record_order_dep(
+    sort_by: RecordSortBy = "created", sort_direction: Direction = "desc"
+) -> RecordOrder:
+    return RecordOrder(sort_by=sort_by, direction=sort_direction)
+
+
+# `sort_by` / `sort_direction` of a group-data list: newest first unless they say otherwise.
+RecordSort = Annotated[RecordOrder, Depends(record_order_dep)]
 
 
 @dataclass(frozen=True)
@@ -109,9 +128,10 @@ async def group_page(
     page: PageRequest,
     day: date | None,
     filters: Sequence[Filter] = (),
+    order: RecordOrder = RecordOrder("created", "desc"),
 ) -> Page[Any]:
-    """One page of the group's records of `model` matching `filters` (`NotFound` when the group
-    is not the organization's)."""
+    """One page of the group's records of `model` matching `filters`, in `order` (`NotFound`
+    when the group is not the organization's)."""
     async with db.transaction() as session:
         records, total = await group_data.group_listing(
             session,
@@ -122,6 +142,8 @@ async def group_page(
             filters=filters,
             offset=page.offset,
             limit=page.page_size,
+            sort_by=order.sort_by,
+            direction=order.direction,
         )
     return Page.of(records, page, total)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -109,6 +109,17 @@ class Settings(BaseSettings):
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"
+
+    # API clients (api/tokens.py): client-credentials tokens are JWTs signed (HS256) with this
+    # key and valid this many SECONDS. No key set: one is generated once into
+    # {data_dir}/token-signing.key (runtime/signing.py); set it wherever several APIs serve.
+    token_signing_key: SecretStr | None = None
+    token_lifetime_seconds: int = Field(default=600, gt=0)
+    # The admin API (/admin/...: API clients of any organization) takes `Authorization: Bearer
+    # <admin_token>`; unset, the admin API is off (403).
+    admin_token: SecretStr | None = None
+    # Idempotency-Key on a POST: how long its first answer is replayed.
+    idempotency_key_ttl: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 
     @property
     def temporal_target(self) -> str:

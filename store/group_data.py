@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
 from store.models import Group, GroupConnection, GroupEnrollment, Plan, Versioned
+from store.pages import Direction
 from store.tenancy import owned
 from store.versioning import as_of
 
@@ -80,13 +81,17 @@ async def listing(
     day: date | None = None,
     offset: int = 0,
     limit: int | None = None,
+    sort_by: str = "created",
+    direction: Direction = "desc",
 ) -> tuple[list[dict[str, Any]], int]:
     """One window of the records in `scope` matching `filters`, and how many match in all.
 
     `scope` is what never changes between versions (organization, group, ids); `filters` apply
-    to the version shown. Ordered by creation, then id, so paging is stable.
+    to the version shown. Ordered by `sort_by` (newest first by default), then id, so paging is
+    stable; as of a `day`, by the current row's value (`created` never changes).
     """
-    order = (model.created, model.id)
+    column: Any = getattr(model, sort_by)
+    order = (column.asc() if direction == "asc" else column.desc(), model.id)
     if day is None:
         base = select(model).where(*scope, *(f.condition(model) for f in filters))
         total = await session.scalar(select(func.count()).select_from(base.subquery()))
@@ -123,6 +128,8 @@ async def group_listing(
     filters: Sequence[Filter] = (),
     offset: int = 0,
     limit: int | None = None,
+    sort_by: str = "created",
+    direction: Direction = "desc",
 ) -> tuple[list[dict[str, Any]], int]:
     """The group's records of `model` matching `filters` (a window of them when `limit` is
     given), and how many match in all; `NotFound` when the group is not the organization's."""
@@ -136,6 +143,8 @@ async def group_listing(
         day=day,
         offset=offset,
         limit=limit,
+        sort_by=sort_by,
+        direction=direction,
     )
 
 
@@ -155,7 +164,13 @@ async def group_record(
 
 
 async def enrollment_plans(
-    session: AsyncSession, organization_id: uuid.UUID, enrollment_id: uuid.UUID, day: date | None
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    enrollment_id: uuid.UUID,
+    day: date | None,
+    *,
+    sort_by: str = "created",
+    direction: Direction = "desc",
 ) -> list[dict[str, Any]]:
     """The plans of the organization's group enrollment, now or as of `day`."""
     what = "group enrollment"
@@ -167,6 +182,8 @@ async def enrollment_plans(
         scope=[Plan.group_id == enrollment.group_id],
         filters=[OneOf("group_enrollment_id", (enrollment_id,))],
         day=day,
+        sort_by=sort_by,
+        direction=direction,
     )
     return records
 
@@ -181,6 +198,8 @@ async def groups(
     day: date | None = None,
     offset: int = 0,
     limit: int | None = None,
+    sort_by: str = "created",
+    direction: Direction = "desc",
 ) -> tuple[list[dict[str, Any]], int]:
     """The organization's groups: those in `ids` (when given), connected to the carrier group
     `connected_to` (carrier id, its stored group ID), whose name or dba name contains `company`."""
@@ -197,5 +216,13 @@ async def groups(
         scope.append(Group.id.in_(connected))
     filters: list[Filter] = [Contains(("name", "dba_name"), company)] if company else []
     return await listing(
-        session, Group, scope=scope, filters=filters, day=day, offset=offset, limit=limit
+        session,
+        Group,
+        scope=scope,
+        filters=filters,
+        day=day,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        direction=direction,
     )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -667,3 +668,41 @@ class Difference(Versioned, Base):
             ),
             "sources": self.sources,
         }
+
+
+class ApiClient(Base):
+    """An organization's API client (client credentials); only its secret's SHA-256 is stored.
+
+    `revoked` set (unix seconds) ends the client: no new tokens, and its tokens stop working.
+    """
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    revoked: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class IdempotencyKey(Base):
+    """A POST's `Idempotency-Key` per organization: the request's hash, then its first answer.
+
+    `status_code` is null while the first request is in flight.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(default=None)
+    content_type: Mapped[str | None] = mapped_column(Text, default=None)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now, index=True)

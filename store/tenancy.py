@@ -30,11 +30,7 @@ async def ensure_organization(
     With no token given, a new random one is issued and returned; with a token given, it is
     registered if not already (so the dev token survives restarts without duplicating rows).
     """
-    org = await session.scalar(select(Organization).where(Organization.name == name))
-    if org is None:
-        org = Organization(name=name)
-        session.add(org)
-        await session.flush()
+    org = await ensure_organization_named(session, name)
     # Prefixed: a bare urlsafe token starts with "-" one time in 64, and `--token <it>` on a
     # command line then reads as a missing value.
     issued = token or f"cl_{secrets.token_urlsafe(32)}"
@@ -49,6 +45,16 @@ async def ensure_organization(
         .on_conflict_do_nothing(index_elements=["token_sha256"])
     )
     return org, issued
+
+
+async def ensure_organization_named(session: AsyncSession, name: str) -> Organization:
+    """The organization called `name`, created if missing."""
+    org = await session.scalar(select(Organization).where(Organization.name == name))
+    if org is None:
+        org = Organization(name=name)
+        session.add(org)
+        await session.flush()
+    return org
 
 
 async def organization_for_token(session: AsyncSession, token: str) -> uuid.UUID | None:

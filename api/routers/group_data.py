@@ -12,7 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import DB, OrganizationId
-from api.params import EffectiveDate, Page, Paging, csv_choices, csv_uuids, group_page
+from api.params import (
+    EffectiveDate,
+    Page,
+    Paging,
+    RecordSort,
+    csv_choices,
+    csv_uuids,
+    group_page,
+)
 from domain.enums import LineOfCoverage
 from store import group_data
 from store.group_data import Filter, OneOf
@@ -30,11 +38,21 @@ def _one_of(field: str, values: list[Any]) -> list[Filter]:
 
 @router.get("/groups/{group_id}/carrier_configurations")
 async def list_carrier_configurations(
-    group_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
+    group_id: uuid.UUID,
+    organization_id: OrganizationId,
+    db: DB,
+    day: EffectiveDate,
+    order: RecordSort,
 ) -> list[dict[str, Any]]:
     async with db.transaction() as session:
         records, _ = await group_data.group_listing(
-            session, organization_id, group_id, CarrierConfiguration, day
+            session,
+            organization_id,
+            group_id,
+            CarrierConfiguration,
+            day,
+            sort_by=order.sort_by,
+            direction=order.direction,
         )
     return records
 
@@ -46,12 +64,15 @@ async def list_group_enrollments(
     db: DB,
     page: Paging,
     day: EffectiveDate,
+    order: RecordSort,
     status: Annotated[
         str | None, Query(description="comma-separated: pending, active, completed")
     ] = None,
 ) -> Page[Any]:
     filters = _one_of("status", csv_choices(status, "status", ENROLLMENT_STATUSES))
-    return await group_page(db, organization_id, group_id, GroupEnrollment, page, day, filters)
+    return await group_page(
+        db, organization_id, group_id, GroupEnrollment, page, day, filters, order=order
+    )
 
 
 @router.get("/group_enrollments/{enrollment_id}")
@@ -66,10 +87,21 @@ async def get_group_enrollment(
 
 @router.get("/group_enrollments/{enrollment_id}/plans")
 async def list_group_enrollment_plans(
-    enrollment_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
+    enrollment_id: uuid.UUID,
+    organization_id: OrganizationId,
+    db: DB,
+    day: EffectiveDate,
+    order: RecordSort,
 ) -> list[dict[str, Any]]:
     async with db.transaction() as session:
-        return await group_data.enrollment_plans(session, organization_id, enrollment_id, day)
+        return await group_data.enrollment_plans(
+            session,
+            organization_id,
+            enrollment_id,
+            day,
+            sort_by=order.sort_by,
+            direction=order.direction,
+        )
 
 
 @router.get("/groups/{group_id}/plans")
@@ -79,6 +111,7 @@ async def list_plans(
     db: DB,
     page: Paging,
     day: EffectiveDate,
+    order: RecordSort,
     status: Annotated[
         str | None, Query(description="comma-separated: pending, active, discontinued")
     ] = None,
@@ -95,7 +128,7 @@ async def list_plans(
         ),
         *_one_of("carrier_id", csv_uuids(carrier_id, "carrier_id")),
     ]
-    return await group_page(db, organization_id, group_id, Plan, page, day, filters)
+    return await group_page(db, organization_id, group_id, Plan, page, day, filters, order=order)
 
 
 @router.get("/plans/{plan_id}")

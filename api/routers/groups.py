@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import DB, OrganizationId
-from api.params import EffectiveDate, Page, Paging, csv_uuids, group_page
+from api.params import EffectiveDate, Page, Paging, RecordSort, csv_uuids, group_page
 from api.schemas import ContactEdit, GroupEdit, NewContact, NewGroup
 from domain.errors import ValidationFailed
 from services import groups
@@ -36,6 +36,7 @@ async def list_groups(
     db: DB,
     page: Paging,
     day: EffectiveDate,
+    order: RecordSort,
     company: Annotated[str | None, Query(description="part of name or dba_name")] = None,
     group_ids: Annotated[str | None, Query(description="comma-separated group ids")] = None,
     carrier_id: Annotated[uuid.UUID | None, Query(description="with carrier_group_id")] = None,
@@ -59,6 +60,8 @@ async def list_groups(
             day=day,
             offset=page.offset,
             limit=page.page_size,
+            sort_by=order.sort_by,
+            direction=order.direction,
         )
     return Page.of(records, page, total)
 
@@ -104,9 +107,14 @@ async def edit_group(
 
 @router.get("/groups/{group_id}/contacts")
 async def list_contacts(
-    group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
+    group_id: uuid.UUID,
+    organization_id: OrganizationId,
+    db: DB,
+    page: Paging,
+    day: EffectiveDate,
+    order: RecordSort,
 ) -> Page[Any]:
-    return await group_page(db, organization_id, group_id, Contact, page, day)
+    return await group_page(db, organization_id, group_id, Contact, page, day, order=order)
 
 
 @router.get("/groups/{group_id}/contacts/{contact_id}")
@@ -156,9 +164,14 @@ async def edit_contact(
 
 @router.get("/groups/{group_id}/locations")
 async def list_locations(
-    group_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging, day: EffectiveDate
+    group_id: uuid.UUID,
+    organization_id: OrganizationId,
+    db: DB,
+    page: Paging,
+    day: EffectiveDate,
+    order: RecordSort,
 ) -> Page[Any]:
-    return await group_page(db, organization_id, group_id, Location, page, day)
+    return await group_page(db, organization_id, group_id, Location, page, day, order=order)
 
 
 @router.get("/groups/{group_id}/locations/{location_id}")

@@ -1,7 +1,8 @@
 """`/api/v1/member_transactions` reads: the list, one transaction, and its status details.
 
-The list is newest first (created, then id). A transaction's `status_details` are kept oldest
-first; the last one is its current status detail.
+The list is newest first (created, then id) unless `sort_by` and `sort_direction` say
+otherwise. A transaction's `status_details` are kept oldest first; the last one is its current
+status detail.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import DB, OrganizationId
-from api.params import Page, Paging, csv_choices, csv_uuids, date_param, sorted_page
+from api.params import (
+    Direction,
+    Page,
+    Paging,
+    TransactionSortBy,
+    csv_choices,
+    csv_uuids,
+    date_param,
+    sorted_page,
+)
 from domain.errors import NotFound
 from domain.member_changes import StatusDetail, TransactionType
 from store import member_reads
@@ -93,15 +103,20 @@ Filters = Annotated[TransactionFilters, Depends()]
 
 @router.get("")
 async def list_member_transactions(
-    organization_id: OrganizationId, db: DB, filters: Filters, page: Paging
+    organization_id: OrganizationId,
+    db: DB,
+    filters: Filters,
+    page: Paging,
+    sort_by: TransactionSortBy = "created",
+    sort_direction: Direction = "desc",
 ) -> Page[Any]:
     return await sorted_page(
         db,
         MemberTransaction,
         page,
         conditions=member_reads.transaction_conditions(organization_id, **filters.parsed()),
-        sort_by="created",
-        sort_direction="desc",
+        sort_by=sort_by,
+        sort_direction=sort_direction,
     )
 
 
