@@ -19,8 +19,14 @@ class Database:
     """Owns the engine; `transaction()` is the unit of work every caller uses."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        # hide_parameters: a failed statement's message (logged, raised, shown in a traceback)
+        # would otherwise carry its bound values: snapshots, names, SSNs.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
         # The dialect's ping is three round trips (BEGIN, a query, ROLLBACK: made for
         # pgbouncer's transaction mode, which is not used here) on every checkout. asyncpg
