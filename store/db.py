@@ -14,6 +14,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# How a row taken to change is locked (`session.get(..., with_for_update=NO_KEY_UPDATE)`, or
+# `.with_for_update(key_share=True)` on a select): FOR NO KEY UPDATE. No code here changes a
+# key, and FOR UPDATE would also block every insert of a row referencing the locked one (the
+# foreign key's KEY SHARE lock): sending held a snapshot FOR UPDATE while confirmation inserted
+# a difference naming it, a lock-order inversion that deadlocked under carrier faults.
+NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
+
 
 class Database:
     """Owns the engine; `transaction()` is the unit of work every caller uses."""
