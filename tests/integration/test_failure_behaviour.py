@@ -54,17 +54,18 @@ def every_log() -> Iterator[_Everything]:
     """All log records of this process: the API's, the server's, the driver's, the worker's.
     uvicorn's loggers do not propagate to the root, so they are listened to by name."""
     handler = _Everything()
-    loggers = [logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error", "sqlalchemy")]
-    levels = [logger.level for logger in loggers]
+    root = logging.getLogger()
+    loggers = [root, *(logging.getLogger(name) for name in ("uvicorn", "uvicorn.error"))]
+    root_level = root.level
+    root.setLevel(logging.DEBUG)
     for logger in loggers:
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG) if logger.name == "root" else None
     try:
         yield handler
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
+        for logger in loggers:
             logger.removeHandler(handler)
-            logger.setLevel(level)
+        root.setLevel(root_level)
 
 
 async def server_log(database: Database) -> str:
