@@ -8,6 +8,7 @@ import pydantic
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.heartbeat import heartbeats
 from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
@@ -34,6 +35,7 @@ class AuditActivities:
         self._settings = settings
 
     @activity.defn(name="pull_account_structure")
+    @heartbeats
     async def pull_account(self, request: PullRequest) -> AccountSummary:
         """Store the carrier's version of the group and record the audit; safe to repeat."""
         if request.trigger is not AuditTrigger.CONNECTION:

@@ -1,4 +1,4 @@
-"""Heartbeats for the batch activities, so a batch whose worker died is retried within seconds.
+"""Heartbeats for long activities (batches, pulls), so one whose worker died retries in seconds.
 
 A batch (a group's snapshots built, sent, tracked or confirmed) may rightly take minutes under
 load, so its start-to-close timeout is long; without heartbeats, a batch whose worker was

@@ -6,6 +6,7 @@ import uuid
 
 from temporalio import activity
 
+from activities.heartbeat import heartbeats
 from carriers import CarrierAdapter, CarrierRejected
 from carriers.registry import CARRIERS
 from domain.renewals import (
@@ -28,6 +29,7 @@ class RenewalActivities:
         self._adapters = adapters
 
     @activity.defn(name="check_renewal_decision")
+    @heartbeats
     async def check_renewal(self, check: RenewalCheck) -> CheckOutcome:
         """Compare the decision with each carrier's plans as of its renewal date.
 

@@ -5,6 +5,7 @@ Services raise domain errors (`domain.errors`); this is the one place they becom
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,9 +16,12 @@ from temporalio.service import RPCError
 
 from domain.errors import Conflict, FieldProblem, NotFound, Unavailable, ValidationFailed
 from domain.snapshots import DuplicateDependent
+from store.db import DATABASE_ERRORS, database_unreachable
 
-# How long a caller waits before trying again after a 503: the workflow service usually comes
-# back within seconds (a restart, a leader change).
+_log = logging.getLogger(__name__)
+
+# How long a caller waits before trying again after a 503: the workflow service and the
+# database usually come back within seconds (a restart, a leader change, a failover).
 RETRY_AFTER_SECONDS = 5
 
 
@@ -87,6 +91,32 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _workflow_service_unavailable(_: Request, exc: RPCError) -> JSONResponse:
         # Any call to Temporal may fail this way; one answer for all of them.
         return _unavailable(f"the workflow service is unavailable: {exc.message}")
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Answered here rather than left to the server's last-resort handler, which would log
+        # the exception's text (the driver adds the failing row, people included) and close
+        # the keep-alive connection. Only the type and SQLSTATE are logged.
+        sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+        if database_unreachable(exc):
+            _log.warning(
+                "%s %s: the database is unreachable (%s, SQLSTATE %s)",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                sqlstate,
+            )
+            return _unavailable("the database is unavailable")
+        _log.error(
+            "%s %s: a database statement failed (%s, SQLSTATE %s)",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            sqlstate,
+        )
+        return JSONResponse(status_code=500, content=_body(500, "internal error"))
+
+    for error_type in DATABASE_ERRORS:
+        app.add_exception_handler(error_type, _database_error)
 
     @app.exception_handler(ValidationFailed)
     async def _validation_failed(_: Request, exc: ValidationFailed) -> JSONResponse:

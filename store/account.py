@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.account import AccountStructure, CarrierGroupProfile
+from store.db import NO_KEY_UPDATE
 from store.models import (
     CarrierConfiguration,
     Contact,
@@ -103,7 +104,7 @@ async def _reconcile_group(
     changes: AccountChanges,
 ) -> None:
     """Note where the carrier names the group otherwise; fill what the platform never gave."""
-    group = await session.get(Group, group_id, with_for_update=True)
+    group = await session.get(Group, group_id, with_for_update=NO_KEY_UPDATE)
     assert group is not None, f"group {group_id} missing"
     changes.group_differences.extend(_group_differences(group, profile))
     if _fill_from_carrier(group, profile):

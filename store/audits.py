@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.account import AccountStructure
 from domain.audits import AuditTrigger, PullRequest
 from store.account import store_account_structure
+from store.db import NO_KEY_UPDATE
 from store.models import CarrierConfiguration, Group, GroupAudit, unix_now
 
 
@@ -79,7 +80,7 @@ async def record_pull(
     """Store the carrier's account and complete the audit once; what the audit recorded."""
     audit_id = request.resolved_audit_id()
     # Audits of one group take turns, so a repeated pull sees the audit it recorded.
-    await session.get(Group, request.group_id, with_for_update=True)
+    await session.get(Group, request.group_id, with_for_update=NO_KEY_UPDATE)
     audit = await session.get(GroupAudit, audit_id)
     if audit is None:
         audit = GroupAudit(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
+from store.db import NO_KEY_UPDATE
 from store.models import Group, GroupConnection, GroupDisconnectionRequest
 from store.versioning import save_version
 
@@ -152,7 +153,7 @@ def connection_conditions(
 async def connection_for_update(
     session: AsyncSession, connection_id: uuid.UUID
 ) -> GroupConnection | None:
-    return await session.get(GroupConnection, connection_id, with_for_update=True)
+    return await session.get(GroupConnection, connection_id, with_for_update=NO_KEY_UPDATE)
 
 
 async def add_connection(

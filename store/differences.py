@@ -159,7 +159,7 @@ async def _open_differences(
             Difference.carrier_id == transaction.carrier_id,
             Difference.resolved.is_(None),
         )
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     return {row.identity: row for row in rows}
 

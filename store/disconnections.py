@@ -16,6 +16,7 @@ from domain.disconnections import (
     SourceType,
 )
 from store.connections import live_connection, open_disconnection_request
+from store.db import NO_KEY_UPDATE
 from store.group_data import Contains
 from store.models import (
     Group,
@@ -73,7 +74,7 @@ async def record_status(
     request's version after it. `workflow_id` is the run's, should the row need recreating."""
     state = change.state
     row = await session.get(
-        GroupDisconnectionRequest, change.input.request_id, with_for_update=True
+        GroupDisconnectionRequest, change.input.request_id, with_for_update=NO_KEY_UPDATE
     )
     if row is None:
         # The API commits the row before it starts the run; this only repairs a loss.
@@ -143,7 +144,7 @@ async def mark_disconnected(
     """Mark the connection (by id, else the group's live one to the carrier) disconnected, once;
     None when there is no such connection."""
     connection = (
-        await session.get(GroupConnection, connection_id, with_for_update=True)
+        await session.get(GroupConnection, connection_id, with_for_update=NO_KEY_UPDATE)
         if connection_id
         else await live_connection(session, group_id, carrier_id)
     )

@@ -211,7 +211,7 @@ async def replace_in_progress(
                 MemberSnapshot.employee_id == employee_id,
                 MemberSnapshot.status.in_([status.value for status in IN_PROGRESS]),
             )
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).all()
     for row in rows:
@@ -327,7 +327,7 @@ async def cancel_unsent(
                 MemberTransaction.member_snapshot_id.in_(replaced),
             )
             .order_by(MemberTransaction.position)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).all()
     return [row for row in rows if (row.employee_id, row.carrier_id) in pairs]

@@ -21,6 +21,7 @@ from domain.renewals import (
     shown_issues,
 )
 from store.connections import live_connections
+from store.db import NO_KEY_UPDATE
 from store.group_data import Contains, owned
 from store.models import Group, Plan, RenewalDecision, unix_now
 from store.versioning import save_version
@@ -200,7 +201,7 @@ async def record_check(session: AsyncSession, outcome: CheckOutcome) -> Recorded
     A check of an earlier edit is not applied (the edit's own check follows), nor is anything
     written to a decision that is already `done`.
     """
-    row = await session.get(RenewalDecision, outcome.decision_id, with_for_update=True)
+    row = await session.get(RenewalDecision, outcome.decision_id, with_for_update=NO_KEY_UPDATE)
     if row is None:
         return RecordedCheck(applied=False, status=outcome.status, changed=False)
     current = RenewalStatus(row.status)

@@ -108,12 +108,12 @@ async def owned(
     unknown and another organization's alike, so ids of others are not revealed.
 
     The one ownership check of every API read and use case. `for_update` locks the row
-    (SELECT ... FOR UPDATE) for a read-check-write of its version.
+    (SELECT ... FOR NO KEY UPDATE) for a read-check-write of its version.
     """
     record: Any = model
     query = _owned_query(model, organization_id, group_id).where(record.id == record_id)
     if for_update:
-        query = query.with_for_update(of=model)
+        query = query.with_for_update(of=model, key_share=True)
     row: RecordT | None = await session.scalar(query)
     if row is None:
         raise NotFound.of(what)

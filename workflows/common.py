@@ -21,6 +21,9 @@ CARRIER_RETRY = RetryPolicy(
 # but not by much: if a worker dies mid-call, the retry starts when this runs out.
 CARRIER_CALL_TIMEOUT = timedelta(seconds=15)
 ACCOUNT_PULL_TIMEOUT = timedelta(seconds=60)
+# A pull (the account's structure, a renewal check) beats while it works: if its worker dies,
+# the retry starts once this passes, not when the minute of ACCOUNT_PULL_TIMEOUT runs out.
+ACCOUNT_PULL_HEARTBEAT = timedelta(seconds=15)
 STORE_WRITE_TIMEOUT = timedelta(seconds=10)
 # A batch activity (a group's snapshots or confirmations) may take minutes under load, and it
 # beats while it works (`activities.heartbeat`): a batch whose worker died is retried once

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows import activity_refs
 from workflows import search_attributes as sa
 from workflows.common import (
+    ACCOUNT_PULL_HEARTBEAT,
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_CALL_TIMEOUT,
     CARRIER_RETRY,
@@ -269,6 +270,7 @@ class GroupConnectionWorkflow:
                 activity_refs.AuditActivities.pull_account,
                 self._pull_request(),
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
+                heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
                 retry_policy=CARRIER_RETRY,
             )
         except ActivityError as err:

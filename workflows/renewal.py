@@ -20,6 +20,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from workflows import activity_refs
 from workflows import search_attributes as sa
 from workflows.common import (
+    ACCOUNT_PULL_HEARTBEAT,
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_RETRY,
     STORE_RETRY,
@@ -88,6 +89,7 @@ class RenewalDecisionWorkflow:
                 activity_refs.RenewalActivities.check_renewal,
                 RenewalCheck(decision_id=input.decision_id),
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
+                heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
                 # Carrier faults are retried here, for as long as they last; the status stays.
                 retry_policy=CARRIER_RETRY,
             )
