@@ -21,7 +21,10 @@ from domain.snapshots import MemberSnapshot
 # Every `/api/v1` operation may answer these (api/errors.py writes them); each router declares
 # them once (`APIRouter(..., responses=ERROR_RESPONSES)`).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The body is not valid JSON"},
+    400: {
+        "model": ErrorBody,
+        "description": "A body that is not valid JSON, or a snapshot naming a dependent twice",
+    },
     401: {"model": ErrorBody, "description": "Missing, malformed or unknown bearer token"},
     404: {"model": ErrorBody, "description": "No such record in the caller's organization"},
     409: {

@@ -105,11 +105,11 @@ class Carrier(BaseModel):
     id: uuid.UUID
     name: str
     lines_of_coverage: list[str]
-    network: Any = None
-    cobra: Any = None
-    connection_time: Any = None
+    network: Any
+    cobra: Any
+    connection_time: Any
     api_kinds: list[str]
-    carrier_group_id_format: str | None = None
+    carrier_group_id_format: str | None
 
 
 # Group connections.
@@ -132,16 +132,36 @@ class GroupConnection(Record):
         )
     )
 
-    completed: int | None = None
+    completed: int | None
     organization_id: uuid.UUID
     group_id: uuid.UUID
     carrier_id: uuid.UUID
-    federal_ein: str | None = None
+    federal_ein: str | None
     request_type: str
     status: str
     group_data: dict[str, Any]
-    setup_result: dict[str, Any] | None = None
-    group_audit_request_id: uuid.UUID | None = None
+    setup_result: dict[str, Any] | None
+
+
+class GroupConnectionWithAudit(GroupConnection):
+    """A connection of an existing group, naming the initial audit its run will request."""
+
+    model_config = _example(
+        _record(
+            completed=None,
+            organization_id=_ORG,
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            federal_ein="123456789",
+            request_type="initial",
+            status="created",
+            group_data={"carrier_group_id": "0012345"},
+            setup_result={},
+            group_audit_request_id=_SNAPSHOT,
+        )
+    )
+
+    group_audit_request_id: uuid.UUID
 
 
 class ConnectionLiveState(BaseModel):
@@ -163,11 +183,11 @@ class ConnectionLiveState(BaseModel):
     connection_id: uuid.UUID
     status: str
     group_data: GroupData
-    federal_ein: str | None = None
-    reason: str | None = None
-    rechecks: int = 0
-    next_recheck_in_seconds: float | None = None
-    amendments: int = 0
+    federal_ein: str | None
+    reason: str | None
+    rechecks: int
+    next_recheck_in_seconds: float | None
+    amendments: int
 
 
 # Groups and their data.
@@ -186,9 +206,9 @@ class Group(Record):
     )
 
     name: str
-    dba_name: str | None = None
-    federal_ein: str | None = None
-    sic_code: str | None = None
+    dba_name: str | None
+    federal_ein: str | None
+    sic_code: str | None
     organization_id: uuid.UUID
 
 
@@ -209,13 +229,13 @@ class Contact(Record):
 
     group_id: uuid.UUID
     types: list[str]
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone_number: str | None = None
-    title: str | None = None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone_number: str | None
+    title: str | None
     primary_contact: bool
-    carrier_id: uuid.UUID | None = None
+    carrier_id: uuid.UUID | None
 
 
 class Location(Record):
@@ -245,9 +265,9 @@ class CarrierConfiguration(Record):
 
     group_id: uuid.UUID
     carrier_id: uuid.UUID
-    carrier_group_id: str | None = None
+    carrier_group_id: str | None
     configuration: dict[str, Any]
-    connection_configuration: dict[str, Any] | None = None
+    connection_configuration: dict[str, Any] | None
 
 
 class GroupEnrollment(Record):
@@ -269,11 +289,11 @@ class GroupEnrollment(Record):
     carrier_id: uuid.UUID
     line_of_coverage: str
     status: str
-    effective_start_date: date | None = None
-    effective_end_date: date | None = None
-    open_enrollment_start_date: date | None = None
-    open_enrollment_end_date: date | None = None
-    open_enrollment_renewal_date: date | None = None
+    effective_start_date: date | None
+    effective_end_date: date | None
+    open_enrollment_start_date: date | None
+    open_enrollment_end_date: date | None
+    open_enrollment_renewal_date: date | None
 
 
 class Plan(Record):
@@ -317,17 +337,30 @@ class PlanEnvelope(BaseModel):
 
 
 class LatestAudit(BaseModel):
-    """The latest finished audit: when, and of which carriers (`carrier_id` in a per-carrier
-    list)."""
+    """The latest finished audit: when, and of which carriers."""
 
     model_config = _example(
         {"group_id": _GROUP, "completed_at": _CREATED, "carrier_ids": [_CARRIER]}
     )
 
     group_id: uuid.UUID
-    completed_at: int | None = None
+    completed_at: int | None
     carrier_ids: list[uuid.UUID]
-    carrier_id: uuid.UUID | None = None
+
+
+class CarrierLatestAudit(LatestAudit):
+    """One carrier's entry in `list_latest`: its latest finished audit."""
+
+    model_config = _example(
+        {
+            "group_id": _GROUP,
+            "completed_at": _CREATED,
+            "carrier_ids": [_CARRIER],
+            "carrier_id": _CARRIER,
+        }
+    )
+
+    carrier_id: uuid.UUID
 
 
 class GroupAudit(BaseModel):
@@ -351,7 +384,7 @@ class GroupAudit(BaseModel):
     carrier_ids: list[uuid.UUID]
     trigger: str
     created: int
-    completed_at: int | None = None
+    completed_at: int | None
     changes: dict[str, Any]
     status: str
 
@@ -384,15 +417,15 @@ class DisconnectionRequest(Record):
     group_id: uuid.UUID
     group_name: str
     source_type: str
-    source_id: uuid.UUID | None = None
-    source_date: date | None = None
+    source_id: uuid.UUID | None
+    source_date: date | None
     status: str
-    effective_end_date: date | None = None
-    reason: str | None = None
-    context: str | None = None
-    status_reason: str | None = None
-    decided: int | None = None
-    completed: int | None = None
+    effective_end_date: date | None
+    reason: str | None
+    context: str | None
+    status_reason: str | None
+    decided: int | None
+    completed: int | None
 
 
 class RenewalDecision(Record):
@@ -421,7 +454,7 @@ class FulfillmentSummary(BaseModel):
 
     carrier_id: uuid.UUID
     status: str
-    errors: list[Any] = []
+    errors: list[Any]
 
 
 class MemberSnapshotSummary(Record):
@@ -461,7 +494,7 @@ class MemberSnapshot(MemberSnapshotSummary):
         )
     )
 
-    replaced_by: uuid.UUID | None = None
+    replaced_by: uuid.UUID | None
     member_snapshot: dict[str, Any]
     inbound_snapshot: str
     created_members: list[dict[str, Any]]
@@ -485,8 +518,8 @@ class SnapshotDryRun(BaseModel):
         }
     )
 
-    id: None = None
-    employee_id: uuid.UUID | None = None
+    id: None
+    employee_id: uuid.UUID | None
     group_id: uuid.UUID
     status: str
     member_snapshot: dict[str, Any]
@@ -527,7 +560,7 @@ class MemberTransaction(Record):
         )
     )
 
-    member_request_id: uuid.UUID | None = None
+    member_request_id: uuid.UUID | None
     member_snapshot_id: uuid.UUID
     employee_id: uuid.UUID
     group_id: uuid.UUID
@@ -535,8 +568,8 @@ class MemberTransaction(Record):
     lines_of_coverage: list[str]
     transaction_type: str
     status: str
-    body: Any = None
-    result: Any = None
+    body: Any
+    result: Any
     status_details: list[StatusDetail]
 
 
@@ -546,7 +579,7 @@ class CarrierStatus(BaseModel):
     carrier_id: uuid.UUID
     status: str
     pending_changes: list[uuid.UUID]
-    latest_platform_change: int | None = None
+    latest_platform_change: int | None
 
 
 class EmployeeStatus(BaseModel):
@@ -608,17 +641,17 @@ class Difference(Record):
     object_type: str
     object_id: uuid.UUID
     coverage_key: list[Any]
-    impact_type: str | None = None
-    impact_score: int | None = None
+    impact_type: str | None
+    impact_score: int | None
     difference_classification: str
     difference_type: str
-    fields: Any = None
-    resolved: Any = None
-    replaced_by: uuid.UUID | None = None
+    fields: Any
+    resolved: Any
+    replaced_by: uuid.UUID | None
     is_dismissed: bool
     is_suppressed: bool
     is_discrepancy: bool
-    discrepancy_time: Any = None
+    discrepancy_time: Any
     is_open: bool
 
 
@@ -626,8 +659,8 @@ class DifferenceDetail(Difference):
     """One difference by id: the list shape, its organization, origin and sources."""
 
     organization_id: uuid.UUID
-    member_snapshot_id: uuid.UUID | None = None
-    member_transaction_id: uuid.UUID | None = None
+    member_snapshot_id: uuid.UUID | None
+    member_transaction_id: uuid.UUID | None
     sources: list[Any]
 
 

@@ -34,7 +34,7 @@ async def latest_audit(
     )
 
 
-@router.get("/list_latest", response_model=list[responses.LatestAudit])
+@router.get("/list_latest", response_model=list[responses.CarrierLatestAudit])
 async def list_latest_audits(
     group_id: uuid.UUID,
     organization_id: OrganizationId,

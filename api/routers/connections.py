@@ -49,7 +49,7 @@ async def create_connection_with_new_group(
 @router.post(
     "/api/v1/groups/{group_id}/group_connections",
     status_code=201,
-    response_model=responses.GroupConnection,
+    response_model=responses.GroupConnectionWithAudit,
 )
 async def create_connection_for_group(
     group_id: uuid.UUID,
