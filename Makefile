@@ -52,7 +52,7 @@ lock: $(STAMP)
 # After changing an operation or a model: rewrite openapi.json (tests/unit/test_openapi.py
 # fails while the committed document differs from the app's).
 openapi: $(STAMP)
-	$(BIN)/python -m api.openapi
+	$(BIN)/python -m tools.openapi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

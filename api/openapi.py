@@ -1,15 +1,11 @@
-"""The OpenAPI document: the shared error responses, an example per operation, and its file.
+"""The OpenAPI document: the shared error responses, the snapshot body, an example per operation.
 
-`python -m api.openapi` writes the document to `openapi.json` at the checkout's root (a test
-checks the committed file is the app's, so they cannot drift); `--check` only compares.
+`tools/openapi.py` writes it to the committed `openapi.json`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -64,9 +60,6 @@ def _snapshot_components() -> dict[str, Any]:
     for name, part in components.items():
         part["title"] = name
     return components
-
-
-DOCUMENT = Path(__file__).resolve().parent.parent / "openapi.json"
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -140,29 +133,3 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         item = _example_of(schema.get("items", {}), components)
         return None if item is None else [item]
     return None
-
-
-def _rendered(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if the file differs")
-    args = parser.parse_args(argv)
-    from api.app import create_app
-    from runtime.settings import Settings
-
-    rendered = _rendered(document(create_app(Settings())))
-    if args.check:
-        if not DOCUMENT.exists() or DOCUMENT.read_text() != rendered:
-            print(f"{DOCUMENT.name} is stale: run `python -m api.openapi`", file=sys.stderr)
-            return 1
-        return 0
-    DOCUMENT.write_text(rendered)
-    print(f"wrote {DOCUMENT}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

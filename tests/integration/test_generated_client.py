@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from api.openapi import DOCUMENT
 from tests.harness import VENV_BIN, AppServer, eventually
 from tests.integration.test_connections import PRINCIPAL, new_connection, principal_id
+from tools.openapi import DOCUMENT
 from tools.sample_snapshots import PlanChoice, carrier_config, new_hire, pick, unique_id
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from api.openapi import DOCUMENT, document, main
+from api.openapi import document
 from runtime.settings import Settings
+from tools.openapi import DOCUMENT, main
 
 ERROR_STATUSES = {"400", "401", "404", "409", "422", "503"}
 
@@ -32,8 +33,10 @@ def success(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_committed_document_is_the_apps(spec: dict[str, Any]) -> None:
-    assert DOCUMENT.exists(), "run `python -m api.openapi`"
-    assert json.loads(DOCUMENT.read_text()) == spec, "openapi.json is stale: python -m api.openapi"
+    assert DOCUMENT.exists(), "run `python -m tools.openapi`"
+    assert json.loads(DOCUMENT.read_text()) == spec, (
+        "openapi.json is stale: python -m tools.openapi"
+    )
     assert main(["--check"]) == 0
 
 
