@@ -10,7 +10,7 @@ RUNTIME_LOCK := requirements/runtime.lock
 PIP := $(BIN)/pip --disable-pip-version-check
 LOCK_FLAGS := --quiet --universal --python-version 3.11 --custom-compile-command 'make lock'
 
-.PHONY: run test lint typecheck imports unit integration fmt lock clean
+.PHONY: run test lint typecheck imports unit integration fmt lock openapi clean
 
 # The lock first, then the project itself without resolving anything again.
 $(STAMP): pyproject.toml $(DEV_LOCK)
@@ -48,6 +48,11 @@ lock: $(STAMP)
 		-o $(DEV_LOCK)
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --constraint $(DEV_LOCK) \
 		-o $(RUNTIME_LOCK)
+
+# After changing an operation or a model: rewrite openapi.json (tests/unit/test_openapi.py
+# fails while the committed document differs from the app's).
+openapi: $(STAMP)
+	$(BIN)/python -m tools.openapi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

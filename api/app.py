@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import docs, openapi
 from api.errors import install_error_handlers
 from api.idempotency import Idempotency
 from api.limits import RequestLimits
+from api.responses import Pong
 from api.routers import (
     admin,
     audits,
@@ -63,6 +65,11 @@ def create_app(
         version="0.1.0",
         summary="Connect employer groups to insurance carriers.",
         lifespan=lifespan,
+        # Served from installed files by api/docs.py, not FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
+        # Operation ids are the handlers' names (`get_connection`), what a generated client calls.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -70,8 +77,9 @@ def create_app(
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
 
-    @app.get("/ping", tags=["health"])
+    @app.get("/ping", tags=["health"], response_model=Pong)
     async def ping() -> dict[str, str]:
+        """Liveness: answers while the process serves, without touching the database."""
         return {"status": "ok"}
 
     app.include_router(carriers.router)
@@ -89,4 +97,6 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    docs.install(app)
+    openapi.install(app)
     return app

@@ -7,27 +7,34 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
+from api.openapi import ERROR_RESPONSES
 from api.params import EffectiveDate
 from api.schemas import AuditRequestBody
 from services import audits
 
-router = APIRouter(prefix="/api/v1/groups/{group_id}/audit_requests", tags=["group audits"])
+router = APIRouter(
+    prefix="/api/v1/groups/{group_id}/audit_requests",
+    tags=["group audits"],
+    responses=ERROR_RESPONSES,
+)
 
 
-@router.get("/latest")
+@router.get("/latest", response_model=responses.LatestAudit)
 async def latest_audit(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
     db: DB,
     carrier_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """The group's latest finished audit (of `carrier_id`, when given)."""
     return await audits.latest_audit(
         db, organization_id=organization_id, group_id=group_id, carrier_id=carrier_id
     )
 
 
-@router.get("/list_latest")
+@router.get("/list_latest", response_model=list[responses.CarrierLatestAudit])
 async def list_latest_audits(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -40,7 +47,7 @@ async def list_latest_audits(
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=responses.GroupAudit)
 async def request_audit(
     group_id: uuid.UUID,
     body: AuditRequestBody,
@@ -60,7 +67,7 @@ async def request_audit(
     )
 
 
-@router.get("/{audit_id}")
+@router.get("/{audit_id}", response_model=responses.GroupAudit)
 async def get_audit(
     group_id: uuid.UUID,
     audit_id: uuid.UUID,
@@ -68,6 +75,7 @@ async def get_audit(
     db: DB,
     temporal: TemporalClient,
 ) -> dict[str, Any]:
+    """One audit of the group, with its `status`: completed, or what became of its run."""
     return await audits.audit_status(
         db, temporal, organization_id=organization_id, group_id=group_id, audit_id=audit_id
     )

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
+from api.openapi import ERROR_RESPONSES
 from api.params import Direction, Page, Paging, RequestSortBy, csv_choices, csv_uuids, sorted_page
 from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
 from domain.connections import ConnectionState, ConnectionStatus
@@ -18,11 +20,11 @@ from store.connections import connection_conditions
 from store.models import Group, GroupConnection
 from store.tenancy import owned
 
-router = APIRouter(tags=["group connections"])
+router = APIRouter(tags=["group connections"], responses=ERROR_RESPONSES)
 STATUSES = tuple(s.value for s in ConnectionStatus)
 
 
-@router.post("/api/v1/group_connections", status_code=201)
+@router.post("/api/v1/group_connections", status_code=201, response_model=responses.GroupConnection)
 async def create_connection_with_new_group(
     body: NewGroupConnection,
     organization_id: OrganizationId,
@@ -30,6 +32,8 @@ async def create_connection_with_new_group(
     temporal: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
+    """Create a group from `group_data` and connect it to the carrier; the connection starts
+    `processing` and its run sets the group up (or finds it) at the carrier."""
     return await connections.request_connection(
         db,
         temporal,
@@ -42,7 +46,11 @@ async def create_connection_with_new_group(
     )
 
 
-@router.post("/api/v1/groups/{group_id}/group_connections", status_code=201)
+@router.post(
+    "/api/v1/groups/{group_id}/group_connections",
+    status_code=201,
+    response_model=responses.GroupConnectionWithAudit,
+)
 async def create_connection_for_group(
     group_id: uuid.UUID,
     body: ExistingGroupConnection,
@@ -51,6 +59,8 @@ async def create_connection_for_group(
     temporal: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
+    """Connect an existing group to a carrier; the answer names the initial audit
+    (`group_audit_request_id`) the run will request once connected."""
     return await connections.request_connection(
         db,
         temporal,
@@ -62,7 +72,7 @@ async def create_connection_for_group(
     )
 
 
-@router.get("/api/v1/group_connections")
+@router.get("/api/v1/group_connections", response_model=Page[responses.GroupConnection])
 async def list_connections(
     organization_id: OrganizationId,
     db: DB,
@@ -77,6 +87,8 @@ async def list_connections(
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's connection requests, newest first by default, filtered by id,
+    status or carrier (and the carrier's group id, with exactly one `carrier_id`)."""
     # Another organization's id shows nothing (not an error).
     visible = filter_organization_id is None or filter_organization_id == organization_id
     ids = csv_uuids(id, "id")
@@ -107,7 +119,9 @@ async def list_connections(
     )
 
 
-@router.get("/api/v1/groups/{group_id}/group_connections")
+@router.get(
+    "/api/v1/groups/{group_id}/group_connections", response_model=Page[responses.GroupConnection]
+)
 async def list_group_connections(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -117,6 +131,7 @@ async def list_group_connections(
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The group's connection requests, newest first by default."""
     async with db.transaction() as session:
         await owned(session, Group, group_id, organization_id, what="group")
     statuses = csv_choices(status, "status", STATUSES)
@@ -130,10 +145,11 @@ async def list_group_connections(
     )
 
 
-@router.get("/api/v1/group_connections/{connection_id}")
+@router.get("/api/v1/group_connections/{connection_id}", response_model=responses.GroupConnection)
 async def get_connection(
     connection_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One connection request; `status` is where its run stands (`completed` once live)."""
     async with db.transaction() as session:
         row = await owned(
             session, GroupConnection, connection_id, organization_id, what=connections.WHAT
@@ -141,7 +157,9 @@ async def get_connection(
         return row.as_contract()
 
 
-@router.get("/api/v1/group_connections/{connection_id}/live")
+@router.get(
+    "/api/v1/group_connections/{connection_id}/live", response_model=responses.ConnectionLiveState
+)
 async def get_connection_live_state(
     connection_id: uuid.UUID, organization_id: OrganizationId, db: DB, temporal: TemporalClient
 ) -> ConnectionState:
@@ -151,7 +169,11 @@ async def get_connection_live_state(
     )
 
 
-@router.put("/api/v1/group_connections/{connection_id}/retry", status_code=201)
+@router.put(
+    "/api/v1/group_connections/{connection_id}/retry",
+    status_code=201,
+    response_model=responses.GroupConnection,
+)
 async def retry_connection(
     connection_id: uuid.UUID,
     body: ConnectionRetry,
@@ -160,6 +182,8 @@ async def retry_connection(
     temporal: TemporalClient,
     settings: AppSettings,
 ) -> dict[str, Any]:
+    """Try a connection that needs attention again, with corrected group data;
+    409 when it is not waiting for one."""
     return await connections.retry(
         db,
         temporal,

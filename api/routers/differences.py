@@ -20,7 +20,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api import responses
 from api.deps import DB, OrganizationId
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     DifferenceSortBy,
     Direction,
@@ -40,7 +42,7 @@ from store.member_reads import owned_employee
 from store.models import Difference, Group, MemberTransaction
 from store.tenancy import owned
 
-router = APIRouter(prefix="/api/v1", tags=["differences"])
+router = APIRouter(prefix="/api/v1", tags=["differences"], responses=ERROR_RESPONSES)
 WHAT = "difference"
 
 Ids = Annotated[str | None, Query(description="comma-separated difference ids")]
@@ -152,7 +154,7 @@ async def _difference_page(
     )
 
 
-@router.get("/differences")
+@router.get("/differences", response_model=Page[responses.Difference])
 async def list_differences(
     organization_id: OrganizationId,
     db: DB,
@@ -163,6 +165,7 @@ async def list_differences(
     sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's differences, newest first by default."""
     group_ids = csv_uuids(group_id, "group_id")
     employee_ids = csv_uuids(employee_id, "employee_id")
     return await _difference_page(
@@ -177,16 +180,19 @@ async def list_differences(
     )
 
 
-@router.get("/differences/{difference_id}")
+@router.get("/differences/{difference_id}", response_model=responses.DifferenceDetail)
 async def get_difference(
     difference_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One difference with its organization, origin and `sources`."""
     async with db.transaction() as session:
         row = await owned(session, Difference, difference_id, organization_id, what=WHAT)
         return row.as_detail()
 
 
-@router.get("/member_transactions/{transaction_id}/differences")
+@router.get(
+    "/member_transactions/{transaction_id}/differences", response_model=Page[responses.Difference]
+)
 async def list_transaction_differences(
     transaction_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -213,7 +219,7 @@ async def list_transaction_differences(
     )
 
 
-@router.get("/employees/{employee_id}/differences")
+@router.get("/employees/{employee_id}/differences", response_model=Page[responses.Difference])
 async def list_employee_differences(
     employee_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -238,7 +244,7 @@ async def list_employee_differences(
     )
 
 
-@router.get("/groups/{group_id}/differences")
+@router.get("/groups/{group_id}/differences", response_model=Page[responses.Difference])
 async def list_group_differences(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -249,6 +255,7 @@ async def list_group_differences(
     sort_by: DifferenceSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The group's differences, newest first by default."""
     employee_ids = csv_uuids(employee_id, "employee_id")
     parsed = filters.parsed()
     async with db.transaction() as session:

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     Direction,
     Page,
@@ -43,11 +45,15 @@ from store.disconnections import request_conditions
 from store.models import Group, GroupDisconnectionRequest
 from store.tenancy import owned
 
-router = APIRouter(prefix="/api/v1", tags=["group disconnection requests"])
+router = APIRouter(
+    prefix="/api/v1", tags=["group disconnection requests"], responses=ERROR_RESPONSES
+)
 WHAT = disconnections.WHAT
 
 
-@router.post("/group_disconnection_requests", status_code=201)
+@router.post(
+    "/group_disconnection_requests", status_code=201, response_model=responses.DisconnectionRequest
+)
 async def create_disconnection_request(
     body: NewDisconnectionRequest,
     organization_id: OrganizationId,
@@ -121,7 +127,7 @@ class DisconnectionFilters:
 Filters = Annotated[DisconnectionFilters, Depends()]
 
 
-@router.get("/group_disconnection_requests")
+@router.get("/group_disconnection_requests", response_model=Page[responses.DisconnectionRequest])
 async def list_disconnection_requests(
     organization_id: OrganizationId,
     db: DB,
@@ -131,6 +137,7 @@ async def list_disconnection_requests(
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's disconnection requests, newest first by default."""
     parsed = filters.parsed()
     groups = csv_uuids(group_id, "group_id")
     return await sorted_page(
@@ -143,7 +150,10 @@ async def list_disconnection_requests(
     )
 
 
-@router.get("/groups/{group_id}/group_disconnection_requests")
+@router.get(
+    "/groups/{group_id}/group_disconnection_requests",
+    response_model=Page[responses.DisconnectionRequest],
+)
 async def list_group_disconnection_requests(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -153,6 +163,7 @@ async def list_group_disconnection_requests(
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The group's disconnection requests, newest first by default."""
     parsed = filters.parsed()
     async with db.transaction() as session:
         await owned(session, Group, group_id, organization_id, what="group")
@@ -166,10 +177,13 @@ async def list_group_disconnection_requests(
     )
 
 
-@router.get("/group_disconnection_requests/{request_id}")
+@router.get(
+    "/group_disconnection_requests/{request_id}", response_model=responses.DisconnectionRequest
+)
 async def get_disconnection_request(
     request_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One disconnection request."""
     async with db.transaction() as session:
         row = await owned(
             session, GroupDisconnectionRequest, request_id, organization_id, what=WHAT
@@ -180,7 +194,10 @@ async def get_disconnection_request(
 # Decisions: confirm, reject, edit. `/confirm` and `/reject` are registered before `/{version}`.
 
 
-@router.put("/group_disconnection_requests/{request_id}/confirm")
+@router.put(
+    "/group_disconnection_requests/{request_id}/confirm",
+    response_model=responses.DisconnectionRequest,
+)
 async def confirm_disconnection_request(
     request_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -201,7 +218,10 @@ async def confirm_disconnection_request(
     )
 
 
-@router.put("/group_disconnection_requests/{request_id}/reject")
+@router.put(
+    "/group_disconnection_requests/{request_id}/reject",
+    response_model=responses.DisconnectionRequest,
+)
 async def reject_disconnection_request(
     request_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -223,7 +243,10 @@ async def reject_disconnection_request(
     )
 
 
-@router.put("/group_disconnection_requests/{request_id}/{version:version}")
+@router.put(
+    "/group_disconnection_requests/{request_id}/{version:version}",
+    response_model=responses.DisconnectionRequest,
+)
 async def edit_disconnection_request(
     request_id: uuid.UUID,
     version: uuid.UUID,

@@ -14,17 +14,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api import responses
 from api.deps import DB, OrganizationId
+from api.openapi import ERROR_RESPONSES
 from domain.errors import NotFound
 from domain.member_changes import TransactionStatus
 from store import member_reads
 from store.members import latest_snapshot
 from store.models import MemberTransaction
 
-router = APIRouter(prefix="/api/v1/employees/{employee_id}", tags=["employees"])
+router = APIRouter(
+    prefix="/api/v1/employees/{employee_id}", tags=["employees"], responses=ERROR_RESPONSES
+)
 
 
-@router.get("/member_snapshot")
+@router.get("/member_snapshot", response_model=responses.EmployeeSnapshot)
 async def employee_member_snapshot(
     employee_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
@@ -59,7 +63,7 @@ def carrier_status(
     }
 
 
-@router.get("/status")
+@router.get("/status", response_model=responses.EmployeeStatus)
 async def employee_status(
     employee_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:

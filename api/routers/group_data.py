@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api import responses
 from api.deps import DB, OrganizationId
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     EffectiveDate,
     Page,
@@ -26,7 +28,7 @@ from store import group_data
 from store.group_data import Filter, OneOf
 from store.models import CarrierConfiguration, GroupEnrollment, Plan
 
-router = APIRouter(prefix="/api/v1", tags=["group data"])
+router = APIRouter(prefix="/api/v1", tags=["group data"], responses=ERROR_RESPONSES)
 
 ENROLLMENT_STATUSES = ("pending", "active", "completed")
 PLAN_STATUSES = ("pending", "active", "discontinued")
@@ -36,7 +38,9 @@ def _one_of(field: str, values: list[Any]) -> list[Filter]:
     return [OneOf(field, tuple(values))] if values else []
 
 
-@router.get("/groups/{group_id}/carrier_configurations")
+@router.get(
+    "/groups/{group_id}/carrier_configurations", response_model=list[responses.CarrierConfiguration]
+)
 async def list_carrier_configurations(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -44,6 +48,7 @@ async def list_carrier_configurations(
     day: EffectiveDate,
     order: RecordSort,
 ) -> list[dict[str, Any]]:
+    """The group's configuration at each connected carrier (bare array)."""
     async with db.transaction() as session:
         records, _ = await group_data.group_listing(
             session,
@@ -57,7 +62,7 @@ async def list_carrier_configurations(
     return records
 
 
-@router.get("/groups/{group_id}/group_enrollments")
+@router.get("/groups/{group_id}/group_enrollments", response_model=Page[responses.GroupEnrollment])
 async def list_group_enrollments(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -69,23 +74,25 @@ async def list_group_enrollments(
         str | None, Query(description="comma-separated: pending, active, completed")
     ] = None,
 ) -> Page[Any]:
+    """The group's enrollments (a line of coverage at a carrier), filtered by status."""
     filters = _one_of("status", csv_choices(status, "status", ENROLLMENT_STATUSES))
     return await group_page(
         db, organization_id, group_id, GroupEnrollment, page, day, filters, order=order
     )
 
 
-@router.get("/group_enrollments/{enrollment_id}")
+@router.get("/group_enrollments/{enrollment_id}", response_model=responses.GroupEnrollment)
 async def get_group_enrollment(
     enrollment_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
+    """One group enrollment."""
     async with db.transaction() as session:
         return await group_data.group_record(
             session, organization_id, GroupEnrollment, enrollment_id, "group enrollment", day=day
         )
 
 
-@router.get("/group_enrollments/{enrollment_id}/plans")
+@router.get("/group_enrollments/{enrollment_id}/plans", response_model=list[responses.Plan])
 async def list_group_enrollment_plans(
     enrollment_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -93,6 +100,7 @@ async def list_group_enrollment_plans(
     day: EffectiveDate,
     order: RecordSort,
 ) -> list[dict[str, Any]]:
+    """The plans of one group enrollment (bare array)."""
     async with db.transaction() as session:
         return await group_data.enrollment_plans(
             session,
@@ -104,7 +112,7 @@ async def list_group_enrollment_plans(
         )
 
 
-@router.get("/groups/{group_id}/plans")
+@router.get("/groups/{group_id}/plans", response_model=Page[responses.Plan])
 async def list_plans(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -120,6 +128,7 @@ async def list_plans(
     ] = None,
     carrier_id: Annotated[str | None, Query(description="comma-separated carrier ids")] = None,
 ) -> Page[Any]:
+    """The group's plans, filtered by status, line of coverage or carrier."""
     filters = [
         *_one_of("status", csv_choices(status, "status", PLAN_STATUSES)),
         *_one_of(
@@ -131,10 +140,11 @@ async def list_plans(
     return await group_page(db, organization_id, group_id, Plan, page, day, filters, order=order)
 
 
-@router.get("/plans/{plan_id}")
+@router.get("/plans/{plan_id}", response_model=responses.PlanEnvelope)
 async def get_plan(
     plan_id: uuid.UUID, organization_id: OrganizationId, db: DB, day: EffectiveDate
 ) -> dict[str, Any]:
+    """One plan, under `plan`."""
     async with db.transaction() as session:
         plan = await group_data.group_record(
             session, organization_id, Plan, plan_id, "plan", day=day

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api import responses
 from api.deps import DB, OrganizationId
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     Direction,
     Page,
@@ -29,7 +31,7 @@ from store.db import Database
 from store.models import Group, MemberSnapshot
 from store.tenancy import owned
 
-router = APIRouter(prefix="/api/v1", tags=["member snapshots"])
+router = APIRouter(prefix="/api/v1", tags=["member snapshots"], responses=ERROR_RESPONSES)
 WHAT = "member snapshot"
 
 StatusFilter = Annotated[
@@ -110,7 +112,7 @@ async def _snapshot_page(
     )
 
 
-@router.get("/member_snapshots")
+@router.get("/member_snapshots", response_model=Page[responses.MemberSnapshotSummary])
 async def list_member_snapshots(
     organization_id: OrganizationId,
     db: DB,
@@ -121,6 +123,7 @@ async def list_member_snapshots(
     sort_by: SnapshotSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's member snapshots as summaries, newest first by default."""
     return await _snapshot_page(
         db,
         organization_id,
@@ -133,7 +136,9 @@ async def list_member_snapshots(
     )
 
 
-@router.get("/groups/{group_id}/member_snapshots")
+@router.get(
+    "/groups/{group_id}/member_snapshots", response_model=Page[responses.MemberSnapshotSummary]
+)
 async def list_group_member_snapshots(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -144,6 +149,7 @@ async def list_group_member_snapshots(
     sort_by: SnapshotSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The group's member snapshots as summaries, newest first by default."""
     parsed = filters.parsed()
     async with db.transaction() as session:
         await owned(session, Group, group_id, organization_id, what="group")
@@ -159,7 +165,11 @@ async def list_group_member_snapshots(
     )
 
 
-@router.get("/employees/{employee_id}/member_snapshots", tags=["employees"])
+@router.get(
+    "/employees/{employee_id}/member_snapshots",
+    tags=["employees"],
+    response_model=Page[responses.MemberSnapshotSummary],
+)
 async def list_employee_member_snapshots(
     employee_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -185,10 +195,12 @@ async def list_employee_member_snapshots(
     )
 
 
-@router.get("/member_snapshots/{snapshot_id}")
+@router.get("/member_snapshots/{snapshot_id}", response_model=responses.MemberSnapshot)
 async def get_member_snapshot(
     snapshot_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One member snapshot: as received, as processed, and how far each carrier
+    has fulfilled it (`fulfillment_summary`)."""
     async with db.transaction() as session:
         row = await owned(session, MemberSnapshot, snapshot_id, organization_id, what=WHAT)
         return row.as_contract()

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api import responses
 from api.deps import DB, OrganizationId
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     Direction,
     Page,
@@ -30,7 +32,9 @@ from store import member_reads
 from store.models import MemberTransaction
 from store.tenancy import owned
 
-router = APIRouter(prefix="/api/v1/member_transactions", tags=["member transactions"])
+router = APIRouter(
+    prefix="/api/v1/member_transactions", tags=["member transactions"], responses=ERROR_RESPONSES
+)
 WHAT = "member transaction"
 
 IdsFilter = Annotated[str | None, Query(description="comma-separated transaction ids")]
@@ -101,7 +105,7 @@ class TransactionFilters:
 Filters = Annotated[TransactionFilters, Depends()]
 
 
-@router.get("")
+@router.get("", response_model=Page[responses.MemberTransaction])
 async def list_member_transactions(
     organization_id: OrganizationId,
     db: DB,
@@ -110,6 +114,7 @@ async def list_member_transactions(
     sort_by: TransactionSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's member transactions, newest first."""
     return await sorted_page(
         db,
         MemberTransaction,
@@ -120,16 +125,17 @@ async def list_member_transactions(
     )
 
 
-@router.get("/{transaction_id}")
+@router.get("/{transaction_id}", response_model=responses.MemberTransaction)
 async def get_member_transaction(
     transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One member transaction: what was sent to the carrier and its status details."""
     async with db.transaction() as session:
         row = await owned(session, MemberTransaction, transaction_id, organization_id, what=WHAT)
         return row.as_contract()
 
 
-@router.get("/{transaction_id}/status_details")
+@router.get("/{transaction_id}/status_details", response_model=Page[responses.StatusDetail])
 async def list_status_details(
     transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB, page: Paging
 ) -> Page[Any]:
@@ -141,7 +147,7 @@ async def list_status_details(
     return Page.of(window, page, len(details))
 
 
-@router.get("/{transaction_id}/status_details/latest")
+@router.get("/{transaction_id}/status_details/latest", response_model=responses.StatusDetail)
 async def latest_status_detail(
     transaction_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:

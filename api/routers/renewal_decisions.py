@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
+from api.openapi import ERROR_RESPONSES
 from api.params import (
     Direction,
     Page,
@@ -28,7 +30,7 @@ from store import renewals as store
 from store.models import Group, RenewalDecision
 from store.tenancy import owned
 
-router = APIRouter(prefix="/api/v1", tags=["renewal decisions"])
+router = APIRouter(prefix="/api/v1", tags=["renewal decisions"], responses=ERROR_RESPONSES)
 
 DateQuery = Annotated[str | None, Query(description="YYYY-MM-DD")]
 
@@ -37,7 +39,11 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-@router.post("/groups/{group_id}/renewal_decisions", status_code=201)
+@router.post(
+    "/groups/{group_id}/renewal_decisions",
+    status_code=201,
+    response_model=responses.RenewalDecision,
+)
 async def submit_renewal_decision(
     group_id: uuid.UUID,
     request: NewRenewalDecision,
@@ -58,7 +64,7 @@ async def submit_renewal_decision(
     )
 
 
-@router.get("/groups/{group_id}/renewal_decisions")
+@router.get("/groups/{group_id}/renewal_decisions", response_model=Page[responses.RenewalDecision])
 async def list_group_renewal_decisions(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -70,6 +76,7 @@ async def list_group_renewal_decisions(
     sort_by: RenewalSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The group's renewal decisions, newest first by default."""
     conditions = store.list_conditions(
         organization_id,
         group_id=group_id,
@@ -89,16 +96,19 @@ async def list_group_renewal_decisions(
     )
 
 
-@router.get("/groups/{group_id}/renewal_decisions/{decision_id}")
+@router.get(
+    "/groups/{group_id}/renewal_decisions/{decision_id}", response_model=responses.RenewalDecision
+)
 async def get_group_renewal_decision(
     group_id: uuid.UUID, decision_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One renewal decision of the group."""
     async with db.transaction() as session:
         row = await store.owned_decision(session, decision_id, organization_id, group_id=group_id)
         return row.as_contract()
 
 
-@router.get("/renewal_decisions")
+@router.get("/renewal_decisions", response_model=Page[responses.RenewalDecision])
 async def list_renewal_decisions(
     organization_id: OrganizationId,
     db: DB,
@@ -112,6 +122,7 @@ async def list_renewal_decisions(
     sort_by: RenewalSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
+    """The organization's renewal decisions, newest first by default."""
     conditions = store.list_conditions(
         organization_id,
         group_name=group_name,
@@ -129,16 +140,17 @@ async def list_renewal_decisions(
     )
 
 
-@router.get("/renewal_decisions/{decision_id}")
+@router.get("/renewal_decisions/{decision_id}", response_model=responses.RenewalDecision)
 async def get_renewal_decision(
     decision_id: uuid.UUID, organization_id: OrganizationId, db: DB
 ) -> dict[str, Any]:
+    """One renewal decision."""
     async with db.transaction() as session:
         row = await store.owned_decision(session, decision_id, organization_id)
         return row.as_contract()
 
 
-@router.put("/renewal_decisions/{decision_id}/{version}")
+@router.put("/renewal_decisions/{decision_id}/{version}", response_model=responses.RenewalDecision)
 async def edit_renewal_decision(
     decision_id: uuid.UUID,
     version: uuid.UUID,

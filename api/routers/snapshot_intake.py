@@ -12,12 +12,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api import openapi, responses
 from api.deps import DB, OrganizationId, Signals
 from api.errors import ApiError
 from domain.errors import ValidationFailed
 from services import member_snapshots
 
-router = APIRouter(prefix="/api/v1/groups/{group_id}/member_snapshots", tags=["member snapshots"])
+router = APIRouter(
+    prefix="/api/v1/groups/{group_id}/member_snapshots",
+    tags=["member snapshots"],
+    responses=openapi.ERROR_RESPONSES,
+)
 
 
 async def _payload(request: Request) -> tuple[dict[str, Any], str]:
@@ -35,7 +40,12 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=responses.MemberSnapshot,
+    openapi_extra=openapi.SNAPSHOT_BODY,
+)
 async def create_member_snapshot(
     group_id: uuid.UUID,
     request: Request,
@@ -43,6 +53,8 @@ async def create_member_snapshot(
     organization_id: OrganizationId,
     signals: Signals,
 ) -> dict[str, Any]:
+    """Submit an employee's whole desired state; answers `submitted` and the
+    fulfillment loop sends each carrier its part (follow it with `GET /member_snapshots/{id}`)."""
     payload, inbound = await _payload(request)
     return await member_snapshots.submit_snapshot(
         db,
@@ -55,7 +67,12 @@ async def create_member_snapshot(
     )
 
 
-@router.post("/test", status_code=200)
+@router.post(
+    "/test",
+    status_code=200,
+    response_model=responses.SnapshotDryRun,
+    openapi_extra=openapi.SNAPSHOT_BODY,
+)
 async def test_member_snapshot(
     group_id: uuid.UUID, request: Request, db: DB, organization_id: OrganizationId
 ) -> dict[str, Any]:

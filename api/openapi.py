@@ -1,0 +1,135 @@
+"""The OpenAPI document: the shared error responses, the snapshot body, an example per operation.
+
+`tools/openapi.py` writes it to the committed `openapi.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.responses import ErrorBody, ValidationErrorBody
+from domain.snapshots import MemberSnapshot
+
+# Every `/api/v1` operation may answer these (api/errors.py writes them); each router declares
+# them once (`APIRouter(..., responses=ERROR_RESPONSES)`).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "A body that is not valid JSON, or a snapshot naming a dependent twice",
+    },
+    401: {"model": ErrorBody, "description": "Missing, malformed or unknown bearer token"},
+    404: {"model": ErrorBody, "description": "No such record in the caller's organization"},
+    409: {
+        "model": ErrorBody,
+        "description": "A conflict: a stale version (with `current_version`) or a live duplicate",
+    },
+    422: {"model": ValidationErrorBody, "description": "Fields refused, each with its reason"},
+    503: {
+        "model": ErrorBody,
+        "description": "The workflow service is unavailable; retry after `Retry-After` seconds",
+    },
+}
+
+# The member-snapshot POST and its dry run read the raw body themselves (size, UTF-8, the
+# inbound text kept as sent), so FastAPI cannot see its schema: it is declared here, from the
+# domain's model, its parts named `Snapshot...` in the components (beside the response models).
+_SNAPSHOT_PREFIX = "Snapshot"
+_SNAPSHOT_SCHEMA = "NewMemberSnapshot"
+SNAPSHOT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The employee's whole desired state (`snapshot_mode: current_open`).",
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{_SNAPSHOT_SCHEMA}"}}
+        },
+    }
+}
+
+
+def _snapshot_components() -> dict[str, Any]:
+    schema = MemberSnapshot.model_json_schema(
+        ref_template=f"#/components/schemas/{_SNAPSHOT_PREFIX}{{model}}"
+    )
+    parts = {f"{_SNAPSHOT_PREFIX}{name}": part for name, part in schema.pop("$defs", {}).items()}
+    components = {_SNAPSHOT_SCHEMA: schema, **parts}
+    # Generators name a model by its title: `Contact` would clash with the response model.
+    for name, part in components.items():
+        part["title"] = name
+    return components
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document, built once: FastAPI's, with each success response given the
+    example of its schema (a list's: a page of one) so every operation shows one."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(_snapshot_components())
+        _add_examples(schema)
+        _drop_unused_fastapi_errors(schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def install(app: FastAPI) -> None:
+    """Serve `document(app)` at the app's `openapi_url`."""
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
+
+
+def _drop_unused_fastapi_errors(schema: dict[str, Any]) -> None:
+    """FastAPI adds its `{detail}` 422 schemas; every 422 here is `ValidationErrorBody`. Each is
+    dropped once nothing else in the document refers to it."""
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        rest = {
+            **schema,
+            "components": {
+                **schema["components"],
+                "schemas": {key: value for key, value in components.items() if key != name},
+            },
+        }
+        if f'"#/components/schemas/{name}"' not in json.dumps(rest):
+            components.pop(name, None)
+
+
+def _add_examples(schema: dict[str, Any]) -> None:
+    components = schema.get("components", {}).get("schemas", {})
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if not str(status).startswith("2"):
+                    continue
+                content = response.get("content", {}).get("application/json")
+                if content is None:
+                    continue
+                example = _example_of(content.get("schema", {}), components)
+                if example is not None:
+                    content["example"] = example
+
+
+def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    ref = schema.get("$ref")
+    if ref is not None:
+        target = components.get(ref.rsplit("/", 1)[-1], {})
+        examples = target.get("examples")
+        if examples:
+            return examples[0]
+        if {"meta", "response"} <= set(target.get("properties", {})):
+            item = _example_of(target["properties"]["response"].get("items", {}), components)
+            if item is not None:
+                meta = {"offset": 0, "page_num": 1, "page_size": 20, "total_records": 1}
+                return {"meta": meta, "response": [item]}
+        return None
+    if schema.get("type") == "array":
+        item = _example_of(schema.get("items", {}), components)
+        return None if item is None else [item]
+    return None

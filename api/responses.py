@@ -1,0 +1,673 @@
+"""Response bodies of the REST contract, as the OpenAPI document shows them and FastAPI checks them.
+
+Each model mirrors a record's `as_contract()` (store/models.py) or a service's answer. They allow
+fields they do not name (`extra="allow"`): a record's free-form parts (a plan's line-specific
+fields, a carrier's answer) pass through as the API returns them. Errors are `ErrorBody` (and
+`ValidationErrorBody` for 422), as api/errors.py writes them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from api.params import Page
+from domain.connections import GroupData
+
+# Ids and timestamps shared by the examples below, so an example reads as one story.
+_ORG = "8f1b2c3d-0000-4000-8000-000000000001"
+_GROUP = "8f1b2c3d-0000-4000-8000-000000000002"
+_CARRIER = "0a8c1a34-7d4e-4c1b-9b0e-5b0f6b9d1c01"
+_CONNECTION = "8f1b2c3d-0000-4000-8000-000000000003"
+_VERSION = "8f1b2c3d-0000-4000-8000-0000000000f1"
+_EMPLOYEE = "8f1b2c3d-0000-4000-8000-000000000004"
+_SNAPSHOT = "8f1b2c3d-0000-4000-8000-000000000005"
+_TRANSACTION = "8f1b2c3d-0000-4000-8000-000000000006"
+_CREATED = 1_733_000_000
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="allow", json_schema_extra={"examples": [example]})
+
+
+def _record(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": _CONNECTION,
+        "version": _VERSION,
+        "created": _CREATED,
+        "modified": _CREATED,
+        **fields,
+    }
+
+
+class Record(BaseModel):
+    """Every versioned record: its id, current version (for edits) and Unix times in seconds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    version: uuid.UUID
+    created: int
+    modified: int
+
+
+# Errors.
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message and the HTTP status again (a 409 may add `current_version`)."""
+
+    model_config = _example({"message": "group not found", "status": 404})
+
+    message: str
+    status: int
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: the message and, per field refused, why."""
+
+    model_config = _example(
+        {
+            "message": "carrier_id: Input should be a valid UUID",
+            "status": 422,
+            "errors": [{"field": "carrier_id", "message": "Input should be a valid UUID"}],
+        }
+    )
+
+    errors: list[FieldError]
+
+
+# Carriers.
+
+
+class Carrier(BaseModel):
+    model_config = _example(
+        {
+            "id": _CARRIER,
+            "name": "Unum",
+            "lines_of_coverage": ["dental", "vision"],
+            "network": None,
+            "cobra": False,
+            "connection_time": "1-2 business days",
+            "api_kinds": ["group_setup", "member_enrollment"],
+            "carrier_group_id_format": "7 digits",
+        }
+    )
+
+    id: uuid.UUID
+    name: str
+    lines_of_coverage: list[str]
+    network: Any
+    cobra: Any
+    connection_time: Any
+    api_kinds: list[str]
+    carrier_group_id_format: str | None
+
+
+# Group connections.
+
+
+class GroupConnection(Record):
+    """A group-carrier connection request and, once `completed`, the live link."""
+
+    model_config = _example(
+        _record(
+            completed=None,
+            organization_id=_ORG,
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            federal_ein="123456789",
+            request_type="new_group",
+            status="processing",
+            group_data={"carrier_group_id": "0012345", "group_name": "Acme Corp"},
+            setup_result={},
+        )
+    )
+
+    completed: int | None
+    organization_id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    federal_ein: str | None
+    request_type: str
+    status: str
+    group_data: dict[str, Any]
+    setup_result: dict[str, Any] | None
+
+
+class GroupConnectionWithAudit(GroupConnection):
+    """A connection of an existing group, naming the initial audit its run will request."""
+
+    model_config = _example(
+        _record(
+            completed=None,
+            organization_id=_ORG,
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            federal_ein="123456789",
+            request_type="initial",
+            status="created",
+            group_data={"carrier_group_id": "0012345"},
+            setup_result={},
+            group_audit_request_id=_SNAPSHOT,
+        )
+    )
+
+    group_audit_request_id: uuid.UUID
+
+
+class ConnectionLiveState(BaseModel):
+    """The running workflow's own view of a connection (a query)."""
+
+    model_config = _example(
+        {
+            "connection_id": _CONNECTION,
+            "status": "waiting_on_carrier",
+            "group_data": {"carrier_group_id": "0012345", "group_name": "Acme Corp"},
+            "federal_ein": "123456789",
+            "reason": "the carrier has not set the group up yet",
+            "rechecks": 2,
+            "next_recheck_in_seconds": 3600.0,
+            "amendments": 0,
+        }
+    )
+
+    connection_id: uuid.UUID
+    status: str
+    group_data: GroupData
+    federal_ein: str | None
+    reason: str | None
+    rechecks: int
+    next_recheck_in_seconds: float | None
+    amendments: int
+
+
+# Groups and their data.
+
+
+class Group(Record):
+    model_config = _example(
+        _record(
+            id=_GROUP,
+            name="Acme Corp",
+            dba_name=None,
+            federal_ein="123456789",
+            sic_code="5812",
+            organization_id=_ORG,
+        )
+    )
+
+    name: str
+    dba_name: str | None
+    federal_ein: str | None
+    sic_code: str | None
+    organization_id: uuid.UUID
+
+
+class Contact(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            types=["company"],
+            first_name="Ada",
+            last_name="Byron",
+            email="ada@example.com",
+            phone_number="+15555550100",
+            title="HR",
+            primary_contact=True,
+            carrier_id=None,
+        )
+    )
+
+    group_id: uuid.UUID
+    types: list[str]
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone_number: str | None
+    title: str | None
+    primary_contact: bool
+    carrier_id: uuid.UUID | None
+
+
+class Location(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            display_name="Head office",
+            address={"street_one": "1 Main St", "city": "Springfield", "state": "IL"},
+        )
+    )
+
+    group_id: uuid.UUID
+    display_name: str
+    address: dict[str, Any]
+
+
+class CarrierConfiguration(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            carrier_group_id="0012345",
+            configuration={},
+            connection_configuration=None,
+        )
+    )
+
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    carrier_group_id: str | None
+    configuration: dict[str, Any]
+    connection_configuration: dict[str, Any] | None
+
+
+class GroupEnrollment(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            line_of_coverage="dental",
+            status="active",
+            effective_start_date="2025-01-01",
+            effective_end_date="9999-12-31",
+            open_enrollment_start_date=None,
+            open_enrollment_end_date=None,
+            open_enrollment_renewal_date=None,
+        )
+    )
+
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    line_of_coverage: str
+    status: str
+    effective_start_date: date | None
+    effective_end_date: date | None
+    open_enrollment_start_date: date | None
+    open_enrollment_end_date: date | None
+    open_enrollment_renewal_date: date | None
+
+
+class Plan(Record):
+    """A group plan: these fields and the line of coverage's own (e.g. `plan_name`)."""
+
+    model_config = _example(
+        _record(
+            group_enrollment_id=_CONNECTION,
+            carrier_id=_CARRIER,
+            line_of_coverage="dental",
+            status="active",
+            plan_name="Dental PPO",
+        )
+    )
+
+    group_enrollment_id: uuid.UUID
+    carrier_id: uuid.UUID
+    line_of_coverage: str
+    status: str
+
+
+class PlanEnvelope(BaseModel):
+    """`GET /plans/{id}` answers the plan under `plan`."""
+
+    model_config = _example(
+        {
+            "plan": _record(
+                group_enrollment_id=_CONNECTION,
+                carrier_id=_CARRIER,
+                line_of_coverage="dental",
+                status="active",
+                plan_name="Dental PPO",
+            )
+        }
+    )
+
+    plan: Plan
+
+
+# Audits.
+
+
+class LatestAudit(BaseModel):
+    """The latest finished audit: when, and of which carriers."""
+
+    model_config = _example(
+        {"group_id": _GROUP, "completed_at": _CREATED, "carrier_ids": [_CARRIER]}
+    )
+
+    group_id: uuid.UUID
+    completed_at: int | None
+    carrier_ids: list[uuid.UUID]
+
+
+class CarrierLatestAudit(LatestAudit):
+    """One carrier's entry in `list_latest`: its latest finished audit."""
+
+    model_config = _example(
+        {
+            "group_id": _GROUP,
+            "completed_at": _CREATED,
+            "carrier_ids": [_CARRIER],
+            "carrier_id": _CARRIER,
+        }
+    )
+
+    carrier_id: uuid.UUID
+
+
+class GroupAudit(BaseModel):
+    """A requested (or scheduled) audit, with `status`: processing, completed, failed, ..."""
+
+    model_config = _example(
+        {
+            "id": _CONNECTION,
+            "group_id": _GROUP,
+            "carrier_ids": [_CARRIER],
+            "trigger": "request",
+            "created": _CREATED,
+            "completed_at": None,
+            "changes": {},
+            "status": "processing",
+        }
+    )
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_ids: list[uuid.UUID]
+    trigger: str
+    created: int
+    completed_at: int | None
+    changes: dict[str, Any]
+    status: str
+
+
+# Disconnections and renewals.
+
+
+class DisconnectionRequest(Record):
+    model_config = _example(
+        _record(
+            organization_id=_ORG,
+            carrier_id=_CARRIER,
+            group_id=_GROUP,
+            group_name="Acme Corp",
+            source_type="platform",
+            source_id=None,
+            source_date=None,
+            status="processing",
+            effective_end_date="2026-12-31",
+            reason="switching_carriers",
+            context=None,
+            status_reason=None,
+            decided=None,
+            completed=None,
+        )
+    )
+
+    organization_id: uuid.UUID
+    carrier_id: uuid.UUID
+    group_id: uuid.UUID
+    group_name: str
+    source_type: str
+    source_id: uuid.UUID | None
+    source_date: date | None
+    status: str
+    effective_end_date: date | None
+    reason: str | None
+    context: str | None
+    status_reason: str | None
+    decided: int | None
+    completed: int | None
+
+
+class RenewalDecision(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            renewal_date="2027-01-01",
+            status="submitted",
+            body={"carriers": []},
+            issues=[],
+        )
+    )
+
+    group_id: uuid.UUID
+    renewal_date: date
+    status: str
+    body: dict[str, Any]
+    issues: list[Any]
+
+
+# Member snapshots, transactions, employees, differences.
+
+
+class FulfillmentSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    carrier_id: uuid.UUID
+    status: str
+    errors: list[Any]
+
+
+class MemberSnapshotSummary(Record):
+    """A snapshot in a list: no payloads."""
+
+    model_config = _example(
+        _record(
+            id=_SNAPSHOT,
+            employee_id=_EMPLOYEE,
+            group_id=_GROUP,
+            status="completed",
+            fulfillment_summary=[{"carrier_id": _CARRIER, "status": "completed", "errors": []}],
+        )
+    )
+
+    employee_id: uuid.UUID
+    group_id: uuid.UUID
+    status: str
+    fulfillment_summary: list[FulfillmentSummary]
+
+
+class MemberSnapshot(MemberSnapshotSummary):
+    """A snapshot as received (`inbound_snapshot`) and processed (`member_snapshot`)."""
+
+    model_config = _example(
+        _record(
+            id=_SNAPSHOT,
+            employee_id=_EMPLOYEE,
+            group_id=_GROUP,
+            status="submitted",
+            fulfillment_summary=[{"carrier_id": _CARRIER, "status": "submitted", "errors": []}],
+            replaced_by=None,
+            member_snapshot={"employee": {"id": _EMPLOYEE}, "coverages": []},
+            inbound_snapshot='{"employee": {...}, "coverages": [...]}',
+            created_members=[{"id": _EMPLOYEE, "individual_type": "employee"}],
+            warnings=[],
+        )
+    )
+
+    replaced_by: uuid.UUID | None
+    member_snapshot: dict[str, Any]
+    inbound_snapshot: str
+    created_members: list[dict[str, Any]]
+    warnings: list[Any]
+
+
+class SnapshotDryRun(BaseModel):
+    """`.../member_snapshots/test`: what a submission would record; nothing is stored."""
+
+    model_config = _example(
+        {
+            "id": None,
+            "employee_id": None,
+            "group_id": _GROUP,
+            "status": "valid",
+            "member_snapshot": {"employee": {"id": None}, "coverages": []},
+            "inbound_snapshot": '{"employee": {...}, "coverages": [...]}',
+            "created_members": [{"id": None, "individual_type": "employee"}],
+            "warnings": [],
+            "fulfillment_summary": [{"carrier_id": _CARRIER, "status": "valid", "errors": []}],
+        }
+    )
+
+    id: None
+    employee_id: uuid.UUID | None
+    group_id: uuid.UUID
+    status: str
+    member_snapshot: dict[str, Any]
+    inbound_snapshot: str
+    created_members: list[dict[str, Any]]
+    warnings: list[Any]
+    fulfillment_summary: list[FulfillmentSummary]
+
+
+class StatusDetail(BaseModel):
+    """One step of a member transaction (kept oldest first)."""
+
+    model_config = _example(
+        {"status_detail": "submitted_to_carrier", "event_created": _CREATED, "message": None}
+    )
+
+    status_detail: str
+
+
+class MemberTransaction(Record):
+    """One carrier's part of a snapshot: what was sent, and how far the carrier has taken it."""
+
+    model_config = _example(
+        _record(
+            id=_TRANSACTION,
+            member_request_id=None,
+            member_snapshot_id=_SNAPSHOT,
+            employee_id=_EMPLOYEE,
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            lines_of_coverage=["dental"],
+            transaction_type="new_enrollment",
+            status="processing",
+            body={},
+            result=None,
+            status_details=[{"status_detail": "submitted_to_carrier", "event_created": _CREATED}],
+            verified=None,
+        )
+    )
+
+    member_request_id: uuid.UUID | None
+    member_snapshot_id: uuid.UUID
+    employee_id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    lines_of_coverage: list[str]
+    transaction_type: str
+    status: str
+    body: Any
+    result: Any
+    status_details: list[StatusDetail]
+
+
+class CarrierStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    carrier_id: uuid.UUID
+    status: str
+    pending_changes: list[uuid.UUID]
+    latest_platform_change: int | None
+
+
+class EmployeeStatus(BaseModel):
+    """Per carrier: `pending_changes`, `unable_to_fulfill` or `stable`."""
+
+    model_config = _example(
+        {
+            "carrier_statuses": [
+                {
+                    "carrier_id": _CARRIER,
+                    "status": "stable",
+                    "pending_changes": [],
+                    "latest_platform_change": _CREATED,
+                }
+            ]
+        }
+    )
+
+    carrier_statuses: list[CarrierStatus]
+
+
+class EmployeeSnapshot(BaseModel):
+    """The employee as carrierlink holds them now, in the shape of a snapshot to submit."""
+
+    model_config = _example(
+        {"employee": {"id": _EMPLOYEE, "first_name": "Ada"}, "dependents": [], "coverages": []}
+    )
+
+
+class Difference(Record):
+    """A difference between the platform's snapshot and what a carrier holds."""
+
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            employee_id=_EMPLOYEE,
+            object_type="employee",
+            object_id=_EMPLOYEE,
+            coverage_key=[],
+            impact_type="demographic",
+            impact_score=1,
+            difference_classification="field_mismatch",
+            difference_type="demographic_mismatch",
+            fields=[{"field": "last_name"}],
+            resolved=None,
+            replaced_by=None,
+            is_dismissed=False,
+            is_suppressed=False,
+            is_discrepancy=True,
+            discrepancy_time=_CREATED,
+            is_open=True,
+        )
+    )
+
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    employee_id: uuid.UUID
+    object_type: str
+    object_id: uuid.UUID
+    coverage_key: list[Any]
+    impact_type: str | None
+    impact_score: int | None
+    difference_classification: str
+    difference_type: str
+    fields: Any
+    resolved: Any
+    replaced_by: uuid.UUID | None
+    is_dismissed: bool
+    is_suppressed: bool
+    is_discrepancy: bool
+    discrepancy_time: Any
+    is_open: bool
+
+
+class DifferenceDetail(Difference):
+    """One difference by id: the list shape, its organization, origin and sources."""
+
+    organization_id: uuid.UUID
+    member_snapshot_id: uuid.UUID | None
+    member_transaction_id: uuid.UUID | None
+    sources: list[Any]
+
+
+class Pong(BaseModel):
+    model_config = _example({"status": "ok"})
+
+    status: str
+
+
+__all__ = ["Page"]
