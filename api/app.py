@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
+from api.metrics import ApiMetrics, RequestMetrics
 from api.routers import (
     audits,
     carriers,
@@ -19,6 +20,7 @@ from api.routers import (
     employees,
     group_data,
     groups,
+    health,
     member_snapshots,
     member_transactions,
     renewal_decisions,
@@ -63,11 +65,14 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     @app.get("/ping", tags=["health"])
     async def ping() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(health.router)
     app.include_router(carriers.router)
     app.include_router(connections.router)
     app.include_router(groups.router)
