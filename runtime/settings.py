@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     # an edit). Daily in production; `make run` uses minutes.
     renewal_recheck_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 
+    # The worker's operations: its probe port (`/healthz`, `/readyz`) and the Temporal SDK's
+    # Prometheus port (None: off; `make run` and compose set both), and how long a stopping worker
+    # lets running activities finish (within compose's stop_grace_period).
+    worker_host: str = "127.0.0.1"
+    worker_probe_port: int | None = None
+    worker_metrics_port: int | None = None
+    worker_graceful_shutdown: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
+
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"
