@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Member transactions: seconds until one finishes, and how many times longer managed ones take.
     sandbox_processing_delay_seconds: float = Field(default=2.0, ge=0.0)
     sandbox_managed_factor: float = Field(default=5.0, ge=1.0)
+    # Where the sandbox keeps its carriers' groups across restarts (default: under data_dir).
+    sandbox_state_file: Path | None = None
 
     # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
     principal_base_url: str | None = None
