@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +17,14 @@ from temporalio.client import Client
 from api.app import create_app
 from runtime.settings import Settings
 from store.db import Database
-from tests.harness import AppServer, eventually, start_embedded_postgres
+from tests.harness import AppServer, eventually, free_port, start_embedded_postgres
 from tests.integration.test_connections import (
     PRINCIPAL,
     new_connection,
     principal_id,
     reaches,
 )
+from tests.integration.test_worker_crash import WorkerProcess
 from tools.admin import prepare_database
 
 pytestmark = pytest.mark.integration
@@ -152,3 +155,33 @@ def stop_postgres(server: Any) -> None:
 
     pg_ctl = embedded_postgres.pg_ctl  # type: ignore[attr-defined]
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+async def test_the_worker_process_is_ready_exports_sdk_metrics_and_stops_cleanly(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe_port, metrics_port = free_port(), free_port()
+    monkeypatch.setenv("CARRIERLINK_WORKER_PROBE_PORT", str(probe_port))
+    monkeypatch.setenv("CARRIERLINK_WORKER_METRICS_PORT", str(metrics_port))
+    isolated = settings.model_copy(update={"task_queue": f"probe-{uuid.uuid4().hex[:8]}"})
+    worker = WorkerProcess(isolated, tmp_path / "worker.log")
+    try:
+        await worker.polling()
+        async with httpx.AsyncClient(timeout=10) as http:
+
+            async def ready() -> bool:
+                try:
+                    response = await http.get(f"http://127.0.0.1:{probe_port}/readyz")
+                except httpx.ConnectError:
+                    return False
+                return response.status_code == 200
+
+            await eventually(ready, within=20)
+            sdk = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert sdk.status_code == 200
+            assert "temporal_" in sdk.text, sdk.text[:500]
+        worker.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.proc.wait, 60) == 0
+        assert "worker stopping" in worker.log.read_text()
+    finally:
+        worker.kill()
