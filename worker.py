@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 import uvloop
 from temporalio.client import Client
@@ -22,6 +22,7 @@ from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
+from runtime.probes import serve_probes
 from runtime.settings import Settings, get_settings
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
@@ -98,6 +99,8 @@ async def build_worker(
                     webhook.deliver_due,
                 ],
                 max_concurrent_activities=200,
+                # On SIGTERM running activities get this long to finish before they are cancelled.
+                graceful_shutdown_timeout=settings.worker_graceful_shutdown,
             )
         finally:
             await webhook.close()
@@ -108,17 +111,28 @@ async def build_worker(
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    client = await temporal.connect(settings)
+    client = await temporal.connect(settings, runtime=temporal.metrics_runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(settings, client) as worker, worker:
+    async with build_worker(settings, client) as worker, _probes(settings, worker), worker:
         log.info(
             "worker polling task queue %s on %s", settings.task_queue, settings.temporal_target
         )
         await stop.wait()
         log.info("worker stopping")
+
+
+def _probes(settings: Settings, worker: Worker) -> AbstractAsyncContextManager[None]:
+    """`/readyz` answers 200 while the worker runs (polls its task queue); off without a port."""
+    if settings.worker_probe_port is None:
+        return nullcontext()
+    return serve_probes(
+        settings.worker_host,
+        settings.worker_probe_port,
+        ready=lambda: worker.is_running and not worker.is_shutdown,
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from api import docs, openapi
 from api.errors import install_error_handlers
 from api.idempotency import Idempotency
 from api.limits import RequestLimits
+from api.metrics import ApiMetrics, RequestMetrics
 from api.responses import Pong
 from api.routers import (
     admin,
@@ -24,6 +25,7 @@ from api.routers import (
     employees,
     group_data,
     groups,
+    health,
     member_snapshots,
     member_transactions,
     renewal_decisions,
@@ -76,12 +78,15 @@ def create_app(
     # Added first, so it runs inside RequestLimits: only bodies that passed the limits are keyed.
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
+    app.state.metrics = ApiMetrics()
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     @app.get("/ping", tags=["health"], response_model=Pong)
     async def ping() -> dict[str, str]:
         """Liveness: answers while the process serves, without touching the database."""
         return {"status": "ok"}
 
+    app.include_router(health.router)
     app.include_router(carriers.router)
     app.include_router(connections.router)
     app.include_router(groups.router)

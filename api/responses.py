@@ -188,6 +188,8 @@ class ConnectionLiveState(BaseModel):
     rechecks: int
     next_recheck_in_seconds: float | None
     amendments: int
+    # The last review decision the run refused (a mistyped UI signal), until a valid one arrives.
+    refused_review: str | None = None
 
 
 # Groups and their data.

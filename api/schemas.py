@@ -64,6 +64,11 @@ class ConnectionRetry(_Body):
     federal_ein: NineDigits | None = None
 
 
+class ConnectionReview(_Body):
+    decision: Literal["approve", "reject"]
+    note: Text | None = None
+
+
 # Groups and group data (`/api/v1/groups/...`).
 
 FourDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]

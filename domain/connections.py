@@ -7,8 +7,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from domain.bounds import Text
 from domain.enums import LookupOutcome
 
 
@@ -143,7 +144,20 @@ class ReviewDecision(BaseModel):
     """An operator's answer to `noyo_review`: approve the data and pull, or give up."""
 
     decision: Literal["approve", "reject"]
-    note: str | None = None
+    note: Text | None = None
+
+
+def parse_review_decision(raw: object) -> ReviewDecision:
+    """A review decision as sent (a signal's or an update's raw JSON), or `ValueError` naming
+    what is wrong in words an operator can act on (never echoing the note)."""
+    try:
+        return ReviewDecision.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'input'}: {problem['msg']}"
+            for problem in err.errors()
+        )
+        raise ValueError(f"refused review decision ({problems})") from None
 
 
 class LookupRequest(BaseModel):
@@ -170,6 +184,8 @@ class ConnectionState(BaseModel):
     rechecks: int = 0
     next_recheck_in_seconds: float | None = None
     amendments: int = 0
+    # The last review decision the run refused (a mistyped signal), until a valid one arrives.
+    refused_review: str | None = None
 
 
 class StatusChange(BaseModel):

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Member transactions: seconds until one finishes, and how many times longer managed ones take.
     sandbox_processing_delay_seconds: float = Field(default=2.0, ge=0.0)
     sandbox_managed_factor: float = Field(default=5.0, ge=1.0)
+    # Where the sandbox keeps its carriers' groups across restarts (default: under data_dir).
+    sandbox_state_file: Path | None = None
 
     # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
     principal_base_url: str | None = None
@@ -105,6 +107,14 @@ class Settings(BaseSettings):
     # keeps in flight.
     webhook_poll_interval: timedelta = Field(default=timedelta(milliseconds=500), gt=timedelta(0))
     webhook_concurrency: int = Field(default=50, ge=1)
+
+    # The worker's operations: its probe port (`/healthz`, `/readyz`) and the Temporal SDK's
+    # Prometheus port (None: off; `make run` and compose set both), and how long a stopping worker
+    # lets running activities finish (within compose's stop_grace_period).
+    worker_host: str = "127.0.0.1"
+    worker_probe_port: int | None = None
+    worker_metrics_port: int | None = None
+    worker_graceful_shutdown: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
 
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"

@@ -18,7 +18,9 @@ def main() -> None:
         processing_delay_seconds=settings.sandbox_processing_delay_seconds,
         managed_factor=settings.sandbox_managed_factor,
     )
-    serve(create_app(config), settings.sandbox_host, settings.sandbox_port)
+    # Under the data dir, so `make run` again finds the carriers as it left them.
+    state_file = settings.sandbox_state_file or settings.data_dir / "sandbox" / "state.json"
+    serve(create_app(config, state_file=state_file), settings.sandbox_host, settings.sandbox_port)
 
 
 if __name__ == "__main__":

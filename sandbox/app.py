@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -32,10 +33,16 @@ class SandboxConfig(BaseModel):
     managed_factor: float = Field(default=5.0, ge=1.0)
 
 
-def create_app(config: SandboxConfig, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(
+    config: SandboxConfig,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    state_file: Path | None = None,
+) -> FastAPI:
     """A fresh sandbox: all state lives on this app instance, so apps never share anything.
 
-    `clock` (UTC-aware) times member transactions; tests pass one they can move.
+    `clock` (UTC-aware) times member transactions; tests pass one they can move. With a
+    `state_file` the carriers' groups (changes, registrations) are kept there across restarts.
     """
     faults = FaultInjector(
         FaultSettings(
@@ -53,6 +60,7 @@ def create_app(config: SandboxConfig, *, clock: Callable[[], datetime] | None = 
             delay_seconds=config.processing_delay_seconds, managed_factor=config.managed_factor
         ),
         clock=clock,
+        state_file=state_file,
     )
     app.add_exception_handler(SandboxError, _render_error)
     app.middleware("http")(_carrier_faults)

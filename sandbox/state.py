@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import calendar
+import json
+import os
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 from uuid import UUID
+
+from pydantic import TypeAdapter
 
 from sandbox.carriers import CARRIERS, CarrierRules, Lookup, LookupStatus
 from sandbox.changes import Change, RenewalPlan, SetStatus, apply_change
@@ -47,6 +53,7 @@ class SandboxState:
         *,
         processing: ProcessingSettings | None = None,
         clock: Callable[[], datetime] | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self.faults = faults
         # Member transactions are timed by this clock alone, so tests can move time.
@@ -65,6 +72,10 @@ class SandboxState:
         self._members = MemberStore(
             processing or ProcessingSettings(), accounts=self._account_for_members
         )
+        # The carriers' groups (changes, registrations, renewal clocks) survive a restart here.
+        self._state_file = state_file
+        if state_file is not None and state_file.exists():
+            self._load(state_file)
 
     def count_request(self) -> None:
         with self._lock:
@@ -93,9 +104,7 @@ class SandboxState:
             lookup = self._lookup(carrier, carrier_group_id)
             log = self._changes.get((carrier.slug, carrier_group_id), [])
             now = self.clock()
-            asked = self._renewals_asked.setdefault(
-                (carrier.slug, carrier_group_id, renewal_date), now
-            )
+            asked = self._first_asked((carrier.slug, carrier_group_id, renewal_date), now)
         _require_existing(lookup)
         account = _build_account(carrier, carrier_group_id, log, now.date())
         return renewal_plans(carrier, account, log, renewal_date, first_asked=asked, now=now)
@@ -111,7 +120,7 @@ class SandboxState:
             account = _build_account(carrier, carrier_group_id, log, today)
             if isinstance(change, RenewalPlan):
                 now = self.clock()
-                asked = self._renewals_asked.setdefault(
+                asked = self._first_asked(
                     (carrier.slug, carrier_group_id, change.renewal_date), now
                 )
                 # Refused (ChangeRejected) before it is logged when it does not apply.
@@ -125,10 +134,12 @@ class SandboxState:
                     strict_last=True,
                 )
                 self._changes[(carrier.slug, carrier_group_id)] = [*log, change]
+                self._save()
                 return plans
             # Applied before it is logged, so a rejected change leaves no trace.
             apply_change(account, change, carrier=carrier, ordinal=len(log))
             self._changes[(carrier.slug, carrier_group_id)] = [*log, change]
+            self._save()
             return account
 
     def register_data_exchange(
@@ -149,6 +160,7 @@ class SandboxState:
             if target in self._registrations:
                 self._writes.doubled += 1
             self._registrations.add(target)
+            self._save()
             return {
                 "registration_id": str(uuid.uuid4()),
                 "carrier_group_id": carrier_group_id,
@@ -232,6 +244,53 @@ class SandboxState:
             self._members.advance(now)
             self._members.settings = settings
 
+    # --- persistence ----------------------------------------------------------------------------
+    # Written whole on every change (rare: a control-API change, a registration, a first renewal
+    # question), to a temporary file renamed over the old one, so a crash never leaves half.
+
+    def _first_asked(self, key: tuple[str, str, date], now: datetime) -> datetime:
+        if key not in self._renewals_asked:
+            self._renewals_asked[key] = now
+            self._save()
+        return self._renewals_asked[key]
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        snapshot = {
+            "version": 1,
+            "changes": [
+                {
+                    "carrier": slug,
+                    "carrier_group_id": group,
+                    "log": _CHANGES.dump_python(log, mode="json"),
+                }
+                for (slug, group), log in self._changes.items()
+            ],
+            "registrations": sorted(list(target) for target in self._registrations),
+            "renewals_asked": [
+                [slug, group, renewal.isoformat(), asked.isoformat()]
+                for (slug, group, renewal), asked in self._renewals_asked.items()
+            ],
+        }
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(snapshot))
+        os.replace(temporary, self._state_file)
+
+    def _load(self, state_file: Path) -> None:
+        snapshot: dict[str, Any] = json.loads(state_file.read_text())
+        for entry in snapshot.get("changes", []):
+            key = (entry["carrier"], entry["carrier_group_id"])
+            self._changes[key] = _CHANGES.validate_python(entry["log"])
+        self._registrations = {
+            (slug, group, reference) for slug, group, reference in snapshot.get("registrations", [])
+        }
+        for slug, group, renewal, asked in snapshot.get("renewals_asked", []):
+            self._renewals_asked[(slug, group, date.fromisoformat(renewal))] = (
+                datetime.fromisoformat(asked)
+            )
+
     def _account_for_members(self, carrier_slug: str, carrier_group_id: str, today: date) -> Json:
         """The group's account as of now; called by the member store, under the lock."""
         log = self._changes.get((carrier_slug, carrier_group_id), [])
@@ -265,6 +324,9 @@ class SandboxState:
             if isinstance(change, SetStatus):
                 return Lookup(change.status, change.message)
         return generated
+
+
+_CHANGES: TypeAdapter[list[Change]] = TypeAdapter(list[Change])
 
 
 def _utc_now() -> datetime:

@@ -21,6 +21,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from carriers import carrier_info, rules_for
 from domain.connections import (
@@ -30,10 +31,11 @@ from domain.connections import (
     ConnectionStatus,
     GroupData,
     RecheckPolicy,
+    ReviewDecision,
     StatusChange,
     can_retry,
 )
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationFailed
 from runtime.settings import Settings
 from store.connections import add_connection, connection_for_update, live_conflict
 from store.db import Database
@@ -272,6 +274,46 @@ async def retry(
     async with db.transaction() as session:
         row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
         return row.as_contract()
+
+
+async def review(
+    db: Database,
+    temporal: Client,
+    *,
+    organization_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    decision: ReviewDecision,
+) -> dict[str, Any]:
+    """An operator's decision on a connection in `noyo_review`, through the run's `review` update
+    (its validator refuses loudly what a signal would drop); the connection as stored after it."""
+    async with db.transaction() as session:
+        row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
+        if row.status != ConnectionStatus.NOYO_REVIEW.value:
+            raise _not_in_review(row.status)
+        run_id = row.workflow_id
+    try:
+        await temporal.get_workflow_handle(run_id).execute_update(
+            GroupConnectionWorkflow.review, decision
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == "InvalidReviewDecision":
+            raise ValidationFailed.one("decision", cause.message) from exc
+        raise Conflict(f"the review was refused: {getattr(cause, 'message', cause)}") from exc
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise Conflict("the connection's run has ended; it cannot be reviewed") from exc
+    async with db.transaction() as session:
+        row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
+        return row.as_contract()
+
+
+def _not_in_review(status: str) -> Conflict:
+    return Conflict(
+        f"the connection is {status}; only a connection in noyo_review can be reviewed",
+        current_status=status,
+    )
 
 
 async def start_group_connection(

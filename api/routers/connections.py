@@ -1,4 +1,4 @@
-"""`/api/v1/group_connections`: request, list, read and retry group-carrier connections."""
+"""`/api/v1/group_connections`: request, list, read, retry and review group-carrier connections."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
 from api.openapi import ERROR_RESPONSES
 from api.params import Direction, Page, Paging, RequestSortBy, csv_choices, csv_uuids, sorted_page
-from api.schemas import ConnectionRetry, ExistingGroupConnection, NewGroupConnection
-from domain.connections import ConnectionState, ConnectionStatus
+from api.schemas import (
+    ConnectionRetry,
+    ConnectionReview,
+    ExistingGroupConnection,
+    NewGroupConnection,
+)
+from domain.connections import ConnectionState, ConnectionStatus, ReviewDecision
 from domain.errors import ValidationFailed
 from services import connections
 from services.carriers import normalized_carrier_group_id
@@ -191,4 +196,22 @@ async def retry_connection(
         organization_id=organization_id,
         connection_id=connection_id,
         changes=body.model_dump(exclude_none=True),
+    )
+
+
+@router.put("/api/v1/group_connections/{connection_id}/review")
+async def review_connection(
+    connection_id: uuid.UUID,
+    body: ConnectionReview,
+    organization_id: OrganizationId,
+    db: DB,
+    temporal: TemporalClient,
+) -> dict[str, Any]:
+    """Approve (pull the account) or reject (unable_to_connect) a connection in `noyo_review`."""
+    return await connections.review(
+        db,
+        temporal,
+        organization_id=organization_id,
+        connection_id=connection_id,
+        decision=ReviewDecision(decision=body.decision, note=body.note),
     )

@@ -91,6 +91,8 @@ class DevStackRun:
             CARRIERLINK_API_PORT=str(ports["api"]),
             CARRIERLINK_SANDBOX_HOST="127.0.0.1",
             CARRIERLINK_SANDBOX_PORT=str(ports["sandbox"]),
+            CARRIERLINK_WORKER_PROBE_PORT=str(ports["worker_probe"]),
+            CARRIERLINK_WORKER_METRICS_PORT=str(ports["worker_metrics"]),
         )
         with output.open("wb") as out:
             # Output to a file, not a pipe: nobody has to keep draining it.
@@ -227,11 +229,23 @@ def check_serving(ports: dict[str, int]) -> None:
         assert response.status_code == 200, response.text
         assert len(carriers_in(response.json())) == 2, response.text
         assert http.get(f"http://127.0.0.1:{ports['ui']}/").status_code == 200
+        # The worker's probe answers once it polls (it may still be starting at the banner).
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe = http.get(f"http://127.0.0.1:{ports['worker_probe']}/readyz")
+                if probe.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the worker's /readyz never answered 200"
+            time.sleep(0.2)
 
 
 def test_devstack_starts_serves_stops_and_resumes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    ports = dict(zip(("temporal", "ui", "api", "sandbox"), free_ports(4), strict=True))
+    names = ("temporal", "ui", "api", "sandbox", "worker_probe", "worker_metrics")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
 
     with devstack(data_dir, ports, tmp_path / "run1.log") as run:
         run.wait_up()

@@ -255,6 +255,11 @@ def test_app_environment_is_read_by_settings(
     assert settings.connection_recheck_initial == timedelta(minutes=15)
     assert settings.connection_recheck_max > settings.connection_recheck_initial
     assert settings.connection_wait_limit > settings.connection_recheck_max
+    assert settings.worker_probe_port == 8201
+    assert settings.worker_metrics_port == 8202
+    # The worker's drain ends before compose's SIGKILL.
+    grace = service(config, "worker")["stop_grace_period"]
+    assert settings.worker_graceful_shutdown < timedelta(seconds=_seconds(grace))
 
 
 def test_startup_order(config: dict[str, Any]) -> None:
@@ -282,7 +287,10 @@ def test_restart_policies(config: dict[str, Any]) -> None:
 
 def test_healthchecks(config: dict[str, Any]) -> None:
     api_check = " ".join(service(config, "api")["healthcheck"]["test"])
-    assert "http://127.0.0.1:8000/ping" in api_check
+    assert "http://127.0.0.1:8000/readyz" in api_check
+    worker_check = " ".join(service(config, "worker")["healthcheck"]["test"])
+    assert "http://127.0.0.1:8201/readyz" in worker_check
+    assert "urllib" in worker_check
     assert "urllib" in api_check  # python:3.11-slim has no curl
     assert "pg_isready" in " ".join(service(config, "postgres")["healthcheck"]["test"])
 
@@ -461,3 +469,9 @@ def test_locks_hold_what_pyproject_pins() -> None:
         text = lock.read_text()
         for local in ("file:", "--find-links", "--index-url", "--extra-index-url"):
             assert local not in text, f"{lock.name} names {local}"
+
+
+def _seconds(duration: str) -> float:
+    """Compose's resolved duration ("30s", "1m30s") in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)([hms])", duration))

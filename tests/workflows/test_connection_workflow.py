@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import temporalio.api.sdk.v1
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WithStartWorkflowOperation,
@@ -336,6 +337,110 @@ async def test_a_review_decision_outside_noyo_review_is_ignored(rig: Rig) -> Non
     ]
     # The ignored decision neither ended nor woke the wait: the recheck came on its timer.
     assert close(carrier.lookups[1].scheduled - carrier.lookups[0].scheduled, HOUR)
+
+
+async def test_an_approval_by_update_answers_once_processing_and_keeps_the_note(rig: Rig) -> None:
+    carrier = rig.carrier
+    carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+
+    answered = await handle.execute_update(
+        GroupConnectionWorkflow.review, ReviewDecision(decision="approve", note="EIN checked")
+    )
+    assert answered.status is not ConnectionStatus.NOYO_REVIEW
+    result = await handle.result()
+
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses[-2:] == [ConnectionStatus.PROCESSING, ConnectionStatus.COMPLETED]
+    # The note goes with every status recorded after the decision, so GET serves it.
+    assert carrier.changes[-1].setup_result["review"] == {
+        "decision": "approve",
+        "note": "EIN checked",
+    }
+    assert "review" not in carrier.changes[1].setup_result
+
+
+async def test_a_rejection_by_update_ends_unable_to_connect(rig: Rig) -> None:
+    carrier = rig.carrier
+    carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+
+    answered = await handle.execute_update(
+        GroupConnectionWorkflow.review, ReviewDecision(decision="reject", note="wrong employer")
+    )
+
+    assert answered.status is ConnectionStatus.UNABLE_TO_CONNECT
+    assert answered.reason == "wrong employer"
+    assert (await handle.result()).status is ConnectionStatus.UNABLE_TO_CONNECT
+    assert carrier.changes[-1].setup_result["review"]["decision"] == "reject"
+
+
+async def test_a_mistyped_or_misplaced_update_is_refused_to_the_sender(rig: Rig) -> None:
+    carrier = rig.carrier
+    carrier.answer = in_turn(LookupOutcome.NEEDS_REVIEW, LookupOutcome.NOT_INSTALLED)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
+
+    for bad in ({"decision": "approved"}, {"note": "no decision"}, "approve"):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("review", bad)
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == "InvalidReviewDecision"
+        assert "refused review decision" in cause.message
+    current = await state(handle)
+    assert current.status is ConnectionStatus.NOYO_REVIEW  # nothing changed
+    assert carrier.pulls == []
+
+    await handle.terminate()
+
+
+async def test_an_update_outside_noyo_review_is_refused(rig: Rig) -> None:
+    carrier = rig.carrier
+    carrier.answer = in_turn(LookupOutcome.NOT_INSTALLED, LookupOutcome.FOUND)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
+    await adopted(handle, ConnectionStatus.WAITING_ON_CARRIER)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            GroupConnectionWorkflow.review, ReviewDecision(decision="approve")
+        )
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "NotInReview"
+    assert "waiting_on_carrier" in cause.message
+    await handle.terminate()
+
+
+async def test_a_mistyped_signal_is_recorded_on_the_run_and_a_valid_one_still_works(
+    rig: Rig,
+) -> None:
+    carrier = rig.carrier
+    carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
+
+    await handle.signal("resolve_review", {"decision": "approved", "note": "typo"})
+    await signal_handled(handle)
+    current = await state(handle)
+    assert current.status is ConnectionStatus.NOYO_REVIEW
+    assert current.refused_review is not None
+    assert "decision" in current.refused_review
+    assert "typo" not in current.refused_review  # the note is never echoed
+    metadata = await handle.query(
+        "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
+    )
+    assert current.refused_review in metadata.current_details  # what the UI shows
+
+    await handle.signal(GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve"))
+    result = await handle.result()
+    assert result.status is ConnectionStatus.COMPLETED
+    assert result.refused_review is None
 
 
 # --- 6 and 7. refusals land in a status with the reason ---------------------------------------

@@ -1,0 +1,38 @@
+"""Probes and metrics, unauthenticated: `/healthz` (alive), `/readyz` (dependencies), `/metrics`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import DB, TemporalClient
+from services import operations
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def alive() -> dict[str, Any]:
+    """The process answers; nothing else is checked (a liveness probe must not restart the API
+    because PostgreSQL is down)."""
+    return {"status": "ok", "checks": {}}
+
+
+@router.get("/readyz", response_model=None)
+async def ready(db: DB, temporal: TemporalClient) -> JSONResponse:
+    """PostgreSQL and Temporal reachable and the schema at the code's head; 503 otherwise."""
+    checks = await operations.readiness(db, temporal)
+    ok = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, db: DB) -> Response:
+    figures = await operations.business_figures(db)
+    api_metrics = request.app.state.metrics
+    return Response(api_metrics.render(figures), media_type=api_metrics.content_type)
