@@ -24,9 +24,10 @@ A client retries a POST refused with 5xx or left unanswered (connection refused 
 Per scenario: acknowledged (201s), the carrier writes the sandbox applied, absorbed as duplicates
 (a resend under the same Idempotency-Key) and doubled (applied twice), then from the engine's own
 records after a settle of at most `--settle-timeout` s: doubled (the sandbox's counter, plus an
-employee that reached one carrier more than once), lost (an acknowledged employee that never
-reached a carrier it enrolls in), stuck (snapshots still submitted or processing, transactions
-still processing) and the settle time (from the burst's end until nothing is in progress).
+employee that reached one carrier more than once), lost (an acknowledged snapshot, settled, whose
+employee never reached a carrier it enrolls in), stuck (snapshots still submitted or processing,
+transactions still processing) and the settle time (from the burst's end until nothing is in
+progress).
 
 `tests/e2e/test_faults.py` runs a short form in `make test`.
 """
@@ -451,18 +452,24 @@ async def judge(
             reached[(t["employee_id"], t["carrier_id"])] += 1
     doubled += sum(n - 1 for n in reached.values() if n > 1)
     problems: list[str] = []
+    stuck_snapshots = [s["id"] for s in snapshots if s["status"] in ("submitted", "processing")]
+    stuck_transactions = [t["id"] for t in transactions if t["status"] == "processing"]
     lost = 0
     for post in burst.posts:
-        if post.snapshot_id is None:
+        # A stuck snapshot is counted once, as stuck; lost is what settled without arriving.
+        if post.snapshot_id is None or post.snapshot_id in stuck_snapshots:
             continue
         employee = employee_of.get(post.snapshot_id)
         missing = [c for c in post.expected if employee is None or not reached[(employee, c)]]
         if missing:
             lost += 1
             problems.append(f"lost: snapshot {post.snapshot_id} never reached {missing}")
-    stuck_snapshots = [s["id"] for s in snapshots if s["status"] in ("submitted", "processing")]
-    stuck_transactions = [t["id"] for t in transactions if t["status"] == "processing"]
-    problems += [f"stuck snapshot {s}" for s in stuck_snapshots[:5]]
+    by_id = {s["id"]: s for s in snapshots}
+    problems += [
+        f"stuck snapshot {s} ({by_id[s]['status']}, created {by_id[s].get('created')}): "
+        f"{by_id[s].get('fulfillment_summary')}"
+        for s in stuck_snapshots[:5]
+    ]
     problems += [f"stuck transaction {t}" for t in stuck_transactions[:5]]
     problems += [
         f"unacknowledged after {p.attempts} attempts: {p.error}"
