@@ -24,6 +24,8 @@ from store.pages import Direction as Direction
 from store.pages import sorted_window
 
 MAX_PAGE_SIZE = 1000
+# Past any list's length; a larger offset would overflow PostgreSQL's bigint before that.
+MAX_OFFSET = 1_000_000_000
 
 # What each list may be sorted by (`sort_by`); every list sorts `asc` or `desc` (`Direction`).
 RequestSortBy = Literal["created", "modified", "status"]
@@ -59,7 +61,7 @@ class PageRequest:
 
 async def page_dep(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageRequest:
     return PageRequest(page_size=page_size, offset=offset)
 

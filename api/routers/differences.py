@@ -72,7 +72,8 @@ Flag = Annotated[bool | None, Query()]
 OpenFlag = Annotated[
     bool | None, Query(description="true: not resolved, replaced or dismissed; false: the rest")
 ]
-Score = Annotated[int | None, Query()]
+# impact_score is a PostgreSQL integer: a filter outside its range is refused (422), not sent.
+Score = Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)]
 Before = Annotated[
     str | None, Query(description="YYYY-MM-DD: created before that day (UTC), exclusive")
 ]
