@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import activity_refs
-from workflows.common import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, report_carrier_ended
+from workflows.common import ACCOUNT_PULL_TIMEOUT, CARRIER_RETRY, at, report_carrier_ended
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
 # workflow must compare against the same classes and enum members, whatever the runner.
@@ -30,9 +30,12 @@ class GroupAuditWorkflow:
         if request.audit_id is None:
             # Made once per run (replays see the same id), so a retried pull records one audit.
             request = request.model_copy(update={"audit_id": workflow.uuid4()})
+        started = workflow.now()
         workflow.set_current_details(
             f"audit `{request.audit_id}` ({request.trigger.value}) of carrier group "
-            f"`{request.carrier_group_id}`"
+            f"`{request.carrier_group_id}`\n\nPulling the group's account from the carrier "
+            f"since {at(started)}; a carrier that is down is retried until "
+            f"{at(started + AUDIT_DEADLINE)}, then the audit fails."
         )
         try:
             summary = await workflow.execute_activity_method(
