@@ -147,7 +147,7 @@ def audit_workflow_id(request: PullRequest) -> str:
 
 
 async def start_audit(
-    client: Client, settings: Settings, request: PullRequest
+    client: Client, settings: Settings, request: PullRequest, *, group_name: str | None = None
 ) -> WorkflowHandle[GroupAuditWorkflow, AccountSummary | None]:
     """Run one audit now (a platform's audit request); `request.audit_id` must be set."""
     assert request.audit_id is not None, "a requested audit needs its id up front"
@@ -157,6 +157,7 @@ async def start_audit(
         id=audit_workflow_id(request),
         task_queue=settings.task_queue,
         search_attributes=_search_attributes(request),
+        static_summary=_summary(request, group_name or request.carrier_group_id),
     )
 
 
@@ -222,7 +223,7 @@ async def request_audit(
     carrier_info(carrier_id)  # ValidationFailed naming carrier_id when unknown
     audit_id = uuid.uuid4()
     async with db.transaction() as session:
-        await owned(session, Group, group_id, organization_id, what="group")
+        group = await owned(session, Group, group_id, organization_id, what="group")
         connection = await live_connection(session, group_id, carrier_id)
         if connection is None:
             raise ValidationFailed.one(
@@ -243,7 +244,7 @@ async def request_audit(
         )
         answer = _audit(audit, "processing")
     try:
-        await start_audit(temporal, settings, request)
+        await start_audit(temporal, settings, request, group_name=group.name)
     except RPCError:
         async with db.transaction() as session:
             await audit_rows.remove_audit(session, audit_id)

@@ -35,12 +35,13 @@ from domain.connections import (
 )
 from domain.errors import Conflict
 from runtime.settings import Settings
+from store.audits import group_name
 from store.connections import add_connection, connection_for_update, live_conflict
 from store.db import Database
 from store.models import Group, GroupConnection, unix_now
 from store.tenancy import owned
 from store.versioning import save_version
-from workflows.connection import GroupConnectionWorkflow, search_attributes, workflow_id
+from workflows.connection import GroupConnectionWorkflow, search_attributes, summary, workflow_id
 
 WHAT = "group connection"
 
@@ -156,6 +157,9 @@ async def _create(
                 )
                 await save_version(session, group, is_new=True)
                 group_id = group.id
+                name: str | None = group.name
+            else:
+                name = await group_name(session, group_id)
             row = GroupConnection(
                 id=connection_id,
                 organization_id=organization_id,
@@ -180,7 +184,7 @@ async def _create(
                 task_queue=settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=search_attributes(run_input),
-                static_summary=f"{carrier_info(carrier_id).name} group {data.carrier_group_id}",
+                static_summary=_summary(name, carrier_id, data.carrier_group_id),
             )
             return row.as_contract()
     except IntegrityError:
@@ -251,6 +255,7 @@ async def retry(
                 raise _duplicate(existing)
         run_input = _run_input(row, settings, request_type="incremental")
         run_id = row.workflow_id
+        name = await group_name(session, row.group_id)
     # Wakes a waiting run at once, or starts a new run of a finished one (unable_to_connect).
     start = WithStartWorkflowOperation(
         GroupConnectionWorkflow.run,
@@ -259,6 +264,7 @@ async def retry(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes(run_input),
+        static_summary=_summary(name, row.carrier_id, data.carrier_group_id),
     )
     try:
         await temporal.execute_update_with_start_workflow(
@@ -308,7 +314,13 @@ async def start_group_connection(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=search_attributes(run_input),
+        static_summary=_summary(data.group_name, carrier_id, data.carrier_group_id),
     )
+
+
+def _summary(name: str | None, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
+    """The run's static summary in the Temporal UI: the group's and the carrier's names."""
+    return summary(name or carrier_group_id, carrier_info(carrier_id).name, carrier_group_id)
 
 
 async def record_status(database: Database, change: StatusChange) -> None:
