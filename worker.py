@@ -21,6 +21,7 @@ from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
+from runtime.logs import configure_logging
 from runtime.settings import Settings, get_settings
 from store.db import Database
 from workflows.audit import GroupAuditWorkflow
@@ -100,7 +101,8 @@ async def build_worker(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # JSON lines off a terminal; activity and workflow lines carry their workflow and run ids.
+    configure_logging()
     settings = get_settings()
     client = await temporal.connect(settings)
     stop = asyncio.Event()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.access import AccessLog
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
 from api.routers import (
@@ -63,6 +64,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
+    app.add_middleware(AccessLog)  # outermost of ours: refusals of RequestLimits are logged too
 
     @app.get("/ping", tags=["health"])
     async def ping() -> dict[str, str]:

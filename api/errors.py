@@ -1,10 +1,12 @@
-"""Every error leaves as the contract's body `{"message", "status"}`; 422s also list the fields.
+"""Every error leaves as the contract's body `{"message", "status", "request_id"}`; 422s also list
+the fields, and an unexpected failure is a JSON 500 whose request id is in its log line.
 
 Services raise domain errors (`domain.errors`); this is the one place they become HTTP statuses.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,9 @@ from temporalio.service import RPCError
 
 from domain.errors import Conflict, FieldProblem, NotFound, Unavailable, ValidationFailed
 from domain.snapshots import DuplicateDependent
+from runtime import logs
+
+log = logging.getLogger("carrierlink.api")
 
 # How long a caller waits before trying again after a 503: the workflow service usually comes
 # back within seconds (a restart, a leader change).
@@ -32,7 +37,11 @@ class ApiError(Exception):
 
 
 def _body(status: int, message: str, **extra: Any) -> dict[str, Any]:
-    return {"message": message, "status": status, **extra}
+    # The id of the request being served (api.access), so a caller can quote it to an operator.
+    request_id = logs.request_id.get()
+    return {"message": message, "status": status, **extra} | (
+        {"request_id": request_id} if request_id else {}
+    )
 
 
 def _problems_response(problems: list[FieldProblem]) -> JSONResponse:
@@ -98,6 +107,27 @@ def install_error_handlers(app: FastAPI) -> None:
             FieldProblem(_field_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()
         ]
         return _problems_response(problems)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside api.access (Starlette's outermost layer), so the id comes from the request.
+        request_id = getattr(request.state, "request_id", None)
+        token = logs.request_id.set(request_id)
+        try:
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                request.method,
+                request.url.path,
+                exc_info=exc,
+            )
+            return JSONResponse(
+                status_code=500,
+                content=_body(500, "internal error; quote the request_id to an operator"),
+                headers={"X-Request-ID": request_id} if request_id else None,
+            )
+        finally:
+            logs.request_id.reset(token)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
