@@ -71,7 +71,6 @@ async def test_a_disconnection_in_needs_review_names_its_group_in_the_temporal_u
         await page.wait_for_text(group_name)
         if SHOTS_DIR is not None:
             await asyncio.to_thread(SHOTS_DIR.mkdir, parents=True, exist_ok=True)
-            await page.screenshot(SHOTS_DIR / "disconnection-history.png")
             # Summary and current details are rendered as Markdown in frames: give them time.
             await page.open(f"{run_page}/user-metadata")
             await page.wait_for_text("Current Details")
