@@ -23,9 +23,11 @@ from temporalio.client import (
     ScheduleState,
     ScheduleUpdate,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from carriers import carrier_info
@@ -268,7 +270,31 @@ async def audit_status(
         )
     if audit.completed_at is not None:
         return _audit(audit, "completed")
-    return _audit(audit, await _run_status(temporal, audit))
+    status = await _run_status(temporal, audit)
+    if status != "failed":
+        return _audit(audit, status)
+    return {**_audit(audit, status), "failure_reason": await _failure_reason(temporal, audit)}
+
+
+async def _failure_reason(temporal: Client, audit: GroupAudit) -> str:
+    """Why a requested audit failed, from its run's failure (the innermost cause: e.g. the
+    carrier's refusal of the account data), instead of only a worker's traceback."""
+    assert audit.workflow_id is not None
+    try:
+        await temporal.get_workflow_handle(audit.workflow_id).result()
+    except WorkflowFailureError as err:
+        cause: BaseException = err
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
+        kind = kind or type(cause).__name__
+        message = getattr(cause, "message", None) or str(cause)
+        return f"{kind}: {message}" if message else kind
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the audit's run never started"
+        raise
+    return "the audit's run ended without recording a result"
 
 
 async def _run_status(temporal: Client, audit: GroupAudit) -> str:
