@@ -10,6 +10,7 @@ shows up in the REST API like any other.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -218,7 +219,12 @@ async def live_state(
     """The running workflow's own view (query): next re-check, re-check count, reason."""
     async with db.transaction() as session:
         row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
-    return await temporal.get_workflow_handle(row.workflow_id).query(GroupConnectionWorkflow.state)
+    state = await temporal.get_workflow_handle(row.workflow_id).query(GroupConnectionWorkflow.state)
+    if state.next_recheck_at is None:
+        return state
+    # The query counts from the run's last step; a caller wants the seconds left from now.
+    left = (state.next_recheck_at - datetime.now(UTC)).total_seconds()
+    return state.model_copy(update={"next_recheck_in_seconds": max(left, 0.0)})
 
 
 async def retry(
