@@ -22,6 +22,7 @@ from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
+from runtime.logs import configure_logging
 from runtime.probes import serve_probes
 from runtime.settings import Settings, get_settings
 from store.db import Database
@@ -109,7 +110,8 @@ async def build_worker(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # JSON lines off a terminal; activity and workflow lines carry their workflow and run ids.
+    configure_logging()
     settings = get_settings()
     client = await temporal.connect(settings, runtime=temporal.metrics_runtime(settings))
     stop = asyncio.Event()

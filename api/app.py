@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import docs, openapi
+from api.access import AccessLog
 from api.errors import install_error_handlers
 from api.idempotency import Idempotency
 from api.limits import RequestLimits
@@ -80,6 +81,7 @@ def create_app(
     app.add_middleware(RequestLimits, **RequestLimits.options(settings))
     app.state.metrics = ApiMetrics()
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(AccessLog)  # outermost of ours: refusals of RequestLimits are logged too
 
     @app.get("/ping", tags=["health"], response_model=Pong)
     async def ping() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Every error leaves as the contract's body `{"message", "status"}`; 422s also list the fields.
+"""Every error leaves as the contract's body `{"message", "status", "request_id"}`; 422s also list
+the fields, and an unexpected failure is a JSON 500 whose request id is in its log line.
 
 Services raise domain errors (`domain.errors`); this is the one place they become HTTP statuses.
 """
@@ -16,7 +17,10 @@ from temporalio.service import RPCError
 
 from domain.errors import Conflict, FieldProblem, NotFound, Unavailable, ValidationFailed
 from domain.snapshots import DuplicateDependent
+from runtime import logs
 from store.db import DATABASE_ERRORS, database_unreachable
+
+log = logging.getLogger("carrierlink.api")
 
 _log = logging.getLogger(__name__)
 
@@ -36,7 +40,11 @@ class ApiError(Exception):
 
 
 def _body(status: int, message: str, **extra: Any) -> dict[str, Any]:
-    return {"message": message, "status": status, **extra}
+    # The id of the request being served (api.access), so a caller can quote it to an operator.
+    request_id = logs.request_id.get()
+    return {"message": message, "status": status, **extra} | (
+        {"request_id": request_id} if request_id else {}
+    )
 
 
 def _problems_response(problems: list[FieldProblem]) -> JSONResponse:
@@ -128,6 +136,27 @@ def install_error_handlers(app: FastAPI) -> None:
             FieldProblem(_field_path(tuple(err["loc"])), err["msg"]) for err in exc.errors()
         ]
         return _problems_response(problems)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside api.access (Starlette's outermost layer), so the id comes from the request.
+        request_id = getattr(request.state, "request_id", None)
+        token = logs.request_id.set(request_id)
+        try:
+            log.error(
+                "unhandled %s on %s %s",
+                type(exc).__name__,
+                request.method,
+                request.url.path,
+                exc_info=exc,
+            )
+            return JSONResponse(
+                status_code=500,
+                content=_body(500, "internal error; quote the request_id to an operator"),
+                headers={"X-Request-ID": request_id} if request_id else None,
+            )
+        finally:
+            logs.request_id.reset(token)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

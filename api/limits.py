@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime import logs
 from runtime.settings import Settings
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,12 +33,19 @@ class RequestRefused(Exception):
     def body(self) -> dict[str, Any]:
         """The API's error body; a 422 lists the field, as every 422 does (api.errors)."""
         if self.field is None:
-            return {"message": self.message, "status": self.status}
+            return {"message": self.message, "status": self.status, **_request_id()}
         return {
             "message": f"{self.field}: {self.message}",
             "status": self.status,
+            **_request_id(),
             "errors": [{"field": self.field, "message": self.message}],
         }
+
+
+def _request_id() -> dict[str, str]:
+    """The served request's id (api.access) as a body field, when there is one."""
+    request_id = logs.request_id.get()
+    return {"request_id": request_id} if request_id else {}
 
 
 def _no_constant(name: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -182,7 +182,9 @@ class ConnectionState(BaseModel):
     federal_ein: str | None
     reason: str | None = None
     rechecks: int = 0
+    # Seconds from the run's last step to the next recheck; the API counts from its own clock.
     next_recheck_in_seconds: float | None = None
+    next_recheck_at: datetime | None = None
     amendments: int = 0
     # The last review decision the run refused (a mistyped signal), until a valid one arrives.
     refused_review: str | None = None

@@ -23,9 +23,11 @@ from temporalio.client import (
     ScheduleState,
     ScheduleUpdate,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from carriers import carrier_info
@@ -147,7 +149,7 @@ def audit_workflow_id(request: PullRequest) -> str:
 
 
 async def start_audit(
-    client: Client, settings: Settings, request: PullRequest
+    client: Client, settings: Settings, request: PullRequest, *, group_name: str | None = None
 ) -> WorkflowHandle[GroupAuditWorkflow, AccountSummary | None]:
     """Run one audit now (a platform's audit request); `request.audit_id` must be set."""
     assert request.audit_id is not None, "a requested audit needs its id up front"
@@ -157,6 +159,7 @@ async def start_audit(
         id=audit_workflow_id(request),
         task_queue=settings.task_queue,
         search_attributes=_search_attributes(request),
+        static_summary=_summary(request, group_name or request.carrier_group_id),
     )
 
 
@@ -222,7 +225,7 @@ async def request_audit(
     carrier_info(carrier_id)  # ValidationFailed naming carrier_id when unknown
     audit_id = uuid.uuid4()
     async with db.transaction() as session:
-        await owned(session, Group, group_id, organization_id, what="group")
+        group = await owned(session, Group, group_id, organization_id, what="group")
         connection = await live_connection(session, group_id, carrier_id)
         if connection is None:
             raise ValidationFailed.one(
@@ -243,7 +246,7 @@ async def request_audit(
         )
         answer = _audit(audit, "processing")
     try:
-        await start_audit(temporal, settings, request)
+        await start_audit(temporal, settings, request, group_name=group.name)
     except RPCError:
         async with db.transaction() as session:
             await audit_rows.remove_audit(session, audit_id)
@@ -267,7 +270,31 @@ async def audit_status(
         )
     if audit.completed_at is not None:
         return _audit(audit, "completed")
-    return _audit(audit, await _run_status(temporal, audit))
+    status = await _run_status(temporal, audit)
+    if status != "failed":
+        return _audit(audit, status)
+    return {**_audit(audit, status), "failure_reason": await _failure_reason(temporal, audit)}
+
+
+async def _failure_reason(temporal: Client, audit: GroupAudit) -> str:
+    """Why a requested audit failed, from its run's failure (the innermost cause: e.g. the
+    carrier's refusal of the account data), instead of only a worker's traceback."""
+    assert audit.workflow_id is not None
+    try:
+        await temporal.get_workflow_handle(audit.workflow_id).result()
+    except WorkflowFailureError as err:
+        cause: BaseException = err
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
+        kind = kind or type(cause).__name__
+        message = getattr(cause, "message", None) or str(cause)
+        return f"{kind}: {message}" if message else kind
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return "the audit's run never started"
+        raise
+    return "the audit's run ended without recording a result"
 
 
 async def _run_status(temporal: Client, audit: GroupAudit) -> str:

@@ -10,6 +10,7 @@ shows up in the REST API like any other.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -37,12 +38,13 @@ from domain.connections import (
 )
 from domain.errors import Conflict, ValidationFailed
 from runtime.settings import Settings
+from store.audits import group_name
 from store.connections import add_connection, connection_for_update, live_conflict
 from store.db import Database
 from store.models import Group, GroupConnection, unix_now
 from store.tenancy import owned
 from store.versioning import save_version
-from workflows.connection import GroupConnectionWorkflow, search_attributes, workflow_id
+from workflows.connection import GroupConnectionWorkflow, search_attributes, summary, workflow_id
 
 WHAT = "group connection"
 
@@ -158,6 +160,9 @@ async def _create(
                 )
                 await save_version(session, group, is_new=True)
                 group_id = group.id
+                name: str | None = group.name
+            else:
+                name = await group_name(session, group_id)
             row = GroupConnection(
                 id=connection_id,
                 organization_id=organization_id,
@@ -182,7 +187,7 @@ async def _create(
                 task_queue=settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=search_attributes(run_input),
-                static_summary=f"{carrier_info(carrier_id).name} group {data.carrier_group_id}",
+                static_summary=_summary(name, carrier_id, data.carrier_group_id),
             )
             return row.as_contract()
     except IntegrityError:
@@ -216,7 +221,12 @@ async def live_state(
     """The running workflow's own view (query): next re-check, re-check count, reason."""
     async with db.transaction() as session:
         row = await owned(session, GroupConnection, connection_id, organization_id, what=WHAT)
-    return await temporal.get_workflow_handle(row.workflow_id).query(GroupConnectionWorkflow.state)
+    state = await temporal.get_workflow_handle(row.workflow_id).query(GroupConnectionWorkflow.state)
+    if state.next_recheck_at is None:
+        return state
+    # The query counts from the run's last step; a caller wants the seconds left from now.
+    left = (state.next_recheck_at - datetime.now(UTC)).total_seconds()
+    return state.model_copy(update={"next_recheck_in_seconds": max(left, 0.0)})
 
 
 async def retry(
@@ -253,6 +263,7 @@ async def retry(
                 raise _duplicate(existing)
         run_input = _run_input(row, settings, request_type="incremental")
         run_id = row.workflow_id
+        name = await group_name(session, row.group_id)
     # Wakes a waiting run at once, or starts a new run of a finished one (unable_to_connect).
     start = WithStartWorkflowOperation(
         GroupConnectionWorkflow.run,
@@ -261,6 +272,7 @@ async def retry(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes(run_input),
+        static_summary=_summary(name, row.carrier_id, data.carrier_group_id),
     )
     try:
         await temporal.execute_update_with_start_workflow(
@@ -350,7 +362,13 @@ async def start_group_connection(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=search_attributes(run_input),
+        static_summary=_summary(data.group_name, carrier_id, data.carrier_group_id),
     )
+
+
+def _summary(name: str | None, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
+    """The run's static summary in the Temporal UI: the group's and the carrier's names."""
+    return summary(name or carrier_group_id, carrier_info(carrier_id).name, carrier_group_id)
 
 
 async def record_status(database: Database, change: StatusChange) -> None:

@@ -46,6 +46,7 @@ from domain.errors import Conflict, Unavailable, ValidationFailed
 from runtime.settings import Settings
 from services.audits import pause_audit_schedule
 from store import disconnections as requests
+from store.audits import group_name
 from store.connections import live_connection, open_disconnection_request
 from store.db import Database
 from store.models import Group, GroupDisconnectionRequest
@@ -79,8 +80,14 @@ def run_input(row: GroupDisconnectionRequest) -> DisconnectionInput:
     )
 
 
+def _summary(name: str | None, input: DisconnectionInput) -> str:
+    """The run's static summary in the Temporal UI: the group's and the carrier's names."""
+    carrier = carrier_info(input.carrier_id).name
+    return wf.summary(name or str(input.group_id), carrier, input.source_type.value)
+
+
 async def start_disconnection(
-    client: Client, settings: Settings, input: DisconnectionInput
+    client: Client, settings: Settings, input: DisconnectionInput, *, group_name: str | None
 ) -> WorkflowHandle[wf.GroupDisconnectionWorkflow, DisconnectionState]:
     """Start the request's run; an already running one is kept (a repeated start is harmless)."""
     return await client.start_workflow(
@@ -90,11 +97,17 @@ async def start_disconnection(
         task_queue=settings.task_queue,
         search_attributes=wf.search_attributes(input),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=_summary(group_name, input),
     )
 
 
 async def decide(
-    client: Client, settings: Settings, row: GroupDisconnectionRequest, decision: Decision
+    client: Client,
+    settings: Settings,
+    row: GroupDisconnectionRequest,
+    decision: Decision,
+    *,
+    group_name: str | None,
 ) -> DisconnectionState:
     """Send a decision to the request's run, starting a new run if the last one has ended.
 
@@ -114,6 +127,7 @@ async def decide(
         task_queue=settings.task_queue,
         search_attributes=wf.search_attributes(input),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=_summary(group_name, input),
     )
     return await client.execute_update_with_start_workflow(
         wf.GroupDisconnectionWorkflow.decide, decision, start_workflow_operation=start
@@ -171,7 +185,7 @@ async def request_disconnection(
         ) from None
     # Started after the commit: the run's first activity reads the row.
     try:
-        await start_disconnection(temporal, settings, run_input(row))
+        await start_disconnection(temporal, settings, run_input(row), group_name=group.name)
     except RPCError:
         # Nothing will process the row: take it back so it does not block a new request.
         async with db.transaction() as session:
@@ -198,6 +212,7 @@ async def decide_request(
             session, GroupDisconnectionRequest, request_id, organization_id, what=WHAT
         )
         await _check_decision_end_date(session, row, decision, settings)
+        name = await group_name(session, row.group_id)
     if row.status == DisconnectionStatus.COMPLETED.value:
         raise Conflict(
             "the request is completed: the group is disconnected", current_status=row.status
@@ -214,7 +229,7 @@ async def decide_request(
         if existing is not None:
             raise _duplicate(existing)
     try:
-        await decide(temporal, settings, row, decision)
+        await decide(temporal, settings, row, decision, group_name=name)
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc) from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
@@ -310,12 +325,13 @@ async def raise_carrier_disconnection(
                 )
                 if row is None:
                     return None
+            name = await group_name(session, row.group_id)
     except IntegrityError:
         return None  # a request was opened for the group and carrier meanwhile
     if DisconnectionStatus(row.status) in OPEN:
         # Started here (not by the caller's workflow) so a repeat of this step after a crash
         # still starts it; an already running request is left as it is.
-        await start_disconnection(client, settings, run_input(row))
+        await start_disconnection(client, settings, run_input(row), group_name=name)
     return row.id
 
 

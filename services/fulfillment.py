@@ -46,6 +46,7 @@ from domain.member_changes import (
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
 from services.wakes import Wakes
 from store import transactions as store
+from store.audits import group_name
 from store.connections import live_connections
 from store.db import Database
 from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers, take_wake
@@ -262,7 +263,9 @@ class Fulfillment:
         }
         finished = await self._record_progress(answers) if answers else 0
         if any(s.status is CarrierTransactionState.COMPLETED for s in answers.values()):
-            await self._wakes.confirmations(request.group_id)
+            async with self._db.transaction() as session:
+                name = await group_name(session, request.group_id)
+            await self._wakes.confirmations(request.group_id, group_name=name)
         return Tracked(in_flight=len(at_carrier) - finished, finished=finished)
 
     async def _record_progress(self, answers: dict[uuid.UUID, CarrierTransactionStatus]) -> int:

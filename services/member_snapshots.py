@@ -33,6 +33,7 @@ from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, 
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
 from services.renewals import election_problems
 from services.wakes import Wakes
+from store.audits import group_name
 from store.connections import carrier_links
 from store.db import Database, hold_lock
 from store.members import (
@@ -190,7 +191,9 @@ async def take_snapshot(
     )
     await save_version(session, row, is_new=True, history=False)
     if await needs_wake(session, group_id):  # else the loop has been told and not yet built
-        await signals.fulfillment(group_id, [snapshot_id])
+        # Named in the run's summary in the Temporal UI (the group's name, never a member's).
+        name = await group_name(session, group_id)
+        await signals.fulfillment(group_id, [snapshot_id], group_name=name)
     return row
 
 

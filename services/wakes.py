@@ -27,7 +27,13 @@ class Wakes:
         self._task_queue = settings.task_queue
         self._poll_first = settings.member_transaction_poll_first
 
-    async def fulfillment(self, group_id: uuid.UUID, snapshot_ids: Sequence[uuid.UUID]) -> None:
+    async def fulfillment(
+        self,
+        group_id: uuid.UUID,
+        snapshot_ids: Sequence[uuid.UUID],
+        *,
+        group_name: str | None = None,
+    ) -> None:
         """Return once the group's fulfillment loop has been signalled with `snapshot_ids`; raise
         what the call raised otherwise (the caller's transaction then rolls back: nothing is
         kept)."""
@@ -38,10 +44,10 @@ class Wakes:
             task_queue=self._task_queue,
             start_signal=fulfillment_wf.SNAPSHOTS_STORED,
             start_signal_args=[list(snapshot_ids)],
-            static_summary=f"member changes of group {group_id} to its carriers",
+            static_summary=fulfillment_wf.summary(group_name or str(group_id)),
         )
 
-    async def confirmations(self, group_id: uuid.UUID) -> None:
+    async def confirmations(self, group_id: uuid.UUID, *, group_name: str | None = None) -> None:
         """Signal the group's confirmation loop that a transaction is due."""
         await self._client.start_workflow(
             confirmation_wf.GroupConfirmationsWorkflow.run,
@@ -49,5 +55,5 @@ class Wakes:
             id=confirmation_wf.workflow_id(group_id),
             task_queue=self._task_queue,
             start_signal=confirmation_wf.WAKE,
-            static_summary=f"round-trip confirmation of group {group_id}",
+            static_summary=confirmation_wf.summary(group_name or str(group_id)),
         )

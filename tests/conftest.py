@@ -21,7 +21,7 @@ from sandbox.app import SandboxConfig
 from sandbox.app import create_app as create_sandbox
 from store.db import Database
 from store.tenancy import ensure_organization
-from tests.harness import VENV_BIN, AppServer, database_url, start_embedded_postgres
+from tests.harness import VENV_BIN, AppServer, database_url, free_port, start_embedded_postgres
 from tools.admin import prepare_database
 from worker import build_worker
 from workflows import search_attributes
@@ -48,13 +48,21 @@ async def create_database(base_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+def temporal_ui_port() -> int:
+    """The dev server's Web UI (tests/integration/test_temporal_ui.py looks at it)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(VENV_BIN / "temporal"),
         search_attributes=list(search_attributes.ALL),
         data_converter=DATA_CONVERTER,
-        ui=False,
+        ui=True,
+        ui_port=temporal_ui_port,
         dev_server_log_level="error",
+        dev_server_extra_args=["--ui-ip", "127.0.0.1", "--ui-disable-news-fetch"],
     )
     try:
         yield env

@@ -12,6 +12,7 @@ from workflows.common import (
     ACCOUNT_PULL_HEARTBEAT,
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_RETRY,
+    at,
     report_carrier_ended,
 )
 
@@ -35,9 +36,12 @@ class GroupAuditWorkflow:
         if request.audit_id is None:
             # Made once per run (replays see the same id), so a retried pull records one audit.
             request = request.model_copy(update={"audit_id": workflow.uuid4()})
+        started = workflow.now()
         workflow.set_current_details(
             f"audit `{request.audit_id}` ({request.trigger.value}) of carrier group "
-            f"`{request.carrier_group_id}`"
+            f"`{request.carrier_group_id}`\n\nPulling the group's account from the carrier "
+            f"since {at(started)}; a carrier that is down is retried until "
+            f"{at(started + AUDIT_DEADLINE)}, then the audit fails."
         )
         try:
             summary = await workflow.execute_activity_method(

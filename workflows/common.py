@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -38,6 +38,18 @@ STORE_RETRY = RetryPolicy(
 with workflow.unsafe.imports_passed_through():
     from domain.audits import AccountSummary, PullRequest
     from domain.disconnections import CarrierEnded
+
+
+def at(moment: datetime) -> str:
+    """A moment as the run's current details show it in the Temporal UI: UTC, to the second."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def seconds_until(moment: datetime | None) -> float | None:
+    """Seconds from the run's current time to `moment` (never negative), for `state` queries."""
+    if moment is None:
+        return None
+    return max((moment - workflow.now()).total_seconds(), 0.0)
 
 
 async def report_carrier_ended(request: PullRequest, summary: AccountSummary) -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows import activity_refs
-from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at
 
 with workflow.unsafe.imports_passed_through():
     from domain.confirmation import DueCheck
@@ -40,6 +40,11 @@ TURNS_PER_RUN_BEFORE = 200
 
 class GroupConfirmationsInput(BaseModel):
     group_id: uuid.UUID
+
+
+def summary(group_name: str) -> str:
+    """The run's static summary in the Temporal UI (names, no member data)."""
+    return f"Round-trip confirmations of {group_name}'s member changes at its carriers"
 
 
 def workflow_id(group_id: uuid.UUID) -> str:
@@ -75,7 +80,10 @@ class GroupConfirmationsWorkflow:
                     # a new one (signal-with-start), so no idle loop waits per group.
                     return
                 continue
-            workflow.set_current_details(f"next check {turn.next_due.isoformat()}")
+            workflow.set_current_details(
+                f"Waits since {at(workflow.now())} for the next confirmation due at "
+                f"{at(turn.next_due)}, or for a transaction the carrier completes."
+            )
             # Woken by a new transaction, or timed out: the next check is due.
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -19,7 +19,9 @@ from workflows.common import (
     CARRIER_RETRY,
     STORE_RETRY,
     STORE_WRITE_TIMEOUT,
+    at,
     report_carrier_ended,
+    seconds_until,
 )
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
@@ -53,6 +55,11 @@ def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group
     return f"group-connection/{organization_id}/{carrier_id}/{carrier_group_id}"
 
 
+def summary(group_name: str, carrier_name: str, carrier_group_id: str) -> str:
+    """The run's static summary in the Temporal UI (names, no member data)."""
+    return f"Connection of {group_name} to {carrier_name} (carrier group {carrier_group_id})"
+
+
 def search_attributes(input: ConnectionInput) -> TypedSearchAttributes:
     return TypedSearchAttributes(
         [
@@ -84,7 +91,10 @@ class GroupConnectionWorkflow:
         self._decided: ReviewDecision | None = None
         self._refused_review: str | None = None
         self._rechecks = 0
-        self._next_recheck_in: timedelta | None = None
+        # When the current wait ends (the next recheck), and when the status was entered: the
+        # `state` query counts down to the one, the UI's current details show both.
+        self._wake_at: datetime | None = None
+        self._since = workflow.now()
         self._moving_to: ConnectionStatus | None = None
 
     # --- messages -----------------------------------------------------------------------------
@@ -98,9 +108,8 @@ class GroupConnectionWorkflow:
             federal_ein=self._input.federal_ein,
             reason=self._reason,
             rechecks=self._rechecks,
-            next_recheck_in_seconds=(
-                self._next_recheck_in.total_seconds() if self._next_recheck_in else None
-            ),
+            next_recheck_in_seconds=seconds_until(self._wake_at),
+            next_recheck_at=self._wake_at,
             amendments=self._amendments_processed,
             refused_review=self._refused_review,
         )
@@ -218,7 +227,7 @@ class GroupConnectionWorkflow:
                 await self._give_up()
                 return
             ask_carrier = True
-            if await self._wait(min(delay, remaining)):
+            if await self._wait(min(delay, remaining), give_up_at=workflow.now() + remaining):
                 decided = await self._take_review()
                 if decided:
                     return
@@ -267,9 +276,10 @@ class GroupConnectionWorkflow:
             return True
         return await self._connect()
 
-    async def _wait(self, delay: timedelta) -> bool:
+    async def _wait(self, delay: timedelta, *, give_up_at: datetime) -> bool:
         """Sleep on a durable timer; True when an amendment or a review decision woke us."""
-        self._next_recheck_in = delay
+        self._wake_at = workflow.now() + delay
+        self._show_details(waiting=True, give_up_at=give_up_at)
         try:
             await workflow.wait_condition(
                 lambda: bool(self._pending) or self._review is not None, timeout=delay
@@ -278,7 +288,7 @@ class GroupConnectionWorkflow:
         except TimeoutError:
             return False
         finally:
-            self._next_recheck_in = None
+            self._wake_at = None
 
     async def _lookup(self) -> GroupLookup | None:
         """Ask the carrier; a refusal of our data parks the connection in `action_required`."""
@@ -411,6 +421,8 @@ class GroupConnectionWorkflow:
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
+        if status is not self._status:
+            self._since = workflow.now()
         self._status, self._reason, self._moving_to = status, reason, None
         if status is not ConnectionStatus.NOYO_REVIEW:
             self._review = None  # a decision only ever answers the review it was sent for
@@ -422,14 +434,29 @@ class GroupConnectionWorkflow:
         )
         self._show_details()
 
-    def _show_details(self) -> None:
-        """The run's current details in the Temporal UI: status, reason, a refused decision."""
-        workflow.set_current_details(
-            f"**{self._status.value}**"
-            + (f"\n\n{self._reason}" if self._reason else "")
-            + f"\n\ncarrier group `{self._input.group_data.carrier_group_id}`"
-            + (f"\n\n**{self._refused_review}**" if self._refused_review else "")
-        )
+    def _show_details(self, *, waiting: bool = False, give_up_at: datetime | None = None) -> None:
+        """The UI's current details: the status since when, why, and what the run waits for
+        until when (no commands: replays are not affected)."""
+        lines = [f"**{self._status.value}** since {at(self._since)}"]
+        if self._reason:
+            lines.append(self._reason)
+        if waiting and self._wake_at is not None:
+            waits = [f"the next check at the carrier at {at(self._wake_at)}", "a retry"]
+            if self._status is ConnectionStatus.NOYO_REVIEW:
+                waits = [
+                    "an operator's review (signal `resolve_review` with "
+                    '`{"decision": "approve"}` or `{"decision": "reject", "note": "..."}`)',
+                    *waits,
+                ]
+            lines.append("Waits for " + ", or ".join(waits) + ".")
+            if give_up_at is not None:
+                lines.append(f"Gives up (unable_to_connect) at {at(give_up_at)}.")
+        elif self._status is ConnectionStatus.PROCESSING:
+            lines.append("Asking the carrier.")
+        lines.append(f"carrier group `{self._input.group_data.carrier_group_id}`")
+        if self._refused_review:
+            lines.append(f"**{self._refused_review}**")
+        workflow.set_current_details("\n\n".join(lines))
 
 
 _DEFAULT_REASONS: dict[ConnectionStatus, str] = {

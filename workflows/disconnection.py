@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import activity_refs
 from workflows import search_attributes as sa
-from workflows.common import STORE_RETRY, STORE_WRITE_TIMEOUT
+from workflows.common import STORE_RETRY, STORE_WRITE_TIMEOUT, at
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
 # workflow must compare against the same classes and enum members, whatever the runner.
@@ -45,6 +45,19 @@ INVALID_DECISION = "InvalidDecision"
 
 def workflow_id(request_id: uuid.UUID) -> str:
     return f"group-disconnection/{request_id}"
+
+
+def summary(group_name: str, carrier_name: str, source_type: str) -> str:
+    """The run's static summary in the Temporal UI (names, no member data)."""
+    return f"Disconnection of {group_name} from {carrier_name} (raised by the {source_type})"
+
+
+# What a request in `needs_review` waits for, as the UI's current details say it.
+_REVIEW_WAIT = (
+    "Waits for a person's decision, with no deadline: confirm or reject it "
+    "(`carrierlink-disconnections confirm|reject`, the API's `.../confirm` and `.../reject`, "
+    "or the signals `confirm` / `reject` here)."
+)
 
 
 def search_attributes(input: DisconnectionInput) -> TypedSearchAttributes:
@@ -96,6 +109,7 @@ class GroupDisconnectionWorkflow:
         self._signal_tickets: set[int] = set()  # nobody waits for a signal's outcome
         # The end date a platform request was last checked for; None: check (again).
         self._checked_end: date | None = None
+        self._since = workflow.now()  # when the current status was entered (or this run began)
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -162,6 +176,7 @@ class GroupDisconnectionWorkflow:
                     continue
                 break
             if status is DisconnectionStatus.NEEDS_REVIEW:
+                self._show_details(_REVIEW_WAIT)
                 await workflow.wait_condition(lambda: bool(self._pending))
                 continue
             if status is DisconnectionStatus.PROCESSING:
@@ -201,13 +216,14 @@ class GroupDisconnectionWorkflow:
         disconnection = disconnects_at(end)
         if disconnection is None:
             # An open end (9999-12-31): nothing to wait for but a person's decision.
-            workflow.set_current_details(f"**processing**: open end ({end}), waits for a decision")
+            self._show_details(f"Open end ({end}): waits for a decision (an edit or a reject).")
             await workflow.wait_condition(lambda: bool(self._pending))
             return
         remaining = disconnection - workflow.now()
         if remaining > timedelta(0):
-            workflow.set_current_details(
-                f"**processing**: disconnects at the end of {end} (in {remaining})"
+            self._show_details(
+                f"Waits until the end of {end}: disconnects at {at(disconnection)} "
+                f"(in {remaining}), unless an edit or a reject comes first."
             )
             try:
                 await workflow.wait_condition(lambda: bool(self._pending), timeout=remaining)
@@ -271,11 +287,21 @@ class GroupDisconnectionWorkflow:
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
+        if new.status is not self._state.status:
+            self._since = workflow.now()
         self._state = new.model_copy(update={"version": version})
         workflow.upsert_search_attributes([sa.DISCONNECTION_STATUS.value_set(new.status.value)])
-        details = f"**{new.status.value}**"
-        if new.effective_end_date:
-            details += f"\n\neffective end date {new.effective_end_date}"
-        if new.status_reason:
-            details += f"\n\n{new.status_reason}"
-        workflow.set_current_details(details)
+        self._show_details()
+
+    def _show_details(self, waits: str | None = None) -> None:
+        """The UI's current details: the status since when, the end date, why, and what the
+        run waits for until when (no commands: replays are not affected)."""
+        state = self._state
+        lines = [f"**{state.status.value}** since {at(self._since)}"]
+        if state.effective_end_date:
+            lines.append(f"effective end date {state.effective_end_date}")
+        if state.status_reason:
+            lines.append(state.status_reason)
+        if waits:
+            lines.append(waits)
+        workflow.set_current_details("\n\n".join(lines))

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows import activity_refs
-from workflows.common import BATCH_HEARTBEAT, STORE_RETRY
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at
 
 with workflow.unsafe.imports_passed_through():
     from domain.fulfillment import (
@@ -62,6 +62,11 @@ class FulfillmentInput(BaseModel):
     awaited: dict[uuid.UUID, datetime] = {}
     in_flight: int = 0
     poll_first: timedelta = POLL_FIRST
+
+
+def summary(group_name: str) -> str:
+    """The run's static summary in the Temporal UI (names, no member data)."""
+    return f"Member changes of {group_name} to its carriers"
 
 
 def workflow_id(group_id: uuid.UUID) -> str:
@@ -204,9 +209,11 @@ class GroupFulfillmentWorkflow:
 
     async def _sleep(self) -> None:
         """Sleep until a snapshot arrives, or until the next poll, recheck or retry is due."""
+        now = workflow.now()
         workflow.set_current_details(
             f"{self._in_flight} transaction(s) with the carriers, "
-            f"{len(self._awaited)} snapshot(s) awaited"
+            f"{len(self._awaited)} snapshot(s) awaited\n\nWaits since {at(now)} for a new "
+            f"snapshot, or until {at(now + self._next_wake())} to follow up at the carriers."
         )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: bool(self._arrivals), timeout=self._next_wake())

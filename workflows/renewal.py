@@ -25,6 +25,7 @@ from workflows.common import (
     CARRIER_RETRY,
     STORE_RETRY,
     STORE_WRITE_TIMEOUT,
+    at,
 )
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
@@ -118,21 +119,28 @@ class RenewalDecisionWorkflow:
             checks += 1
             # Wake for the next check, or on the day the decision becomes done if sooner.
             done_at = datetime.combine(watched_until + timedelta(days=1), dtime.min, tzinfo=UTC)
-            await self._sleep(min(input.recheck_every, done_at - workflow.now()))
+            await self._sleep(min(input.recheck_every, done_at - workflow.now()), outcome)
             # Handed over after a sleep, so the next run starts with the check that is due.
             if checks >= CHECKS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(input.model_copy(update={"last_status": self._status}))
 
-    async def _sleep(self, duration: timedelta) -> None:
+    async def _sleep(self, duration: timedelta, outcome: CheckOutcome) -> None:
         """A durable timer, cut short by the `recheck` signal."""
+        now = workflow.now()
+        self._adopt(
+            self._status,
+            outcome,
+            waits=f"Checked at {at(now)}; the next check at {at(now + duration)}, or at once "
+            "when the decision is edited (signal `recheck`).",
+        )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._woken, timeout=duration)
 
     # Statuses are compared with `==`, never `is`: activity results are decoded into the
     # activities' own (passed-through) classes, which a sandboxed run does not share.
 
-    def _adopt(self, status: RenewalStatus, outcome: CheckOutcome) -> None:
+    def _adopt(self, status: RenewalStatus, outcome: CheckOutcome, *, waits: str = "") -> None:
         """Show the status: search attribute (when it moved) and the UI's current details."""
         if status != self._status:
             workflow.upsert_search_attributes([sa.RENEWAL_STATUS.value_set(status.value)])
@@ -149,4 +157,6 @@ class RenewalDecisionWorkflow:
                 carrier = outcome.carrier_names.get(issue.carrier_id) if issue.carrier_id else None
                 where = ", ".join(p for p in (carrier, issue.line_of_coverage) if p)
                 details += f"\n- {issue.level.value} ({where}): {issue.message}"
+        if waits:
+            details += f"\n\n{waits}"
         workflow.set_current_details(details)

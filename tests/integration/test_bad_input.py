@@ -325,7 +325,11 @@ async def test_bodies_no_endpoint_can_read_are_refused_before_any_route(
     for method, path, _, _ in write_endpoints(w):
         response = await send(api, method, path, content)
         assert response.status_code == status, (kind, path, response.text)
-        assert response.json() == {"message": response.json()["message"], "status": status}
+        assert response.json() == {
+            "message": response.json()["message"],
+            "status": status,
+            "request_id": response.headers["X-Request-ID"],
+        }
         assert says in response.json()["message"]
     assert await stored(api, w) == before
     await still_moves(api, w)
@@ -529,7 +533,11 @@ async def test_nul_in_a_query_parameter_is_named_not_a_500(api: httpx.AsyncClien
         assert fields_named(response) == [parameter], (path, response.text)
     response = await api.get(f"{API}/groups?company=caf%E9")
     assert response.status_code == 400, response.text
-    assert response.json() == {"message": "the query string is not valid UTF-8", "status": 400}
+    assert response.json() == {
+        "message": "the query string is not valid UTF-8",
+        "status": 400,
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 # --- methods -------------------------------------------------------------------------------

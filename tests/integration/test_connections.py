@@ -352,6 +352,10 @@ async def test_live_state_comes_from_the_workflow_query(api: httpx.AsyncClient) 
     assert live.status_code == 200, live.text
     assert live.json()["status"] == "waiting_on_carrier"
     assert live.json()["reason"]
+    # A countdown to the next recheck (the tests' policy waits at most 4 s between checks).
+    assert (
+        live.json()["next_recheck_at"] is None or 0 <= live.json()["next_recheck_in_seconds"] <= 4
+    )
 
 
 async def test_another_service_can_start_a_connection_through_temporal(

@@ -176,7 +176,11 @@ async def test_unknown_or_foreign_group_answers_404(
     body = {"carrier_id": PRINCIPAL, "effective_end_date": day(10)}
     unknown = await api.post(API, json={**body, "group_id": UNKNOWN})
     assert unknown.status_code == 404, unknown.text
-    assert unknown.json() == {"message": "group not found", "status": 404}
+    assert unknown.json() == {
+        "message": "group not found",
+        "status": 404,
+        "request_id": unknown.headers["X-Request-ID"],
+    }
     foreign_group = await new_group(other_org)
     foreign = await api.post(API, json={**body, "group_id": foreign_group})
     assert foreign.status_code == 404, foreign.text

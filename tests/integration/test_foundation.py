@@ -44,7 +44,11 @@ async def test_api_routes_require_a_known_bearer_token(
         for path in ("/api/v1/carriers", "/api/v1/group_connections"):
             response = await http.get(path)
             assert response.status_code == 401
-            assert response.json() == {"message": response.json()["message"], "status": 401}
+            assert response.json() == {
+                "message": response.json()["message"],
+                "status": 401,
+                "request_id": response.headers["X-Request-ID"],
+            }
             assert message in response.json()["message"]
 
 
@@ -66,7 +70,11 @@ async def test_another_organizations_records_are_404(
         ).status_code == 404
         retry = await other.put(f"/api/v1/group_connections/{connection['id']}/retry", json={})
         assert retry.status_code == 404
-        assert retry.json() == {"message": "group connection not found", "status": 404}
+        assert retry.json() == {
+            "message": "group connection not found",
+            "status": 404,
+            "request_id": retry.headers["X-Request-ID"],
+        }
         listed = (await other.get("/api/v1/group_connections")).json()
         assert listed["meta"]["total_records"] == 0
 

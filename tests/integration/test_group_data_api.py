@@ -645,7 +645,11 @@ async def test_another_organizations_group_data_is_404_everywhere(
         assert (await api.get(path)).status_code == 200, path
         response = await other_api.get(path)
         assert response.status_code == 404, path
-        assert response.json() == {"message": response.json()["message"], "status": 404}
+        assert response.json() == {
+            "message": response.json()["message"],
+            "status": 404,
+            "request_id": response.headers["X-Request-ID"],
+        }
     writes = [
         other_api.put(f"/api/v1/groups/{gid}/{group['version']}", json={"name": "Stolen"}),
         other_api.post(f"/api/v1/groups/{gid}/contacts", json=NEW_CONTACT),

@@ -464,10 +464,18 @@ async def test_one_difference_by_id_adds_organization_and_sources(
     for unknown in (UNKNOWN,):
         response = await api.get(f"{DIFFERENCES}/{unknown}")
         assert response.status_code == 404
-        assert response.json() == {"message": "difference not found", "status": 404}
+        assert response.json() == {
+            "message": "difference not found",
+            "status": 404,
+            "request_id": response.headers["X-Request-ID"],
+        }
     response = await other_api.get(f"{DIFFERENCES}/{difference_id}")
     assert response.status_code == 404
-    assert response.json() == {"message": "difference not found", "status": 404}
+    assert response.json() == {
+        "message": "difference not found",
+        "status": 404,
+        "request_id": response.headers["X-Request-ID"],
+    }
     assert (await api.get(f"{DIFFERENCES}/not-a-uuid")).status_code == 422
 
 
@@ -723,7 +731,11 @@ async def test_group_employee_and_transaction_lists(
         caller = other_api if path in (group_path, employee_path, transaction_path) else api
         response = await caller.get(path)
         assert response.status_code == 404, path
-        assert response.json() == {"message": f"{what} not found", "status": 404}
+        assert response.json() == {
+            "message": f"{what} not found",
+            "status": 404,
+            "request_id": response.headers["X-Request-ID"],
+        }
 
 
 async def test_stored_counts_match_the_lists(

@@ -308,7 +308,11 @@ async def test_another_organizations_snapshots_are_absent_and_404(
     assert await listed(api, SNAPSHOTS, group_id=str(their_group)) == []
     response = await api.get(f"{SNAPSHOTS}/{theirs}")
     assert response.status_code == 404
-    assert response.json() == {"message": "member snapshot not found", "status": 404}
+    assert response.json() == {
+        "message": "member snapshot not found",
+        "status": 404,
+        "request_id": response.headers["X-Request-ID"],
+    }
     assert (await api.get(f"{SNAPSHOTS}/{UNKNOWN}")).status_code == 404
     assert (await api.get(f"/api/v1/groups/{their_group}/member_snapshots")).status_code == 404
 
@@ -391,7 +395,11 @@ async def test_employee_snapshot_list(
     for unknown in (dependent, UNKNOWN):
         response = await api.get(f"/api/v1/employees/{unknown}/member_snapshots")
         assert response.status_code == 404
-        assert response.json() == {"message": "employee not found", "status": 404}
+        assert response.json() == {
+            "message": "employee not found",
+            "status": 404,
+            "request_id": response.headers["X-Request-ID"],
+        }
     assert (await other_api.get(path)).status_code == 404
 
 
@@ -404,7 +412,11 @@ async def test_employee_member_snapshot_is_the_newest_one_still_pursued(
 
     response = await api.get(path)
     assert response.status_code == 404
-    assert response.json() == {"message": "member snapshot not found", "status": 404}
+    assert response.json() == {
+        "message": "member snapshot not found",
+        "status": 404,
+        "request_id": response.headers["X-Request-ID"],
+    }
 
     def payload(street: str) -> dict[str, Any]:
         return {
@@ -428,7 +440,11 @@ async def test_employee_member_snapshot_is_the_newest_one_still_pursued(
 
     dependent = await seed.dependent(group, employee)
     response = await api.get(f"/api/v1/employees/{dependent}/member_snapshot")
-    assert response.json() == {"message": "employee not found", "status": 404}
+    assert response.json() == {
+        "message": "employee not found",
+        "status": 404,
+        "request_id": response.headers["X-Request-ID"],
+    }
     assert (await other_api.get(path)).status_code == 404
 
 
@@ -673,7 +689,11 @@ async def test_one_transaction_and_its_status_details(
     for suffix in ("", "/status_details", "/status_details/latest"):
         response = await other_api.get(f"{path}{suffix}")
         assert response.status_code == 404, suffix
-        assert response.json() == {"message": "member transaction not found", "status": 404}
+        assert response.json() == {
+            "message": "member transaction not found",
+            "status": 404,
+            "request_id": response.headers["X-Request-ID"],
+        }
         assert (await api.get(f"{TRANSACTIONS}/{UNKNOWN}{suffix}")).status_code == 404
     assert await listed(other_api, TRANSACTIONS) == []
     assert await listed(other_api, TRANSACTIONS, ids=transaction_id) == []
