@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -664,6 +664,184 @@ class DifferenceDetail(Difference):
     member_snapshot_id: uuid.UUID | None
     member_transaction_id: uuid.UUID | None
     sources: list[Any]
+
+
+# Webhook subscriptions and their deliveries (store/webhooks.py `as_contract()`).
+
+_SUBSCRIPTION = "8f1b2c3d-0000-4000-8000-000000000007"
+_DELIVERY = "8f1b2c3d-0000-4000-8000-000000000008"
+_EVENT = "8f1b2c3d-0000-4000-8000-000000000009"
+
+
+def _subscription(**fields: Any) -> dict[str, Any]:
+    return _record(
+        id=_SUBSCRIPTION,
+        organization_id=_ORG,
+        url="https://hooks.example.com/carrierlink",
+        event_types=["member_snapshot.status_change"],
+        description="Our connection dashboard",
+        paused=False,
+        status="healthy",
+        **fields,
+    )
+
+
+class WebhookSubscription(Record):
+    """Where events are POSTed, and how that is going (`healthy`, `unhealthy`, `failed`); never the
+    secret."""
+
+    model_config = _example(_subscription())
+
+    organization_id: uuid.UUID
+    url: str
+    # None: every event type.
+    event_types: list[str] | None
+    description: str | None
+    paused: bool
+    status: str
+
+
+class NewWebhookSubscription(WebhookSubscription):
+    """A new subscription with its signing `secret`: the only time it is shown."""
+
+    model_config = _example(_subscription(secret="whsec_example-shown-once"))
+
+    secret: str
+
+
+class RotatedWebhookSubscription(NewWebhookSubscription):
+    """The subscription with its new `secret` (shown this once); the old one keeps signing until
+    `previous_secret_expires` (Unix seconds)."""
+
+    model_config = _example(
+        _subscription(secret="whsec_example-rotated", previous_secret_expires=_CREATED + 86_400)
+    )
+
+    previous_secret_expires: int | None
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of a delivery: when, the response code (None: no response), how long it took."""
+
+    model_config = _example(
+        {
+            "attempted": _CREATED,
+            "response_code": 200,
+            "latency_ms": 84,
+            "error": None,
+            "next_attempt": None,
+        }
+    )
+
+    attempted: int
+    response_code: int | None
+    latency_ms: int
+    error: str | None
+    next_attempt: int | None
+
+
+class WebhookDelivery(BaseModel):
+    """One event owed to one subscription, with every attempt so far (oldest first)."""
+
+    model_config = _example(
+        {
+            "id": _DELIVERY,
+            "subscription_id": _SUBSCRIPTION,
+            "event_id": _EVENT,
+            "event_type": "test.hello_world",
+            "status": "delivered",
+            "created": _CREATED,
+            "delivered": _CREATED,
+            "next_attempt": None,
+            "attempts": [
+                {
+                    "attempted": _CREATED,
+                    "response_code": 200,
+                    "latency_ms": 84,
+                    "error": None,
+                    "next_attempt": None,
+                }
+            ],
+        }
+    )
+
+    id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: str
+    created: int
+    delivered: int | None
+    next_attempt: int | None
+    attempts: list[WebhookAttempt]
+
+
+# API clients and their tokens (store/clients.py `ClientView.as_dict()`, api/routers/auth.py).
+
+
+def _client(**fields: Any) -> dict[str, Any]:
+    return {
+        "client_id": "clc_4f9d2a7b1c3e5d6f7a8b9c0d",
+        "organization": "acme-benefits",
+        "label": "payroll sync",
+        "created": _CREATED,
+        "revoked": None,
+        **fields,
+    }
+
+
+class ApiClient(BaseModel):
+    """An API client of an organization (`revoked`: Unix seconds, or None); never its secret."""
+
+    model_config = _example(_client())
+
+    client_id: str
+    organization: str
+    label: str
+    created: int
+    revoked: int | None
+
+
+class NewApiClient(ApiClient):
+    """A new client with its `client_secret`: the only time it is shown."""
+
+    model_config = _example(_client(client_secret="cls_example-shown-once"))
+
+    client_secret: str
+
+
+class TokenResponse(BaseModel):
+    """A bearer token for `Authorization: Bearer <access_token>`, valid `expires_in` seconds."""
+
+    model_config = _example(
+        {
+            "access_token": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+            "expires_in": 3600,
+            "token_type": "Bearer",
+        }
+    )
+
+    access_token: str
+    # Seconds (the contract leaves the unit open; see README).
+    expires_in: int
+    token_type: Literal["Bearer"] = "Bearer"
+
+
+# Probes.
+
+
+class Health(BaseModel):
+    """`ok` or `unavailable`, and each dependency's check: "ok" or what is wrong."""
+
+    model_config = _example(
+        {
+            "status": "ok",
+            "checks": {"postgresql": "ok", "migrations": "ok", "temporal": "ok"},
+        }
+    )
+
+    status: str
+    checks: dict[str, str]
 
 
 class Pong(BaseModel):

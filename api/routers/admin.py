@@ -11,12 +11,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
+from api import responses
 from api.auth import forget_client, require_admin
 from api.deps import DB, AppSettings
+from api.openapi import ERROR_RESPONSES
 from domain.bounds import Name, NonEmptyIdentifier, NonEmptyName
 from store import clients
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+# Not under /api/v1 (the admin token, not a client's), so its own errors, in the same bodies.
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    responses={
+        400: {"model": responses.ErrorBody, "description": "A body that is not valid JSON"},
+        401: {"model": responses.ErrorBody, "description": "Missing or wrong admin token"},
+        403: {
+            "model": responses.ErrorBody,
+            "description": "The admin API is off (`CARRIERLINK_ADMIN_TOKEN` unset)",
+        },
+        422: ERROR_RESPONSES[422],
+    },
+)
 
 
 async def admin_dep(
@@ -32,7 +47,12 @@ class NewClient(BaseModel):
     label: Name = ""
 
 
-@router.post("/organizations/{organization}/clients", status_code=201, dependencies=[Admin])
+@router.post(
+    "/organizations/{organization}/clients",
+    status_code=201,
+    dependencies=[Admin],
+    response_model=responses.NewApiClient,
+)
 async def create_client(
     organization: NonEmptyName, db: DB, body: NewClient | None = None
 ) -> dict[str, Any]:
@@ -45,14 +65,23 @@ async def create_client(
     return {**client.as_dict(), "client_secret": secret}
 
 
-@router.get("/organizations/{organization}/clients", dependencies=[Admin])
+@router.get(
+    "/organizations/{organization}/clients",
+    dependencies=[Admin],
+    response_model=list[responses.ApiClient],
+)
 async def list_clients(organization: NonEmptyName, db: DB) -> list[dict[str, Any]]:
     """The organization's clients (revoked ones too), newest first; never their secrets."""
     async with db.transaction() as session:
         return [client.as_dict() for client in await clients.list_clients(session, organization)]
 
 
-@router.post("/clients/{client_id}/revoke", dependencies=[Admin])
+@router.post(
+    "/clients/{client_id}/revoke",
+    dependencies=[Admin],
+    response_model=responses.ApiClient,
+    responses={404: {"model": responses.ErrorBody, "description": "No such client"}},
+)
 async def revoke_client(client_id: NonEmptyIdentifier, db: DB) -> dict[str, Any]:
     """Revoke the client: no new tokens, and its tokens stop working."""
     async with db.transaction() as session:

@@ -11,23 +11,26 @@ from api import tokens
 from api.auth import signing_key
 from api.deps import DB, AppSettings
 from api.errors import ApiError
+from api.openapi import ERROR_RESPONSES
+from api.responses import ErrorBody, TokenResponse
 from store.clients import verify_secret
 
-router = APIRouter(tags=["auth"])
+# Not under /api/v1 (no bearer token here), so its own errors, in the same bodies.
+router = APIRouter(
+    tags=["auth"],
+    responses={
+        400: {"model": ErrorBody, "description": "A body that is not valid JSON"},
+        401: {"model": ErrorBody, "description": "Missing, malformed or wrong client credentials"},
+        422: ERROR_RESPONSES[422],
+    },
+)
 
 
 class TokenRequest(BaseModel):
     grant_type: Literal["client_credentials"]
 
 
-class TokenResponse(BaseModel):
-    access_token: str
-    # Seconds (the contract leaves the unit open; see README).
-    expires_in: int
-    token_type: Literal["Bearer"] = "Bearer"
-
-
-@router.post("/auth/public/token")
+@router.post("/auth/public/token", response_model=TokenResponse)
 async def issue_token(
     body: TokenRequest,
     request: Request,

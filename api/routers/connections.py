@@ -199,7 +199,9 @@ async def retry_connection(
     )
 
 
-@router.put("/api/v1/group_connections/{connection_id}/review")
+@router.put(
+    "/api/v1/group_connections/{connection_id}/review", response_model=responses.GroupConnection
+)
 async def review_connection(
     connection_id: uuid.UUID,
     body: ConnectionReview,

@@ -5,22 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from api import responses
 from api.deps import DB, TemporalClient
 from services import operations
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=responses.Health)
 async def alive() -> dict[str, Any]:
     """The process answers; nothing else is checked (a liveness probe must not restart the API
     because PostgreSQL is down)."""
     return {"status": "ok", "checks": {}}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=responses.Health,
+    responses={503: {"model": responses.Health, "description": "A dependency is not ready"}},
+)
 async def ready(db: DB, temporal: TemporalClient) -> JSONResponse:
     """PostgreSQL and Temporal reachable and the schema at the code's head; 503 otherwise."""
     checks = await operations.readiness(db, temporal)
@@ -31,7 +36,9 @@ async def ready(db: DB, temporal: TemporalClient) -> JSONResponse:
     )
 
 
-@router.get("/metrics", include_in_schema=False)
+# Prometheus text exposition, not JSON, for a scraper: an operational endpoint a client generator
+# should not see, so it stays out of the document (whose every operation answers a JSON model).
+@router.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
 async def metrics(request: Request, db: DB) -> Response:
     figures = await operations.business_figures(db)
     api_metrics = request.app.state.metrics

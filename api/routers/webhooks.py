@@ -10,14 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
 from api.errors import ApiError
+from api.openapi import ERROR_RESPONSES
 from api.params import Page, Paging, csv_choices, date_param
 from domain.webhooks import DeliveryStatus, EventType
 from services.webhooks import Webhooks
 from store.webhooks import DeliveryFilter
 
-router = APIRouter(prefix="/api/v1", tags=["webhook subscriptions"])
+router = APIRouter(prefix="/api/v1", tags=["webhook subscriptions"], responses=ERROR_RESPONSES)
 PATH = "/webhook_subscriptions"
 
 
@@ -46,7 +48,7 @@ async def webhooks_dep(db: DB, temporal: TemporalClient, settings: AppSettings) 
 UseCases = Annotated[Webhooks, Depends(webhooks_dep)]
 
 
-@router.post(PATH, status_code=201)
+@router.post(PATH, status_code=201, response_model=responses.NewWebhookSubscription)
 async def subscribe(
     body: NewSubscription, organization_id: OrganizationId, webhooks: UseCases
 ) -> dict[str, Any]:
@@ -56,24 +58,26 @@ async def subscribe(
     )
 
 
-@router.get(PATH)
+@router.get(PATH, response_model=Page[responses.WebhookSubscription])
 async def list_subscriptions(
     organization_id: OrganizationId, webhooks: UseCases, page: Paging
 ) -> Page[Any]:
+    """The organization's subscriptions (never their secrets)."""
     rows, total = await webhooks.list_subscriptions(
         organization_id, offset=page.offset, limit=page.page_size
     )
     return Page.of(rows, page, total)
 
 
-@router.get(PATH + "/{subscription_id}")
+@router.get(PATH + "/{subscription_id}", response_model=responses.WebhookSubscription)
 async def get_subscription(
     subscription_id: uuid.UUID, organization_id: OrganizationId, webhooks: UseCases
 ) -> dict[str, Any]:
+    """The subscription: where, which events, paused or not, and its delivery health."""
     return await webhooks.get(organization_id, subscription_id)
 
 
-@router.put(PATH + "/{subscription_id}/{version}")
+@router.put(PATH + "/{subscription_id}/{version}", response_model=responses.WebhookSubscription)
 async def edit_subscription(
     subscription_id: uuid.UUID,
     version: uuid.UUID,
@@ -92,11 +96,14 @@ async def edit_subscription(
 async def delete_subscription(
     subscription_id: uuid.UUID, organization_id: OrganizationId, webhooks: UseCases
 ) -> Response:
+    """Gone with its delivery log; nothing more is sent to it. Answers 204, no body."""
     await webhooks.delete(organization_id, subscription_id)
     return Response(status_code=204)
 
 
-@router.post(PATH + "/{subscription_id}/rotate_secret")
+@router.post(
+    PATH + "/{subscription_id}/rotate_secret", response_model=responses.RotatedWebhookSubscription
+)
 async def rotate_secret(
     subscription_id: uuid.UUID, organization_id: OrganizationId, webhooks: UseCases
 ) -> dict[str, Any]:
@@ -105,7 +112,7 @@ async def rotate_secret(
     return await webhooks.rotate_secret(organization_id, subscription_id)
 
 
-@router.get(PATH + "/{subscription_id}/deliveries")
+@router.get(PATH + "/{subscription_id}/deliveries", response_model=Page[responses.WebhookDelivery])
 async def list_deliveries(
     subscription_id: uuid.UUID,
     organization_id: OrganizationId,
@@ -130,7 +137,11 @@ async def list_deliveries(
     return Page.of(rows, page, total)
 
 
-@router.post(PATH + "/{subscription_id}/deliveries/{delivery_id}/redeliver", status_code=202)
+@router.post(
+    PATH + "/{subscription_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=responses.WebhookDelivery,
+)
 async def redeliver(
     subscription_id: uuid.UUID,
     delivery_id: uuid.UUID,
@@ -141,7 +152,9 @@ async def redeliver(
     return await webhooks.redeliver(organization_id, subscription_id, delivery_id)
 
 
-@router.post(PATH + "/{subscription_id}/test", status_code=202)
+@router.post(
+    PATH + "/{subscription_id}/test", status_code=202, response_model=responses.WebhookDelivery
+)
 async def send_test(
     subscription_id: uuid.UUID, organization_id: OrganizationId, webhooks: UseCases
 ) -> dict[str, Any]:
