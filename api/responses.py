@@ -9,7 +9,7 @@ fields, a carrier's answer) pass through as the API returns them. Errors are `Er
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -190,6 +190,8 @@ class ConnectionLiveState(BaseModel):
     amendments: int
     # The last review decision the run refused (a mistyped UI signal), until a valid one arrives.
     refused_review: str | None = None
+    # When the next check at the carrier falls (`next_recheck_in_seconds` counts down to it).
+    next_recheck_at: datetime | None = None
 
 
 # Groups and their data.

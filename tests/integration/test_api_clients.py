@@ -103,7 +103,11 @@ async def test_a_client_token_is_issued_used_and_expires(http: httpx.AsyncClient
     await asyncio.sleep(LIFETIME_SECONDS + 0.5)
     expired = await http.get(group_url, headers=bearer(token))
     assert expired.status_code == 401
-    assert expired.json() == {"message": "Expired token", "status": 401}
+    assert expired.json() == {
+        "message": "Expired token",
+        "status": 401,
+        "request_id": expired.headers["X-Request-ID"],
+    }
     # A new token works again.
     fresh = await token_for(http, client)
     assert (await http.get(group_url, headers=bearer(fresh))).status_code == 200

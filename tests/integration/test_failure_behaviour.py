@@ -117,7 +117,11 @@ async def test_a_database_failure_during_intake_logs_no_person(
             await session.execute(text(f"DROP FUNCTION {trigger}()"))
 
     assert response.status_code == 500, response.text
-    assert response.json() == {"message": "internal error", "status": 500}
+    assert response.json() == {
+        "message": "internal error",
+        "status": 500,
+        "request_id": response.headers["X-Request-ID"],
+    }
     logged = "\n".join(every_log.lines)
     assert "a database statement failed" in logged  # the API did log the failure
     postgres_log = await server_log(database)
@@ -179,7 +183,11 @@ async def test_a_database_outage_answers_503_on_a_kept_connection_and_passes(
     during = [await api.get("/api/v1/groups") for _ in range(2)]
     for response in during:
         assert response.status_code == 503, response.text
-        assert response.json() == {"message": "the database is unavailable", "status": 503}
+        assert response.json() == {
+            "message": "the database is unavailable",
+            "status": 503,
+            "request_id": response.headers["X-Request-ID"],
+        }
         assert int(response.headers["Retry-After"]) > 0
     # One keep-alive connection throughout: the API never closed it.
     assert {local_port(r) for r in [before, *during]} == {local_port(before)}
