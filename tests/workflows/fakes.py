@@ -474,6 +474,8 @@ class FakeSnapshotStore:
     # Round-trip confirmation: the due times of pending checks, and the turns taken.
     due: list[datetime] = field(default_factory=list)
     turns: list[datetime] = field(default_factory=list)
+    # At most this many snapshots per build (the rest answer `more`); None: all of them.
+    build_batch: int | None = None
 
     @property
     def activities(self) -> Sequence[Callable[..., Any]]:
@@ -491,13 +493,15 @@ class FakeSnapshotStore:
     async def build(self, request: BuildRequest) -> Built:
         self.builds.append(request.awaited)
         self.first_build.set()
-        self.built.extend(s for s in self.stored if s not in self.built)
+        pending = [s for s in self.stored if s not in self.built]
+        batch = pending if self.build_batch is None else pending[: self.build_batch]
+        self.built.extend(batch)
         mine = self.transactions().values()
         return Built(
             unsent=[t.id for t in mine if not t.sent and t.final is None],
             stored=[s for s in request.awaited if s in self.stored],
             in_flight=sum(1 for t in mine if t.sent and t.final is None),
-            more=False,
+            more=len(pending) > len(batch),
         )
 
     @fake_of(FulfillmentActivities.send_transactions)

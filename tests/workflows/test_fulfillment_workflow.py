@@ -173,3 +173,20 @@ async def test_a_snapshot_stored_while_a_turn_runs_is_sent_in_the_next(rig: Rig)
         rig.snapshots.stored[first][0].id,
         rig.snapshots.stored[second][0].id,
     ]
+
+
+async def test_snapshots_beyond_one_build_are_built_though_no_signal_brings_them(
+    rig: Rig,
+) -> None:
+    """A burst stored while the worker was down wakes the loop once (the wake row lets one
+    signal through per build): what one build leaves (`more`) must be built next turn, else
+    it stays submitted for ever, as the fault suite found after a worker was killed."""
+    group = uuid.uuid4()
+    snapshots = [rig.snapshots.store(PRINCIPAL) for _ in range(5)]
+    rig.snapshots.build_batch = 2
+
+    await asyncio.wait_for((await signal(rig, group, snapshots[0])).result(), timeout=30)
+
+    assert rig.snapshots.built == snapshots
+    assert len(rig.snapshots.builds) >= 3
+    assert all(t.final == "completed" for t in rig.snapshots.transactions().values())
