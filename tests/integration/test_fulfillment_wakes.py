@@ -10,6 +10,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from services import fulfillment
 from store.db import Database
 from store.members import needs_wake, take_wake
 from store.models import Group
@@ -145,3 +146,14 @@ async def test_a_burst_to_one_group_is_built_and_sent_on_fewer_signals_than_snap
         async for event in handle.fetch_history_events():
             signals += event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
     assert 1 <= signals < len(snapshots)
+
+
+async def test_transactions_beyond_one_send_are_sent_though_no_signal_brings_them(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new hire at both carriers builds two transactions; with one sent per turn, the second
+    is left unsent and no snapshot will signal the loop again: the build must say so."""
+    monkeypatch.setattr(fulfillment, "SEND_BATCH", 1)
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, new_hire(unique_id(), coverages(choices)))
+    assert (await settled(api, snapshot["id"], within=60))["status"] == "completed"
