@@ -23,11 +23,9 @@ import httpx
 
 from domain.connections import ConnectionStatus
 from tools.disconnections_cli import (
-    CliError,
     _answer,
     _carrier_name,
-    default_api_url,
-    default_token,
+    run_against_api,
 )
 
 API = "/api/v1/group_connections"
@@ -155,21 +153,7 @@ def _run(args: argparse.Namespace, http: httpx.Client) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    api_url = (args.api_url or default_api_url()).rstrip("/")
-    token = args.token or default_token()
-    try:
-        with httpx.Client(
-            base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-        ) as http:
-            print(_run(args, http))
-    except CliError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as err:
-        print(f"error: cannot reach the API at {api_url}: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_against_api(_parser().parse_args(argv), _run)
 
 
 if __name__ == "__main__":

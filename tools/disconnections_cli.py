@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -202,14 +203,23 @@ def _run(args: argparse.Namespace, http: httpx.Client) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return run_against_api(_parser().parse_args(argv), _run)
+
+
+def run_against_api(
+    args: argparse.Namespace, run: Callable[[argparse.Namespace, httpx.Client], str]
+) -> int:
+    """Run a review CLI's command against the API and print its answer; the exit code.
+
+    Shared by `carrierlink-disconnections` and `carrierlink-connections`: one way to reach the
+    API, and one way to report a refusal or an unreachable API (exit 1)."""
     api_url = (args.api_url or default_api_url()).rstrip("/")
     token = args.token or default_token()
     try:
         with httpx.Client(
             base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
         ) as http:
-            print(_run(args, http))
+            print(run(args, http))
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
