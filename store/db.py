@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ARRAY, Text, cast, func, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -65,6 +66,7 @@ class Database:
 # "the database system is starting up").
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,
+    PoolTimeout,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
     OSError,
@@ -77,7 +79,10 @@ _UNREACHABLE_SQLSTATES = ("08", "57P")
 def database_unreachable(error: BaseException) -> bool:
     """True when `error` (one of DATABASE_ERRORS) says PostgreSQL could not be reached or
     dropped the connection (down, restarting, shutting down), not that a statement failed:
-    worth trying again later."""
+    worth trying again later. So is a pool with no connection free in time: under a burst the
+    answer is "busy, come back" (503), not a failure of the request."""
+    if isinstance(error, PoolTimeout):
+        return True
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True

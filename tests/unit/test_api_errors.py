@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import RETRY_AFTER_SECONDS, install_error_handlers
@@ -45,6 +46,15 @@ async def test_unavailable_is_503_with_retry_after() -> None:
         "message": "the workflow service did not answer in time",
         "status": 503,
     }
+
+
+async def test_a_database_pool_with_no_free_connection_is_503_with_retry_after() -> None:
+    # A burst of intake holding every pool connection: "busy, come back", never a 500.
+    busy = PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out")
+    response = await answer(busy)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert response.json() == {"message": "the database is unavailable", "status": 503}
 
 
 async def test_not_found_is_404() -> None:

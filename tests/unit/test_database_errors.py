@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from store.db import database_unreachable
 
@@ -28,6 +29,8 @@ def wrapped(cause: BaseException, *, invalidated: bool = False) -> DBAPIError:
         wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection")),
         wrapped(ConnectionResetError(104, "Connection reset by peer")),
         wrapped(Exception("anything"), invalidated=True),
+        # Every pool connection busy for the whole pool timeout: a burst, answered 503.
+        PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out"),
     ],
     ids=repr,
 )
