@@ -17,6 +17,7 @@ from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
+from activities.failures import ScrubbedFailures
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
@@ -45,6 +46,10 @@ WORKFLOWS = [
 ]
 
 log = logging.getLogger("carrierlink.worker")
+
+# Every activity's failure leaves without the values a database or validation error quotes
+# (activities/failures.py): the history and the log keep no person.
+INTERCEPTORS = [ScrubbedFailures()]
 
 # The workflow sandbox re-imports a workflow's modules for every run it starts. `domain` is
 # pure (no I/O, no clocks, no randomness at import or in use), so it is shared instead: one
@@ -99,6 +104,7 @@ async def build_worker(
                     renewal.record_check,
                     webhook.deliver_due,
                 ],
+                interceptors=INTERCEPTORS,
                 max_concurrent_activities=200,
                 # On SIGTERM running activities get this long to finish before they are cancelled.
                 graceful_shutdown_timeout=settings.worker_graceful_shutdown,

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from domain.bounds import Text
+from domain.bounds import EmailText, NonEmptyIdentifier, ShortText, Text
 from domain.enums import LookupOutcome
+from domain.errors import FieldProblem, ValidationFailed
 
 
 class ConnectionStatus(StrEnum):
@@ -121,6 +122,33 @@ class Amendment(BaseModel):
     def apply(self, data: GroupData) -> GroupData:
         changes = self.model_dump(exclude_none=True, exclude={"federal_ein"})
         return data.model_copy(update=changes)
+
+
+class _AmendmentBounds(BaseModel):
+    """An amendment's fields under the bounds of the API's retry body (`domain.bounds`)."""
+
+    carrier_group_id: NonEmptyIdentifier | None = None
+    broker_federal_ein: ShortText | None = None
+    broker_tin: ShortText | None = None
+    employer_email_address: EmailText | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+    federal_ein: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
+
+
+def check_amendment_bounds(amendment: Amendment) -> None:
+    """Refuse (`ValidationFailed`, naming the field, never echoing it) an amendment the API's
+    `PUT .../retry` would have refused: the `amend` update sent from the Temporal UI or CLI
+    meets the same bounds in the run's validator."""
+    try:
+        _AmendmentBounds.model_validate(amendment.model_dump())
+    except ValidationError as err:
+        raise ValidationFailed(
+            [
+                FieldProblem(".".join(str(part) for part in problem["loc"]), problem["msg"])
+                for problem in err.errors()
+            ]
+        ) from None
 
 
 class ConnectionInput(BaseModel):

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from domain.bounds import OPEN_END
-from domain.errors import ValidationFailed
+from domain.bounds import OPEN_END, PlausibleEndDate, ShortText, Text
+from domain.errors import FieldProblem, ValidationFailed
 
 
 class DisconnectionStatus(StrEnum):
@@ -154,6 +154,77 @@ def check_decision(state: DisconnectionState, decision: Decision) -> None:
         raise ValidationFailed.one(
             "effective_end_date", "required: the request has no effective end date yet"
         )
+
+
+class _DecisionBounds(BaseModel):
+    """A decision's fields under the bounds the API's bodies declare (`domain.bounds`)."""
+
+    effective_end_date: PlausibleEndDate | None = None
+    reason: ShortText | None = None
+    context: Text | None = None
+
+
+def check_decision_bounds(decision: Decision) -> None:
+    """Refuse (`ValidationFailed`, naming the field, never echoing it) a decision the API would
+    have refused at its door: an implausible end date, a reason that is not one for the status
+    it moves to, an overlong or unclean context. The API checks these on its bodies; decisions
+    sent from the Temporal UI or CLI (the `confirm` / `reject` signals, the `decide` update)
+    meet them here, in the run. (The end date's rule against the past and the coverage start
+    needs the store: the API and a platform request's check apply it.)"""
+    try:
+        _DecisionBounds.model_validate(
+            decision.model_dump(include={"effective_end_date", "reason", "context"})
+        )
+    except ValidationError as err:
+        raise ValidationFailed(
+            [
+                FieldProblem(".".join(str(part) for part in problem["loc"]), problem["msg"])
+                for problem in err.errors()
+            ]
+        ) from None
+    if decision.reason is not None:
+        allowed = (
+            RejectionReason
+            if decision.status == DisconnectionStatus.REJECTED.value
+            else DisconnectionReason
+        )
+        choices = [reason.value for reason in allowed]
+        if decision.reason not in choices:
+            raise ValidationFailed.one(
+                "reason", f"for status {decision.status}, one of {', '.join(choices)}"
+            )
+
+
+def parse_signalled_decision(kind: Literal["confirm", "reject"], body: object) -> Decision:
+    """The decision a `confirm` or `reject` signal's raw JSON body asks for (None: no body), or
+    `ValidationFailed` naming what is wrong: `{"effective_end_date": "YYYY-MM-DD"}` for confirm,
+    `{"reason": ..., "context": ...}` for reject."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise ValidationFailed.one("body", "must be a JSON object or null")
+    fields = {"confirm": {"effective_end_date"}, "reject": {"reason", "context"}}[kind]
+    unknown = sorted(str(key) for key in body if key not in fields)
+    if unknown:
+        raise ValidationFailed.one(
+            "body",
+            f"unknown field(s) {', '.join(unknown)[:200]}; known: {', '.join(sorted(fields))}",
+        )
+    try:
+        decision = (
+            Decision.confirm(body.get("effective_end_date"))
+            if kind == "confirm"
+            else Decision.reject(body.get("reason"), body.get("context"))
+        )
+    except ValidationError as err:
+        raise ValidationFailed(
+            [
+                FieldProblem(".".join(str(part) for part in problem["loc"]), problem["msg"])
+                for problem in err.errors()
+            ]
+        ) from None
+    check_decision_bounds(decision)
+    return decision
 
 
 def apply_decision(state: DisconnectionState, decision: Decision) -> DisconnectionState:

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, Text, cast, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import ARRAY, Text, cast, event, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +47,7 @@ class Database:
         # already marked closed: checking that costs nothing, and a stale pool is still
         # replaced on checkout.
         self.engine.sync_engine.dialect.do_ping = _still_open  # type: ignore[method-assign]
+        event.listen(self.engine.sync_engine, "do_connect", _connect)
         # OutboxSession: every flush records the webhook events of the changes it writes.
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=OutboxSession
@@ -61,15 +63,31 @@ class Database:
         await self.engine.dispose()
 
 
-# What reaching PostgreSQL can raise: SQLAlchemy's wrapped driver errors, and what the driver or
-# the socket raise unwrapped while a pool connection is being opened (refused, no socket file,
-# "the database system is starting up").
+class DatabaseUnreachable(ConnectionError):
+    """Opening a connection to PostgreSQL failed at the socket (refused, no socket file, timed
+    out): the driver's OSError, named as the database's so that callers can tell it from any
+    other OSError (a webhook's address lookup, a file)."""
+
+
+def _connect(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    # The pool's "do_connect" hook: opens the connection as it would, naming a socket failure.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:
+        raise DatabaseUnreachable(f"cannot connect to the database: {error}") from error
+
+
+# What reaching PostgreSQL can raise: SQLAlchemy's wrapped driver errors, and what the driver
+# raises unwrapped while a pool connection is being opened ("the database system is starting
+# up"; the socket's own failures arrive as DatabaseUnreachable).
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,
     PoolTimeout,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
-    OSError,
+    DatabaseUnreachable,
 )
 # SQLSTATE classes of an unreachable server: 08 connection exception, 57P operator
 # intervention (admin or crash shutdown, cannot connect now).
@@ -94,6 +112,36 @@ def database_unreachable(error: BaseException) -> bool:
         return True
     sqlstate = getattr(error, "sqlstate", None) or ""
     return sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+
+
+def describe_database_error(error: BaseException) -> str | None:
+    """What may be told of a database error (one of DATABASE_ERRORS, or any of SQLAlchemy's):
+    its class, the driver's class, SQLSTATE, constraint and table; never the statement's values
+    or the server's message and detail, which quote them ("Key (ssn)=(...)", "invalid input
+    for query argument $1: '...'"). None for an error that is not the database's."""
+    if not isinstance(error, (*DATABASE_ERRORS, SQLAlchemyError)):
+        return None
+    driver: BaseException | None = error
+    if isinstance(error, DBAPIError):
+        # SQLAlchemy's adapter error, then the driver's own as its cause.
+        driver = error.orig.__cause__ if error.orig is not None else None
+        driver = driver or error.orig
+    parts = [type(error).__name__]
+    if driver is not None and driver is not error:
+        parts.append(type(driver).__name__)
+    facts = [
+        f"{label} {value}"
+        for label, value in (
+            ("SQLSTATE", getattr(driver, "sqlstate", None)),
+            ("constraint", getattr(driver, "constraint_name", None)),
+            ("table", getattr(driver, "table_name", None)),
+        )
+        if isinstance(value, str) and value
+    ]
+    if database_unreachable(error):
+        facts.append("database unreachable")
+    described = ": ".join(parts)
+    return f"{described} ({', '.join(facts)})" if facts else described
 
 
 def _still_open(dbapi_connection: Any) -> bool:

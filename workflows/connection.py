@@ -39,11 +39,13 @@ with workflow.unsafe.imports_passed_through():
         LookupRequest,
         ReviewDecision,
         StatusChange,
+        check_amendment_bounds,
         check_transition,
         next_recheck_delay,
         parse_review_decision,
     )
     from domain.enums import LookupOutcome
+    from domain.errors import ValidationFailed
 
 WORKFLOW_NAME = "GroupConnection"
 # Connections completed before audits existed finish without a schedule or a carrier-ended check.
@@ -133,6 +135,11 @@ class GroupConnectionWorkflow:
 
     @amend.validator
     def _validate_amend(self, amendment: Amendment) -> None:
+        try:
+            # The API's bounds as well: `temporal workflow update` reaches here without it.
+            check_amendment_bounds(amendment)
+        except ValidationFailed as err:
+            raise ApplicationError(str(err), type="InvalidAmendment") from None
         if self._status is ConnectionStatus.COMPLETED:
             raise ApplicationError(
                 "the connection is already completed", type="ConnectionCompleted"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -30,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
         VersionConflict,
         apply_decision,
         check_decision,
+        check_decision_bounds,
         check_transition,
         disconnects_at,
+        parse_signalled_decision,
     )
     from domain.errors import ValidationFailed
 
@@ -41,6 +44,10 @@ WORKFLOW_NAME = "GroupDisconnection"
 ILLEGAL_DECISION = "IllegalDecision"
 VERSION_CONFLICT = "VersionConflict"
 INVALID_DECISION = "InvalidDecision"
+
+# Signals are checked against the API's bounds in the run (a refused one changes nothing):
+# runs that took an out-of-bounds signal before replay as they ran.
+BOUNDED_SIGNALS = "bounded-decision-signals"
 
 
 def workflow_id(request_id: uuid.UUID) -> str:
@@ -71,13 +78,15 @@ def search_attributes(input: DisconnectionInput) -> TypedSearchAttributes:
 
 
 class ConfirmSignal(BaseModel):
-    """The optional input of the `confirm` signal, e.g. `{"effective_end_date": "2026-12-31"}`."""
+    """The optional input of the `confirm` signal, e.g. `{"effective_end_date": "2026-12-31"}`,
+    as it was read before BOUNDED_SIGNALS (`domain.disconnections.parse_signalled_decision` now)."""
 
     effective_end_date: date | None = None
 
 
 class RejectSignal(BaseModel):
-    """The optional input of the `reject` signal, e.g. `{"reason": "connection_restored"}`."""
+    """The optional input of the `reject` signal, e.g. `{"reason": "connection_restored"}`, as
+    it was read before BOUNDED_SIGNALS."""
 
     reason: str | None = None
     context: str | None = None
@@ -92,6 +101,18 @@ def _refusal(err: Exception) -> ApplicationError:
     assert isinstance(err, ValidationFailed)
     problem = err.problems[0]
     return ApplicationError(str(err), problem.field, problem.reason, type=INVALID_DECISION)
+
+
+def _legacy_decision(kind: Literal["confirm", "reject"], body: Any) -> Decision | None:
+    """A signal's decision as runs before BOUNDED_SIGNALS read it (None: the SDK dropped it)."""
+    try:
+        if kind == "confirm":
+            confirm = ConfirmSignal.model_validate(body or {})
+            return Decision.confirm(confirm.effective_end_date)
+        reject = RejectSignal.model_validate(body or {})
+        return Decision.reject(reject.reason, reject.context)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -110,6 +131,10 @@ class GroupDisconnectionWorkflow:
         # The end date a platform request was last checked for; None: check (again).
         self._checked_end: date | None = None
         self._since = workflow.now()  # when the current status was entered (or this run began)
+        # Why the last decision signal was refused (shown in the UI until a decision is taken),
+        # and what the run waits for (the UI's current details are redrawn with it).
+        self._refused_signal: str | None = None
+        self._waits: str | None = None
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -130,29 +155,53 @@ class GroupDisconnectionWorkflow:
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
         try:
+            # The API's bounds as well: `temporal workflow update` reaches here without it.
+            check_decision_bounds(decision)
             check_decision(self._state, decision)
         except (IllegalDecision, VersionConflict, ValidationFailed) as err:
             raise _refusal(err) from None
 
+    # Raw JSON, checked here against the API's bounds: a malformed body would otherwise be
+    # dropped by the SDK before any handler saw it, and an out-of-bounds one taken as it is.
     @workflow.signal
-    def confirm(self, body: ConfirmSignal | None = None) -> None:
-        """An operator's confirm, from the Temporal UI or `temporal workflow signal`."""
-        self._signalled(Decision.confirm((body or ConfirmSignal()).effective_end_date))
+    def confirm(self, body: Any = None) -> None:
+        """An operator's confirm, from the Temporal UI or `temporal workflow signal`; a
+        refused one is logged and shown on the run (current details) and changes nothing."""
+        self._signalled("confirm", body)
 
     @workflow.signal
-    def reject(self, body: RejectSignal | None = None) -> None:
-        """An operator's reject, from the Temporal UI or `temporal workflow signal`."""
-        body = body or RejectSignal()
-        self._signalled(Decision.reject(body.reason, body.context))
+    def reject(self, body: Any = None) -> None:
+        """An operator's reject, from the Temporal UI or `temporal workflow signal`; a refused
+        one is logged and shown on the run (current details) and changes nothing."""
+        self._signalled("reject", body)
 
-    def _signalled(self, decision: Decision) -> None:
-        # A signal cannot be refused to its sender: an illegal one is logged and dropped.
+    def _signalled(self, kind: Literal["confirm", "reject"], body: Any) -> None:
+        # A signal cannot be refused to its sender: a refused one is logged, shown and dropped.
+        try:
+            decision = parse_signalled_decision(kind, body)
+        except ValidationFailed as err:
+            if workflow.patched(BOUNDED_SIGNALS):
+                self._refuse_signal(kind, str(err))
+                return
+            legacy = _legacy_decision(kind, body)
+            if legacy is None:
+                return  # the SDK dropped it, as it could not read it
+            decision = legacy
         try:
             check_decision(self._state, decision)
         except (IllegalDecision, VersionConflict, ValidationFailed) as err:
             workflow.logger.warning("ignored %s signal: %s", decision.kind, err)
             return
+        if self._refused_signal is not None:
+            self._refused_signal = None
+            self._show_details(self._waits)
         self._signal_tickets.add(self._enqueue(decision))
+
+    def _refuse_signal(self, kind: str, problem: str) -> None:
+        # The problem names fields and rules, never the values sent.
+        self._refused_signal = f"refused {kind} signal ({problem})"
+        workflow.logger.warning("%s", self._refused_signal)
+        self._show_details(self._waits)
 
     def _enqueue(self, decision: Decision) -> int:
         self._received += 1
@@ -296,6 +345,7 @@ class GroupDisconnectionWorkflow:
     def _show_details(self, waits: str | None = None) -> None:
         """The UI's current details: the status since when, the end date, why, and what the
         run waits for until when (no commands: replays are not affected)."""
+        self._waits = waits
         state = self._state
         lines = [f"**{state.status.value}** since {at(self._since)}"]
         if state.effective_end_date:
@@ -304,4 +354,6 @@ class GroupDisconnectionWorkflow:
             lines.append(state.status_reason)
         if waits:
             lines.append(waits)
+        if self._refused_signal:
+            lines.append(self._refused_signal)
         workflow.set_current_details("\n\n".join(lines))

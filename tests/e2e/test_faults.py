@@ -11,11 +11,17 @@ from bench.faults import run_suite, table
 
 pytestmark = pytest.mark.integration
 
-# Parts no other test kills: the database, and the API with POSTs in flight (the worker's crash
-# has tests/integration/test_worker_crash.py). Small, so the file adds about a minute to the
-# suite. Not yet here: temporal_killed, worker_killed and two_workers_one_killed, which leave a
-# few snapshots of a 300-snapshot burst stuck (see bench/faults.py); add them once that is fixed.
-SHORT_SCENARIOS = ["postgres_killed", "api_killed"]
+# Every part killed mid-burst once: the database, the API with POSTs in flight, the worker, the
+# Temporal server, and one of two workers. Small, so the file stays within a few minutes of the
+# suite; the carrier faults and the frozen worker run in the full suite only (their faults last
+# seconds longer than the others' and they add nothing a short burst would find).
+SHORT_SCENARIOS = [
+    "postgres_killed",
+    "api_killed",
+    "worker_killed",
+    "temporal_killed",
+    "two_workers_one_killed",
+]
 SNAPSHOTS = 12
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import RETRY_AFTER_SECONDS, install_error_handlers
 from domain.errors import Conflict, NotFound, Unavailable
+from store.db import Database, DatabaseUnreachable
+from tests.harness import free_port
 
 
 def app_raising(error: Exception) -> FastAPI:
@@ -67,3 +71,29 @@ async def test_conflict_is_409_with_its_extra_keys() -> None:
     response = await answer(Conflict("already exists", existing_id="abc"))
     assert response.status_code == 409
     assert response.json() == {"message": "already exists", "status": 409, "existing_id": "abc"}
+
+
+async def test_only_a_database_connection_failure_is_a_database_outage() -> None:
+    unreachable = await answer(DatabaseUnreachable("cannot connect to the database: refused"))
+    assert unreachable.status_code == 503
+    assert unreachable.json()["message"] == "the database is unavailable"
+    # Any other OSError (a file, an address lookup) is a fault of ours: 500, not "database".
+    transport = httpx.ASGITransport(
+        app=app_raising(FileNotFoundError(2, "No such file", "/etc/x")),
+        raise_app_exceptions=False,
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        other = await client.get("/fails")
+    assert other.status_code == 500
+    assert "database" not in other.json()["message"]
+
+
+async def test_a_refused_database_connection_is_raised_as_database_unreachable() -> None:
+    database = Database(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/nothing")
+    try:
+        with pytest.raises(DatabaseUnreachable) as raised:
+            async with database.transaction() as session:
+                await session.execute(text("SELECT 1"))
+        assert isinstance(raised.value.__cause__, OSError)
+    finally:
+        await database.dispose()

@@ -23,6 +23,7 @@ from domain.disconnections import (
     check_enrollment_change,
     check_transition,
     disconnects_at,
+    parse_signalled_decision,
     platform_request_problem,
 )
 from domain.errors import ValidationFailed
@@ -171,3 +172,26 @@ def test_coverage_after_a_confirmed_end_date_is_refused_before_it() -> None:
     check_enrollment_change(link)
     with pytest.raises(EnrollmentRefused, match="after the group's disconnection"):
         check_enrollment_change(link, coverage_date=date(2027, 1, 1))
+
+
+def test_a_signalled_decision_meets_the_apis_bounds() -> None:
+    # What the Temporal UI or CLI sends reaches the run without the API: same bounds there.
+    assert parse_signalled_decision("confirm", None) == Decision.confirm()
+    assert parse_signalled_decision("confirm", {"effective_end_date": "9999-12-31"}) == (
+        Decision.confirm(date(9999, 12, 31))
+    )
+    assert parse_signalled_decision("reject", {"reason": "other", "context": "restored"}) == (
+        Decision.reject("other", "restored")
+    )
+    for kind, body, field in [
+        ("confirm", {"effective_end_date": "0001-01-01"}, "effective_end_date"),
+        ("confirm", {"effective_end_date": "soon"}, "effective_end_date"),
+        ("confirm", {"end_date": "2026-01-01"}, "body"),
+        ("confirm", ["2026-01-01"], "body"),
+        ("reject", {"reason": "disconnected"}, "reason"),  # not a rejection reason
+        ("reject", {"context": "x" * 4_001}, "context"),
+        ("reject", {"context": "a\x00b"}, "context"),
+    ]:
+        with pytest.raises(ValidationFailed) as refused:
+            parse_signalled_decision(kind, body)  # type: ignore[arg-type]
+        assert [problem.field for problem in refused.value.problems] == [field]

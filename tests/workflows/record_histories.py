@@ -202,6 +202,21 @@ async def carrier_request_confirmed_by_signal(rig: Rig, id: str) -> WorkflowHand
     return handle
 
 
+async def carrier_request_refused_signal_then_confirmed(
+    rig: Rig, id: str
+) -> WorkflowHandle[Any, Any]:
+    """A carrier's request in review; a confirm out of the API's bounds refused on the run
+    (the `bounded-decision-signals` patch), then a valid confirm signal."""
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, source_type=SourceType.CARRIER)
+    handle = await start_disconnection(rig, input, id)
+    await handle.signal("confirm", {"effective_end_date": "0001-01-01"})
+    await handle.signal(
+        GroupDisconnectionWorkflow.confirm, ConfirmSignal(effective_end_date=date.today())
+    )
+    await handle.result()
+    return handle
+
+
 async def carrier_request_rejected_by_update(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
     input = disconnection_input(
         DisconnectionStatus.NEEDS_REVIEW,
@@ -347,6 +362,7 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "disconnection_platform_at_end_date": platform_disconnected_at_end_date,
     "disconnection_confirmed_by_signal": carrier_request_confirmed_by_signal,
     "disconnection_rejected_by_update": carrier_request_rejected_by_update,
+    "disconnection_refused_signal_then_confirmed": carrier_request_refused_signal_then_confirmed,
     "group_fulfillment_burst_to_two_carriers": fulfillment_burst_to_two_carriers,
     "group_fulfillment_waits_for_a_late_commit": fulfillment_waits_for_a_late_commit,
     "group_confirmations_until_effective_dates": confirmations_until_effective_dates,

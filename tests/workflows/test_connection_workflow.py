@@ -260,6 +260,32 @@ async def test_an_amendment_wakes_a_waiting_connection_at_once(rig: Rig) -> None
     assert [r.carrier_group_id for r in carrier.registrations] == ["1234567"]
 
 
+async def test_an_amendment_out_of_the_apis_bounds_is_refused_by_the_validator(rig: Rig) -> None:
+    # `temporal workflow update` reaches the run without the API's bounds: the run has them.
+    carrier = rig.carrier
+    carrier.answer = always(LookupOutcome.ACTION_REQUIRED)
+    handle = await rig.start(connection_input("1545000", initial=HOUR))
+    await carrier.reached(ConnectionStatus.ACTION_REQUIRED)
+
+    for amendment in [
+        Amendment(carrier_group_id="x" * 1_000_000),
+        Amendment(carrier_group_id="12\x0034"),
+        Amendment(employer_email_address="not an address"),
+        Amendment(federal_ein="12-3456789"),
+    ]:
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(GroupConnectionWorkflow.amend, amendment)
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == "InvalidAmendment"
+        assert len(cause.message) < 500  # names the field, never echoes the value
+
+    current = await state(handle)
+    assert current.amendments == 0
+    assert current.group_data.carrier_group_id == "1545000"
+    await handle.terminate()
+
+
 # --- 5. noyo_review and the operator's decision ---------------------------------------------
 
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+import temporalio.api.sdk.v1
 from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowHandle,
@@ -175,6 +176,18 @@ async def test_illegal_decisions_by_update_are_refused_with_the_reason(rig: Rig)
     assert refusal(conflict).type == wf.VERSION_CONFLICT
     assert refusal(conflict).details == (str(input.state.version),)
 
+    # Out of the API's bounds (`temporal workflow update` has none): refused, naming the field.
+    for field, unbounded in [
+        ("effective_end_date", {"effective_end_date": date(1, 1, 1)}),
+        ("context", {"context": "x" * 5000}),
+        ("reason", {"reason": "connection_restored"}),  # a rejection reason, for processing
+    ]:
+        decision = Decision(kind="edit", status="processing", **unbounded)  # type: ignore[arg-type]
+        with pytest.raises(WorkflowUpdateFailedError) as invalid:
+            await handle.execute_update(GroupDisconnectionWorkflow.decide, decision)
+        assert refusal(invalid).type == wf.INVALID_DECISION
+        assert refusal(invalid).details[0] == field
+
     # Still healthy: a legal edit goes through and the run is still waiting for the end date.
     moved = far_away() + timedelta(days=1)
     edit = Decision(
@@ -230,6 +243,47 @@ async def test_signals_run_the_same_handler_and_illegal_ones_are_ignored(rig: Ri
         DisconnectionStatus.PROCESSING,
         DisconnectionStatus.REJECTED,
     ]
+
+
+async def test_signals_out_of_the_apis_bounds_are_refused_on_the_run_and_change_nothing(
+    rig: Rig,
+) -> None:
+    # Sent from the Temporal UI or CLI: no API between the operator and the run.
+    input = disconnection_input(DisconnectionStatus.NEEDS_REVIEW, source_type=SourceType.CARRIER)
+    handle = await start(rig, input)
+    secret = "Zelda Quarrington"
+    refused: list[tuple[str, object]] = [
+        ("confirm", {"effective_end_date": "0001-01-01"}),  # implausible
+        ("confirm", {"effective_end_date": "the end of the month"}),
+        ("confirm", {"effective_end": str(far_away())}),  # a mistyped field
+        ("confirm", "2026-12-31"),  # not an object
+        ("reject", {"reason": "because", "context": secret}),  # not a rejection reason
+        ("reject", {"reason": "other", "context": secret + "x" * 5000}),  # too long
+        ("reject", {"reason": "other", "context": secret + "\x00"}),  # NUL
+    ]
+    for name, body in refused:
+        await handle.signal(name, body)
+    metadata = await handle.query(
+        "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
+    )
+    # Shown on the run (the UI's current details) without what was sent.
+    assert "refused reject signal (context" in metadata.current_details
+    assert secret not in metadata.current_details
+    assert (await handle.query(GroupDisconnectionWorkflow.state)).status is (
+        DisconnectionStatus.NEEDS_REVIEW
+    )
+
+    # A valid one still works, and clears the refusal.
+    await handle.signal(GroupDisconnectionWorkflow.reject, RejectSignal(reason="other"))
+    final = await handle.result()
+    assert final.status is DisconnectionStatus.REJECTED
+    assert final.context is None
+    assert rig.disconnections.statuses(input.request_id) == [DisconnectionStatus.REJECTED]
+    events = (await handle.fetch_history()).events
+    signalled = [e for e in events if e.HasField("workflow_execution_signaled_event_attributes")]
+    scheduled = [e for e in events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert len(signalled) == len(refused) + 1
+    assert len(scheduled) == 1  # only the valid reject was recorded
 
 
 async def test_once_the_group_is_being_disconnected_a_reject_is_refused(rig: Rig) -> None:
