@@ -24,7 +24,18 @@ PATH = "/webhook_subscriptions"
 
 
 class NewSubscription(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://platform.example.com/noyo/hooks",
+                    "event_types": ["group_connection_request.status_change"],
+                    "description": "connection status changes",
+                }
+            ]
+        },
+    )
 
     url: str = Field(max_length=2000)
     # Omitted: every event type.
@@ -33,7 +44,7 @@ class NewSubscription(BaseModel):
 
 
 class SubscriptionEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"paused": True}]})
 
     url: str | None = Field(default=None, max_length=2000)
     event_types: list[str] | None = None
