@@ -1,4 +1,5 @@
-"""The OpenAPI document: the shared error responses, the snapshot body, an example per operation.
+"""The OpenAPI document: the shared error responses, the snapshot body, an example per operation
+and per request body.
 
 `tools/openapi.py` writes it to the committed `openapi.json`.
 """
@@ -39,12 +40,57 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # domain's model, its parts named `Snapshot...` in the components (beside the response models).
 _SNAPSHOT_PREFIX = "Snapshot"
 _SNAPSHOT_SCHEMA = "NewMemberSnapshot"
+# A new hire enrolled in one dental plan at Principal (the plan and carrier_config name the
+# group's own, as `python -m tools.sample_snapshots <group_id>` fills them).
+_ADDRESS = {"street_one": "1 Main St", "city": "Springfield", "state": "IL", "zip_code": "62701"}
+SNAPSHOT_EXAMPLE: dict[str, Any] = {
+    "snapshot_mode": "current_open",
+    "employee": {
+        "custom_individual_id": "emp-1001",
+        "event_id": "hire",
+        "employment": {
+            "employment_status": "full-time",
+            "hours_worked": 40,
+            "employment_dates": {"hire_date": "2026-01-05"},
+            "salary": {"amount": 65000.0, "type": "salary", "unit": "annual"},
+        },
+        "person": {
+            "first_name": "Sample",
+            "last_name": "Member",
+            "date_of_birth": "1980-01-01",
+            "sex": "M",
+            "home_address": _ADDRESS,
+            "mailing_address": _ADDRESS,
+        },
+    },
+    "dependents": [],
+    "coverages": [
+        {
+            "carrier_id": "d0003042-eaae-4491-b219-4825456a3d16",
+            "line_of_coverage": "dental",
+            "plan_id": "5b8f6a1e-3c2d-4e7f-9a10-2b3c4d5e6f70",
+            "carrier_config": {"member_group": "0001", "bill_group": "0001"},
+            "enrolled_members": [
+                {
+                    "individual_type": "employee",
+                    "custom_individual_id": "emp-1001",
+                    "effective_start_date": "2026-02-01",
+                    "effective_end_date": "9999-12-31",
+                }
+            ],
+        }
+    ],
+    "events": [{"id": "hire", "date": "2026-01-05", "type": "coverage", "reason": "new_hire"}],
+}
 SNAPSHOT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The employee's whole desired state (`snapshot_mode: current_open`).",
         "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{_SNAPSHOT_SCHEMA}"}}
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{_SNAPSHOT_SCHEMA}"},
+                "example": SNAPSHOT_EXAMPLE,
+            }
         },
     }
 }
@@ -105,6 +151,13 @@ def _add_examples(schema: dict[str, Any]) -> None:
     components = schema.get("components", {}).get("schemas", {})
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
+            # A request body shows its model's example (api/schemas.py and the routers' bodies
+            # declare one each), unless the operation gives its own (the snapshot's).
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and "example" not in body:
+                example = _example_of(body.get("schema", {}), components)
+                if example is not None:
+                    body["example"] = example
             for status, response in operation.get("responses", {}).items():
                 if not str(status).startswith("2"):
                     continue
@@ -132,4 +185,9 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any]) -> Any:
     if schema.get("type") == "array":
         item = _example_of(schema.get("items", {}), components)
         return None if item is None else [item]
+    # An optional body (`X | None`): the example of X.
+    for option in schema.get("anyOf", []):
+        example = _example_of(option, components)
+        if example is not None:
+            return example
     return None

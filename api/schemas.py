@@ -44,17 +44,46 @@ class NewGroupData(ExistingGroupData):
 
 
 class NewGroupConnection(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier_id": "d0003042-eaae-4491-b219-4825456a3d16",
+                    "group_data": {
+                        "carrier_group_id": "2345678",
+                        "group_name": "Acme Corp",
+                        "broker_federal_ein": "123456789",
+                    },
+                    "federal_ein": "987654321",
+                }
+            ]
+        }
+    )
+
     carrier_id: uuid.UUID
     group_data: NewGroupData
     federal_ein: NineDigits | None = None
 
 
 class ExistingGroupConnection(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier_id": "23054cd9-0a41-43e3-bd43-2d2138006536",
+                    "group_data": {"carrier_group_id": "123456"},
+                }
+            ]
+        }
+    )
+
     carrier_id: uuid.UUID
     group_data: ExistingGroupData
 
 
 class ConnectionRetry(_Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"carrier_group_id": "2345679"}]})
+
     carrier_group_id: NonEmptyIdentifier | None = None
     broker_federal_ein: ShortText | None = None
     broker_tin: ShortText | None = None
@@ -65,6 +94,12 @@ class ConnectionRetry(_Body):
 
 
 class ConnectionReview(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"decision": "approve", "note": "EIN checked with the employer"}]
+        }
+    )
+
     decision: Literal["approve", "reject"]
     note: Text | None = None
 
@@ -85,6 +120,19 @@ def _not_null(value: Any) -> Any:
 
 
 class NewGroup(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Corp",
+                    "dba_name": "Acme",
+                    "federal_ein": "987654321",
+                    "sic_code": "7372",
+                }
+            ]
+        }
+    )
+
     name: NonEmpty
     dba_name: Name | None = None
     federal_ein: NineDigits | None = None
@@ -93,6 +141,10 @@ class NewGroup(_Body):
 
 
 class GroupEdit(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"dba_name": "Acme Holdings", "sic_code": "7371"}]}
+    )
+
     name: NonEmpty | None = None
     dba_name: Name | None = None
     federal_ein: NineDigits | None = None
@@ -102,6 +154,22 @@ class GroupEdit(_Body):
 
 
 class NewContact(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name": "Ann",
+                    "last_name": "Lee",
+                    "email": "ann.lee@example.com",
+                    "types": ["billing", "executive"],
+                    "phone_number": "+15155550100",
+                    "title": "Benefits manager",
+                    "primary_contact": True,
+                }
+            ]
+        }
+    )
+
     first_name: NonEmpty
     last_name: NonEmpty
     email: EmailAddress
@@ -113,6 +181,10 @@ class NewContact(_Body):
 
 
 class ContactEdit(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "HR director", "primary_contact": False}]}
+    )
+
     first_name: NonEmpty | None = None
     last_name: NonEmpty | None = None
     email: EmailAddress | None = None
@@ -128,6 +200,10 @@ class ContactEdit(_Body):
 
 
 class AuditRequestBody(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"carrier_id": "d0003042-eaae-4491-b219-4825456a3d16"}]}
+    )
+
     carrier_id: uuid.UUID
 
 
@@ -135,6 +211,20 @@ class AuditRequestBody(_Body):
 
 
 class NewDisconnectionRequest(_Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier_id": "d0003042-eaae-4491-b219-4825456a3d16",
+                    "group_id": "8a6e0804-2bd0-4672-b79d-d97027f9071a",
+                    "effective_end_date": "2026-12-31",
+                    "reason": "lost_group",
+                    "context": "moved to another platform",
+                }
+            ]
+        }
+    )
+
     carrier_id: uuid.UUID
     group_id: uuid.UUID
     # The last day coverage is managed through carrierlink.
@@ -146,11 +236,19 @@ class NewDisconnectionRequest(_Body):
 class DisconnectionConfirm(_Body):
     """Optional body of `PUT .../{id}/confirm`; the end date is needed only if none is set yet."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"effective_end_date": "2026-12-31"}]}
+    )
+
     effective_end_date: PlausibleEndDate | None = None
 
 
 class DisconnectionReject(_Body):
     """Optional body of `PUT .../{id}/reject`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "connection_restored", "context": "renewed"}]}
+    )
 
     reason: RejectionReason | None = None
     context: Text | None = None
@@ -162,6 +260,12 @@ class DisconnectionEdit(_Body):
     `reason` is a rejection reason for `rejected` and a disconnection reason for `processing`
     (checked by the router, which names the field).
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "processing", "effective_end_date": "2027-01-31"}]
+        }
+    )
 
     status: Literal["processing", "rejected"]
     effective_end_date: PlausibleEndDate | None = None

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -77,8 +77,30 @@ class DecisionBody(BaseModel):
         return [carrier.carrier_id for carrier in self.carriers]
 
 
+# The OpenAPI document's example body (README, "Renewal decisions").
+_NEW_DECISION_EXAMPLE: dict[str, Any] = {
+    "renewal_date": "2027-01-01",
+    "body": {
+        "carriers": [
+            {
+                "carrier_id": "d0003042-eaae-4491-b219-4825456a3d16",
+                "lines_of_coverage": {
+                    "dental": {
+                        "open_enrollment_start_date": "2026-12-02",
+                        "open_enrollment_end_date": "2026-12-31",
+                        "plans": [{"plan_id": "5b8f6a1e-3c2d-4e7f-9a10-2b3c4d5e6f70"}],
+                    }
+                },
+            }
+        ]
+    },
+}
+
+
 class NewRenewalDecision(BaseModel):
     """`POST /groups/{group_id}/renewal_decisions`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_NEW_DECISION_EXAMPLE]})
 
     renewal_date: date
     body: DecisionBody
@@ -86,6 +108,8 @@ class NewRenewalDecision(BaseModel):
 
 class RenewalDecisionEdit(BaseModel):
     """`PUT /renewal_decisions/{id}/{version}`: either part, or both."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"renewal_date": "2027-01-02"}]})
 
     renewal_date: date | None = None
     body: DecisionBody | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api import responses
 from api.auth import forget_client, require_admin
@@ -44,6 +44,8 @@ Admin = Depends(admin_dep)
 
 
 class NewClient(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"label": "my integration"}]})
+
     label: Name = ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api import tokens
 from api.auth import signing_key
@@ -27,6 +27,10 @@ router = APIRouter(
 
 
 class TokenRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"grant_type": "client_credentials"}]}
+    )
+
     grant_type: Literal["client_credentials"]
 
 

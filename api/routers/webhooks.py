@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
-from api.errors import ApiError
 from api.openapi import ERROR_RESPONSES
 from api.params import Page, Paging, csv_choices, date_param
+from domain.errors import FieldProblem, ValidationFailed
 from domain.webhooks import DeliveryStatus, EventType
 from services.webhooks import Webhooks
 from store.webhooks import DeliveryFilter
@@ -24,7 +24,18 @@ PATH = "/webhook_subscriptions"
 
 
 class NewSubscription(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://platform.example.com/noyo/hooks",
+                    "event_types": ["group_connection_request.status_change"],
+                    "description": "connection status changes",
+                }
+            ]
+        },
+    )
 
     url: str = Field(max_length=2000)
     # Omitted: every event type.
@@ -33,7 +44,7 @@ class NewSubscription(BaseModel):
 
 
 class SubscriptionEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"paused": True}]})
 
     url: str | None = Field(default=None, max_length=2000)
     event_types: list[str] | None = None
@@ -87,8 +98,10 @@ async def edit_subscription(
 ) -> dict[str, Any]:
     """Change `url`, `event_types`, `description` or `paused`; 409 unless `version` is current."""
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("url", "") is None or changes.get("paused", False) is None:
-        raise ApiError(422, "url and paused cannot be null")
+    # A 422 names its fields, as every 422 does (the document's ValidationErrorBody).
+    nulls = [name for name in ("url", "paused") if name in changes and changes[name] is None]
+    if nulls:
+        raise ValidationFailed([FieldProblem(name, "cannot be null") for name in nulls])
     return await webhooks.update(organization_id, subscription_id, version, changes)
 
 

@@ -1,5 +1,6 @@
 """Schema fuzzer: schemathesis sends what the OpenAPI document allows (and what it does not) to
-every operation of the served API, with real ids bound, and no answer may be a 5xx.
+every operation of the served API, with real ids bound: no answer may be a 5xx, and every answer
+must be one the document describes (its status, content type, headers and body schema).
 
 Path ids are bound, for about half of the cases, to records of the test's own organization made
 first (a group connected to Principal with plans and an enrollment, a contact, a disconnection
@@ -7,10 +8,10 @@ request, a member snapshot with its employee and transactions), so write operati
 services instead of stopping at a 404; a `{version}` is the record's current one, read just
 before the call. The other half keep the generated ids (404s, 422s).
 
-Checked: `not_a_server_error` only. Response schemas are not checked: the document types its
-request bodies but not its responses (each 2xx is an untyped object, and the documented 422 is
-FastAPI's default shape, not the `errors` list the API answers), so conformance would check
-nothing or the wrong thing.
+Checked: `not_a_server_error`, and conformance to the typed document (`openapi.json`, every
+response a model, every error status documented with the API's real error body):
+`status_code_conformance`, `content_type_conformance`, `response_headers_conformance` and
+`response_schema_conformance`.
 
 Cases are drawn from schemathesis' positive and negative generation modes alike.
 Bounded: `MAX_EXAMPLES` cases per operation, no shrinking, in about a minute on 2 cores.
@@ -32,7 +33,13 @@ import requests
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 
@@ -50,6 +57,13 @@ MAX_EXAMPLES = int(os.environ.get("CARRIERLINK_FUZZ_EXAMPLES", "12"))
 # An operation that would only ever answer what another already covers, or that the fuzzer
 # cannot drive meaningfully, is listed here with why; none today.
 EXCLUDED: dict[tuple[str, str], str] = {}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @dataclass
@@ -165,7 +179,7 @@ def fuzz(openapi: dict[str, Any], base_url: str, token: str, ids: dict[str, str]
             report.requests += 1
             report.statuses[response.status_code] += 1
             try:
-                case.validate_response(response, checks=[not_a_server_error], headers=headers)
+                case.validate_response(response, checks=CHECKS, headers=headers)
             except (AssertionError, FailureGroup) as failure:  # record it, keep fuzzing
                 report.failures.append(
                     f"{case.method} {case.formatted_path} -> {response.status_code}: "
@@ -176,7 +190,7 @@ def fuzz(openapi: dict[str, Any], base_url: str, token: str, ids: dict[str, str]
     return report
 
 
-async def test_no_generated_request_makes_the_api_answer_5xx(
+async def test_no_generated_request_makes_the_api_answer_5xx_or_outside_its_document(
     api_server: AppServer, api: httpx.AsyncClient, org_token: str
 ) -> None:
     ids = await real_ids(api)

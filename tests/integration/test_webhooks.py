@@ -475,6 +475,10 @@ async def test_edit_pause_and_delete(
     path = f"{API}/{subscription['id']}"
     stale = await api.put(f"{path}/{uuid.uuid4()}", json={"paused": True})
     assert stale.status_code == 409, stale.text
+    nulls = await api.put(f"{path}/{subscription['version']}", json={"url": None, "paused": None})
+    assert nulls.status_code == 422, nulls.text
+    # Named field by field, as every 422 (the document's ValidationErrorBody).
+    assert [error["field"] for error in nulls.json()["errors"]] == ["url", "paused"]
     paused = await api.put(f"{path}/{subscription['version']}", json={"paused": True})
     assert paused.status_code == 200, paused.text
     assert paused.json()["paused"] is True

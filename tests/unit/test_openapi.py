@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema_rs
 import pytest
+from pydantic import BaseModel
 
+import api.routers.admin
+import api.routers.auth
+import api.routers.webhooks
+import api.schemas
 from api.app import create_app
 from api.openapi import document
+from domain import renewals
+from domain.snapshots import MemberSnapshot
 from runtime.settings import Settings
 from tools.openapi import DOCUMENT, main
 
@@ -111,3 +119,35 @@ def test_operation_ids_are_the_handlers_names(spec: dict[str, Any]) -> None:
     ids = [op["operationId"] for _, _, op in operations(spec)]
     assert len(ids) == len(set(ids))
     assert "create_connection_with_new_group" in ids
+
+
+def body_models() -> dict[str, type[BaseModel]]:
+    """The models the API reads its bodies into, by the schema name the document gives them."""
+    modules = [api.schemas, api.routers.webhooks, api.routers.auth, api.routers.admin, renewals]
+    models = {
+        name: value
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, BaseModel)
+    }
+    return models | {"NewMemberSnapshot": MemberSnapshot}
+
+
+def test_every_request_body_has_an_example_its_model_accepts(spec: dict[str, Any]) -> None:
+    models = body_models()
+    checked = []
+    for method, path, operation in operations(spec):
+        if "requestBody" not in operation:
+            continue
+        content = operation["requestBody"]["content"]["application/json"]
+        assert "example" in content, (method, path)
+        schema = content["schema"]
+        refs = [schema] if "$ref" in schema else [s for s in schema["anyOf"] if "$ref" in s]
+        name = refs[0]["$ref"].rsplit("/", 1)[-1]
+        # As the API reads it (bounds, validators, no unknown fields) and as the document says.
+        models[name].model_validate(content["example"])
+        jsonschema_rs.Draft202012Validator({**schema, "components": spec["components"]}).validate(
+            content["example"]
+        )
+        checked.append((method, path))
+    assert len(checked) >= 20
