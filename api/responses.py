@@ -632,6 +632,7 @@ class Difference(Record):
             resolved=None,
             replaced_by=None,
             is_dismissed=False,
+            assignee_id=None,
             is_suppressed=False,
             is_discrepancy=True,
             discrepancy_time=_CREATED,
@@ -653,6 +654,8 @@ class Difference(Record):
     resolved: Any
     replaced_by: uuid.UUID | None
     is_dismissed: bool
+    # Who on the platform's team works it (`PUT /differences/{id}/assign`).
+    assignee_id: uuid.UUID | None
     is_suppressed: bool
     is_discrepancy: bool
     discrepancy_time: Any
@@ -666,6 +669,14 @@ class DifferenceDetail(Difference):
     member_snapshot_id: uuid.UUID | None
     member_transaction_id: uuid.UUID | None
     sources: list[Any]
+
+
+class ChangedDifferences(BaseModel):
+    """A batch write's answer: the differences it changed (those already so are left out)."""
+
+    model_config = _example({"ids": [_EMPLOYEE]})
+
+    ids: list[uuid.UUID]
 
 
 # Webhook subscriptions and their deliveries (store/webhooks.py `as_contract()`).

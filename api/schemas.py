@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from domain.bounds import (
+    MAX_BATCH_IDS,
     MAX_CHOICES,
     EmailText,
     Name,
@@ -167,3 +168,40 @@ class DisconnectionEdit(_Body):
     effective_end_date: PlausibleEndDate | None = None
     reason: ShortText | None = None
     context: Text | None = None
+
+
+# Working the differences (`/api/v1/differences/...`, contract 4d writes).
+
+_ASSIGNEE = "5b0e6f2a-0000-4000-8000-00000000a551"
+_DIFFERENCE = "5b0e6f2a-0000-4000-8000-00000000d1ff"
+
+
+class DifferenceAssign(_Body):
+    """`PUT /differences/{id}/assign`: who on the platform's team works the difference."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"assignee_id": _ASSIGNEE}]}
+    )
+
+    assignee_id: uuid.UUID
+
+
+class DifferenceIds(_Body):
+    """`PUT /differences/{dismiss|reopen}`: the differences to change (at least one)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ids": [_DIFFERENCE]}]}
+    )
+
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH_IDS)
+
+
+class DifferenceBatchAssign(DifferenceIds):
+    """`PUT /differences/assign`: the differences and who works them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"ids": [_DIFFERENCE], "assignee_id": _ASSIGNEE}]},
+    )
+
+    assignee_id: uuid.UUID

@@ -3,15 +3,21 @@
 A difference is one object (the employee, a dependent, or one person's enrollment in one
 coverage) that the carrier shows otherwise than the platform sent it. It stays open until the
 carrier matches, and becomes a discrepancy if it still differs after the effective-date check.
+
+Its lifecycle is decided here, the store only writes what these rules return: `opened`,
+`found_again` and `resolved_by` for a check (`Check`), `assigned`, `dismissed` and `reopened`
+for a team working the differences. Each returns the columns to change, or None when the
+difference is already so (nothing to write, no new version).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-from uuid import UUID
+from typing import Any, Protocol
+from uuid import UUID, uuid4
 
 
 class ObjectType(StrEnum):
@@ -136,3 +142,194 @@ def split_check(open_keys: Iterable[str], found: Iterable[FoundDifference]) -> C
         still_open=[finding for key, finding in findings.items() if key in known],
         resolved=[key for key in open_before if key not in findings],
     )
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What one check did: differences opened, found again, resolved; and how many of those
+    it found (opened or still open) are discrepancies now."""
+
+    opened: int = 0
+    still_open: int = 0
+    resolved: int = 0
+    discrepancies: int = 0
+
+    @property
+    def found(self) -> int:
+        return self.opened + self.still_open
+
+
+# --- the lifecycle -------------------------------------------------------------------------------
+
+# What a source made by a check points at (contract 4d `sources[].object_type`).
+SOURCE_OBJECT_TYPE = "member_transaction"
+
+Changes = dict[str, Any]
+
+
+class DifferenceState(Protocol):
+    """What the lifecycle rules read of a stored difference."""
+
+    @property
+    def is_discrepancy(self) -> bool: ...
+
+    @property
+    def is_dismissed(self) -> bool: ...
+
+    @property
+    def assignee_id(self) -> UUID | None: ...
+
+    @property
+    def resolved(self) -> int | None: ...
+
+    @property
+    def replaced_by(self) -> UUID | None: ...
+
+    @property
+    def sources(self) -> list[dict[str, Any]]: ...
+
+
+def json_safe(value: Any) -> Any:
+    """A carrier or platform value as JSON stores it (dates and the like as strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def stored_fields(finding: FoundDifference) -> list[dict[str, Any]]:
+    """A finding's fields as a difference stores them."""
+    return [json_safe(field.as_json()) for field in finding.fields]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of a transaction at its carrier, and the source it adds to each difference it
+    opens, finds again or resolves."""
+
+    transaction_id: UUID
+    member_snapshot_id: UUID | None
+    stage: ConfirmationStage
+    fetched_at: int  # when the carrier was read (Unix seconds)
+    now: int
+
+    @property
+    def at_effective_date(self) -> bool:
+        return self.stage is ConfirmationStage.EFFECTIVE_DATE
+
+    def source(self, *, is_discrepancy: bool = False, resolves: bool = False) -> dict[str, Any]:
+        return {
+            "id": str(uuid4()),
+            "version": str(uuid4()),
+            "created": self.now,
+            "modified": self.now,
+            "object_type": SOURCE_OBJECT_TYPE,
+            "object_id": str(self.transaction_id),
+            "member_snapshot_id": (
+                str(self.member_snapshot_id) if self.member_snapshot_id else None
+            ),
+            "stage": self.stage.value,
+            "is_discrepancy": is_discrepancy,
+            "resolves_difference": resolves,
+            "suppress_discrepancies": False,
+            "last_seen": self.fetched_at,
+            "carrier_fetch_time": self.fetched_at,
+        }
+
+    def already_in(self, sources: Iterable[dict[str, Any]]) -> bool:
+        """This very check (transaction, stage, carrier read) is already one of the sources."""
+        return any(
+            s.get("object_id") == str(self.transaction_id)
+            and s.get("stage") == self.stage.value
+            and s.get("carrier_fetch_time") == self.fetched_at
+            and not s.get("resolves_difference")
+            for s in sources
+        )
+
+
+def opened(check: Check, finding: FoundDifference) -> Changes:
+    """The columns of a difference a check opens; at the effective-date check, a discrepancy
+    from the start."""
+    score, impact_type = impact_of(finding.difference_type)
+    return {
+        "object_type": finding.object_type.value,
+        "object_id": finding.object_id,
+        "coverage_key": list(finding.coverage_key),
+        "difference_classification": finding.classification.value,
+        "difference_type": finding.difference_type.value,
+        "fields": stored_fields(finding),
+        "impact_score": score,
+        "impact_type": impact_type,
+        "is_dismissed": False,
+        "is_suppressed": False,
+        "is_discrepancy": check.at_effective_date,
+        "discrepancy_time": check.now if check.at_effective_date else None,
+        "resolved": None,
+        "replaced_by": None,
+        "assignee_id": None,
+        "identity": finding.key,
+        "sources": [check.source(is_discrepancy=check.at_effective_date)],
+    }
+
+
+def found_again(check: Check, state: DifferenceState, finding: FoundDifference) -> Changes | None:
+    """An open difference found again: its fields refreshed from the finding and the check added
+    as a source; at the effective-date check it becomes a discrepancy. None when this very
+    check is a source already (a retried activity)."""
+    if check.already_in(state.sources):
+        return None
+    becomes_discrepancy = check.at_effective_date and not state.is_discrepancy
+    score, impact_type = impact_of(finding.difference_type)
+    changes: Changes = {
+        "fields": stored_fields(finding),
+        "difference_classification": finding.classification.value,
+        "impact_score": score,
+        "impact_type": impact_type,
+        "sources": [*state.sources, check.source(is_discrepancy=becomes_discrepancy)],
+    }
+    if becomes_discrepancy:
+        changes |= {"is_discrepancy": True, "discrepancy_time": check.now}
+    return changes
+
+
+def resolved_by(check: Check, state: DifferenceState) -> Changes:
+    """The check no longer finds the open difference: resolved, the check its last source."""
+    return {"resolved": check.now, "sources": [*state.sources, check.source(resolves=True)]}
+
+
+# --- working the differences (contract 4d writes) -------------------------------------------------
+
+
+class DifferenceAction(StrEnum):
+    """What a team does with differences (`PUT /differences/{id}/{action}` and its batch)."""
+
+    ASSIGN = "assign"
+    DISMISS = "dismiss"
+    REOPEN = "reopen"
+
+
+def assigned(state: DifferenceState, assignee_id: UUID) -> Changes | None:
+    """Given to `assignee_id`; None when it is theirs already."""
+    return None if state.assignee_id == assignee_id else {"assignee_id": assignee_id}
+
+
+def dismissed(state: DifferenceState) -> Changes | None:
+    """Set aside by the team: no longer open, whatever the carrier shows. None when already."""
+    return None if state.is_dismissed else {"is_dismissed": True}
+
+
+def reopened(state: DifferenceState) -> Changes | None:
+    """A dismissed difference back in the open; None when it was not dismissed. Resolution and
+    replacement are the carrier's and the platform's to undo (a new check, a new snapshot), so
+    reopening undoes a dismissal only."""
+    return {"is_dismissed": False} if state.is_dismissed else None
+
+
+def worked(
+    action: DifferenceAction, state: DifferenceState, *, assignee_id: UUID | None = None
+) -> Changes | None:
+    """The changes `action` makes to a difference (None: nothing to change)."""
+    if action is DifferenceAction.ASSIGN:
+        if assignee_id is None:
+            raise ValueError("assign needs an assignee_id")
+        return assigned(state, assignee_id)
+    if action is DifferenceAction.DISMISS:
+        return dismissed(state)
+    return reopened(state)

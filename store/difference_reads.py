@@ -51,6 +51,7 @@ def difference_conditions(
     object_ids: Sequence[uuid.UUID] = (),
     open_: bool | None = None,
     dismissed: bool | None = None,
+    assignee_ids: Sequence[uuid.UUID] = (),
     discrepancy: bool | None = None,
     classifications: Sequence[str] = (),
     types: Sequence[str] = (),
@@ -82,6 +83,8 @@ def difference_conditions(
         conditions.append(is_open() if open_ else not_(is_open()))
     if dismissed is not None:
         conditions.append(_flag(Difference.is_dismissed, dismissed))
+    if assignee_ids:
+        conditions.append(Difference.assignee_id.in_(assignee_ids))
     if discrepancy is not None:
         conditions.append(_flag(Difference.is_discrepancy, discrepancy))
     if classifications:

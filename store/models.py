@@ -594,7 +594,7 @@ class Difference(Versioned, Base):
             "carrier_id",
             "identity",
             unique=True,
-            postgresql_where=text("resolved IS NULL"),
+            postgresql_where=text("resolved IS NULL AND replaced_by IS NULL"),
         ),
     )
 
@@ -625,6 +625,9 @@ class Difference(Versioned, Base):
     replaced_by: Mapped[uuid.UUID | None]
     identity: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[dict[str, Any]]]
+    # Who on the platform's team works it (`PUT /differences/{id}/assign`); the engine does not
+    # know the platform's people, so any id is taken.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(index=True, default=None)
 
     @property
     def is_open(self) -> bool:
@@ -649,6 +652,7 @@ class Difference(Versioned, Base):
             "resolved": self.resolved,
             "replaced_by": str(self.replaced_by) if self.replaced_by else None,
             "is_dismissed": self.is_dismissed,
+            "assignee_id": str(self.assignee_id) if self.assignee_id else None,
             "is_suppressed": self.is_suppressed,
             "is_discrepancy": self.is_discrepancy,
             "discrepancy_time": self.discrepancy_time,
