@@ -31,9 +31,12 @@ from domain.differences import (
     CheckOutcome,
     ConfirmationStage,
     FoundDifference,
+    expected,
     found_again,
     opened,
+    replaced,
     resolved_by,
+    settled_at_check,
     split_check,
 )
 from store.db import hold_lock
@@ -46,6 +49,7 @@ __all__ = [
     "CheckOutcome",
     "differences_for_update",
     "record_check",
+    "record_expected",
     "write_changes",
     "write_many",
 ]
@@ -112,24 +116,73 @@ async def record_check(
         fetched_at=fetched_at,
         now=int(time.time()),
     )
-    discrepancies = 0
+    opened_count = still_open = resolved = discrepancies = 0
     for finding in split.opened:
+        if finding.suppressed:
+            continue  # what the carrier is documented to do, and no snapshot expected otherwise
         row = await _open(session, check, transaction, finding)
+        opened_count += 1
         discrepancies += row.is_discrepancy
     for finding in split.still_open:
         row = open_rows[finding.key]
+        if settled_at_check(check, finding):
+            await write_changes(session, row, resolved_by(check, row))
+            resolved += 1
+            continue
         changes = found_again(check, row, finding)
         if changes is not None:
             await write_changes(session, row, changes)
+        still_open += 1
         discrepancies += row.is_discrepancy
     for key in split.resolved:
         await write_changes(session, open_rows[key], resolved_by(check, open_rows[key]))
+        resolved += 1
     return CheckOutcome(
-        opened=len(split.opened),
-        still_open=len(split.still_open),
-        resolved=len(split.resolved),
+        opened=opened_count,
+        still_open=still_open,
+        resolved=resolved,
         discrepancies=discrepancies,
     )
+
+
+async def record_expected(
+    session: AsyncSession, *, transaction: MemberTransaction, found: list[FoundDifference]
+) -> int:
+    """Record what a newly built transaction expects its carrier to come to hold (`found`, from
+    `domain.confirmation.expected_at_carrier`) as pending differences of its snapshot.
+
+    The member's pending differences at the carrier from older snapshots are replaced by this
+    one (`replaced_by` = the newer snapshot), and so is any open difference whose identity it
+    expects anew; differences a check found that it does not address stay open for the next
+    check to resolve or keep. Answers the number of pending differences opened.
+    """
+    await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
+    snapshot_id = transaction.member_snapshot_id
+    findings = {finding.key: finding for finding in found}
+    open_rows = await _open_differences(session, transaction)
+    stale = [
+        (row, changes)
+        for key, row in open_rows.items()
+        if row.member_snapshot_id != snapshot_id
+        and (row.member_transaction_id is None or key in findings)
+        and (changes := replaced(row, snapshot_id)) is not None
+    ]
+    await write_many(session, stale)  # flushed first: the new rows take their identities
+    kept = {key for key, row in open_rows.items() if row.member_snapshot_id == snapshot_id}
+    now = int(time.time())
+    pending = [
+        Difference(
+            organization_id=transaction.organization_id,
+            group_id=transaction.group_id,
+            carrier_id=transaction.carrier_id,
+            employee_id=transaction.employee_id,
+            **expected(snapshot_id, finding, now=now),
+        )
+        for key, finding in findings.items()
+        if key not in kept  # a retried build: opened already
+    ]
+    await save_versions(session, pending, is_new=True)
+    return len(pending)
 
 
 async def _open_differences(

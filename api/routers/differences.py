@@ -10,7 +10,9 @@ those its checks found or resolved (it is the origin or one of the sources); lik
 `member_snapshot_id` matches the origin's snapshot or any source's. `created_before` and
 `created_after` take a date (`YYYY-MM-DD`, as in the contract's example `2020-12-1` the month
 and day may be one digit), whole UTC days, exclusive: `created_after=2024-01-10` starts on
-2024-01-11. `assignee_id` takes comma-separated ids of whom the differences are assigned to.
+2024-01-11. A snapshot's pending differences (what it expects the carrier to come to hold, not
+yet read there) are listed only with `include_unavailable=true`; by id, always. `assignee_id`
+takes comma-separated ids of whom the differences are assigned to.
 """
 
 from __future__ import annotations
@@ -82,6 +84,13 @@ Flag = Annotated[bool | None, Query()]
 OpenFlag = Annotated[
     bool | None, Query(description="true: not resolved, replaced or dismissed; false: the rest")
 ]
+IncludeUnavailable = Annotated[
+    bool,
+    Query(
+        description="true: also pending differences, what a snapshot expects the carrier to "
+        "hold that no check has read there yet"
+    ),
+]
 # impact_score is a PostgreSQL integer: a filter outside its range is refused (422), not sent.
 Score = Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)]
 Before = Annotated[
@@ -115,6 +124,7 @@ class DifferenceFilters:
     created_after: After = None
     min_impact_score: Score = None
     max_impact_score: Score = None
+    include_unavailable: IncludeUnavailable = False
 
     def parsed(self) -> dict[str, Any]:
         """The filters as `store.difference_reads.difference_conditions` takes them (422 naming
@@ -141,6 +151,7 @@ class DifferenceFilters:
             "created_after": day_param(self.created_after, "created_after"),
             "min_impact_score": self.min_impact_score,
             "max_impact_score": self.max_impact_score,
+            "include_unavailable": self.include_unavailable,
         }
 
 

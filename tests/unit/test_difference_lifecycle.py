@@ -40,6 +40,8 @@ class Stored:
 
     is_discrepancy: bool = False
     is_dismissed: bool = False
+    is_suppressed: bool = False
+    member_transaction_id: uuid.UUID | None = None
     assignee_id: uuid.UUID | None = None
     resolved: int | None = None
     replaced_by: uuid.UUID | None = None
