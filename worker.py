@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
+from activities.coverage_export import CoverageExportActivities
 from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
@@ -29,6 +30,7 @@ from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
+from workflows.coverage_export import CoverageExportWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
 from workflows.renewal import RenewalDecisionWorkflow
@@ -42,6 +44,7 @@ WORKFLOWS = [
     GroupConfirmationsWorkflow,
     RenewalDecisionWorkflow,
     WebhookDeliveryWorkflow,
+    CoverageExportWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -75,6 +78,7 @@ async def build_worker(
         confirmation = ConfirmationActivities(db, adapters)
         renewal = RenewalActivities(db, adapters)
         webhook = WebhookActivities(db, settings)
+        coverage_export = CoverageExportActivities(db)
         try:
             yield Worker(
                 client,
@@ -98,6 +102,7 @@ async def build_worker(
                     renewal.check_renewal,
                     renewal.record_check,
                     webhook.deliver_due,
+                    coverage_export.build_export,
                 ],
                 max_concurrent_activities=200,
                 # On SIGTERM running activities get this long to finish before they are cancelled.

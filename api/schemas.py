@@ -17,6 +17,7 @@ from domain.bounds import (
     Name,
     NonEmptyIdentifier,
     NonEmptyName,
+    PlausibleDate,
     PlausibleEndDate,
     ShortText,
     Text,
@@ -205,3 +206,23 @@ class DifferenceBatchAssign(DifferenceIds):
     )
 
     assignee_id: uuid.UUID
+
+
+# Coverage exports (`POST /api/v1/groups/{group_id}/coverage_exports`).
+
+
+class NewCoverageExport(_Body):
+    """A census of the group as each carrier held it at the end of `as_of` (today or earlier);
+    `carrier_ids` default to every carrier."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"as_of": "2026-01-31", "carrier_ids": ["0a8c1a34-7d4e-4c1b-9b0e-5b0f6b9d1c01"]}
+            ]
+        },
+    )
+
+    as_of: PlausibleDate
+    carrier_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
