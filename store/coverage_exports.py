@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.coverage_exports import ExportStatus, HeldMember
@@ -185,12 +185,17 @@ async def add_records(
 ) -> None:
     """Append records after those the export has."""
     start = export.record_count
-    session.add_all(
-        CoverageExportRecord(export_id=export.id, position=start + offset, record=record)
-        for offset, record in enumerate(records)
-    )
+    if records:
+        # One executemany on the table, not an ORM object (nor the ORM's bulk path) per record:
+        # a page of 500 employees is thousands of records.
+        await session.execute(
+            insert(cast(Table, CoverageExportRecord.__table__)),
+            [
+                {"export_id": export.id, "position": start + offset, "record": record}
+                for offset, record in enumerate(records)
+            ],
+        )
     export.record_count = start + len(records)
-    await session.flush()
 
 
 async def records(session: AsyncSession, export_id: uuid.UUID) -> list[dict[str, Any]]:

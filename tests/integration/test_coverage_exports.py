@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from temporalio.client import Client
 
 from carriers import principal, unum
 from domain.enums import LineOfCoverage
@@ -197,7 +199,7 @@ def seen(found: list[dict[str, Any]]) -> set[tuple[str, str, str | None, str | N
 
 
 async def test_an_export_as_of_a_past_date_is_what_each_carrier_held_then(
-    api: httpx.AsyncClient, database: Database
+    api: httpx.AsyncClient, database: Database, client: Client
 ) -> None:
     census = await census_of(database, api)
     ada, bo = await census.employee(), uuid.uuid4()
@@ -260,6 +262,13 @@ async def test_an_export_as_of_a_past_date_is_what_each_carrier_held_then(
         ("dependent", "dental"),
     }
     assert rows[0]["first_name"] in {"Ada", "Bo"}
+
+    # The people went to the database and the download only: the history holds ids and counts.
+    history = await client.get_workflow_handle(f"coverage-export/{january['id']}").fetch_history()
+    text = json.dumps(history.to_json_dict())
+    assert january["id"] in text
+    for pii in ("Ada", "Old", "1980-12-10", "1981-01-02"):
+        assert pii not in text
 
 
 async def test_exports_are_the_organizations_and_expire(
