@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
+from activities.coverage_export import CoverageExportActivities
 from activities.disconnection import DisconnectionActivities
 from activities.failures import ScrubbedFailures
 from activities.fulfillment import FulfillmentActivities
@@ -30,6 +31,7 @@ from store.db import Database
 from workflows.audit import GroupAuditWorkflow
 from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
+from workflows.coverage_export import CoverageExportWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
 from workflows.renewal import RenewalDecisionWorkflow
@@ -43,6 +45,7 @@ WORKFLOWS = [
     GroupConfirmationsWorkflow,
     RenewalDecisionWorkflow,
     WebhookDeliveryWorkflow,
+    CoverageExportWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -80,6 +83,7 @@ async def build_worker(
         confirmation = ConfirmationActivities(db, adapters)
         renewal = RenewalActivities(db, adapters)
         webhook = WebhookActivities(db, settings)
+        coverage_export = CoverageExportActivities(db)
         try:
             yield Worker(
                 client,
@@ -103,6 +107,7 @@ async def build_worker(
                     renewal.check_renewal,
                     renewal.record_check,
                     webhook.deliver_due,
+                    coverage_export.build_export,
                 ],
                 interceptors=INTERCEPTORS,
                 max_concurrent_activities=200,

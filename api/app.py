@@ -21,6 +21,7 @@ from api.routers import (
     auth,
     carriers,
     connections,
+    coverage_exports,
     differences,
     disconnections,
     employees,
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(member_transactions.router)
     app.include_router(employees.router)
     app.include_router(differences.router)
+    app.include_router(coverage_exports.router)
     app.include_router(renewal_decisions.router)
     app.include_router(webhooks.router)
     app.include_router(auth.router)

@@ -632,6 +632,7 @@ class Difference(Record):
             resolved=None,
             replaced_by=None,
             is_dismissed=False,
+            assignee_id=None,
             is_suppressed=False,
             is_discrepancy=True,
             discrepancy_time=_CREATED,
@@ -653,6 +654,8 @@ class Difference(Record):
     resolved: Any
     replaced_by: uuid.UUID | None
     is_dismissed: bool
+    # Who on the platform's team works it (`PUT /differences/{id}/assign`).
+    assignee_id: uuid.UUID | None
     is_suppressed: bool
     is_discrepancy: bool
     discrepancy_time: Any
@@ -666,6 +669,14 @@ class DifferenceDetail(Difference):
     member_snapshot_id: uuid.UUID | None
     member_transaction_id: uuid.UUID | None
     sources: list[Any]
+
+
+class ChangedDifferences(BaseModel):
+    """A batch write's answer: the differences it changed (those already so are left out)."""
+
+    model_config = _example({"ids": [_EMPLOYEE]})
+
+    ids: list[uuid.UUID]
 
 
 # Webhook subscriptions and their deliveries (store/webhooks.py `as_contract()`).
@@ -853,3 +864,110 @@ class Pong(BaseModel):
 
 
 __all__ = ["Page"]
+
+
+# Coverage exports (a census as of a date; store/models.py `CoverageExport.as_contract()`).
+
+_EXPORT = "8f1b2c3d-0000-4000-8000-00000000e001"
+_EXPORT_FIELDS: dict[str, Any] = {
+    "id": _EXPORT,
+    "organization_id": _ORG,
+    "group_id": _GROUP,
+    "as_of": "2026-01-31",
+    "carrier_ids": [_CARRIER],
+    "status": "processing",
+    "percentage_complete": 40,
+    "employees": 2000,
+    "record_count": 5100,
+    "created": _CREATED,
+    "modified": _CREATED,
+    "completed": None,
+    "expires": _CREATED + 86_400,
+}
+
+
+class CoverageExport(BaseModel):
+    """A census as of a date being built (`processing`, `percentage_complete`) or ready to
+    download (`completed`) until `expires` (Unix seconds), then gone (404)."""
+
+    model_config = _example(_EXPORT_FIELDS)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    group_id: uuid.UUID
+    as_of: date
+    carrier_ids: list[uuid.UUID]
+    status: Literal["processing", "completed"]
+    percentage_complete: int
+    employees: int
+    record_count: int
+    created: int
+    modified: int
+    completed: int | None
+    expires: int
+
+
+class CoverageExportRecord(BaseModel):
+    """One individual's enrollment in one coverage in force on the day at one carrier (the
+    coverage columns empty for an individual with none)."""
+
+    carrier_id: uuid.UUID
+    employee_id: uuid.UUID
+    individual_id: uuid.UUID
+    individual_type: Literal["employee", "dependent"]
+    relationship: str | None
+    first_name: str | None
+    last_name: str | None
+    date_of_birth: str | None
+    sex: str | None
+    line_of_coverage: str | None
+    plan_id: uuid.UUID | None
+    carrier_plan_id: str | None
+    effective_start_date: date | None
+    effective_end_date: date | None
+    volume: int | None
+    member_transaction_id: uuid.UUID
+    # When the carrier completed the change that made it hold this (Unix seconds).
+    held_since: int
+
+
+class CoverageExportDownload(BaseModel):
+    """`?format=json`: the export and its records (`?format=csv`: the records, one a line)."""
+
+    model_config = _example(
+        {
+            "id": _EXPORT,
+            "group_id": _GROUP,
+            "as_of": "2026-01-31",
+            "carrier_ids": [_CARRIER],
+            "completed": _CREATED,
+            "records": [
+                {
+                    "carrier_id": _CARRIER,
+                    "employee_id": _EMPLOYEE,
+                    "individual_id": _EMPLOYEE,
+                    "individual_type": "employee",
+                    "relationship": None,
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "date_of_birth": "1980-12-10",
+                    "sex": "F",
+                    "line_of_coverage": "dental",
+                    "plan_id": "8f1b2c3d-0000-4000-8000-00000000a001",
+                    "carrier_plan_id": "DEN-1",
+                    "effective_start_date": "2026-01-01",
+                    "effective_end_date": "9999-12-31",
+                    "volume": None,
+                    "member_transaction_id": "8f1b2c3d-0000-4000-8000-00000000a002",
+                    "held_since": _CREATED,
+                }
+            ],
+        }
+    )
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    as_of: date
+    carrier_ids: list[uuid.UUID]
+    completed: int | None
+    records: list[CoverageExportRecord]

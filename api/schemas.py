@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from domain.bounds import (
+    MAX_BATCH_IDS,
     MAX_CHOICES,
     EmailText,
     Name,
     NonEmptyIdentifier,
     NonEmptyName,
+    PlausibleDate,
     PlausibleEndDate,
     ShortText,
     Text,
@@ -271,3 +273,60 @@ class DisconnectionEdit(_Body):
     effective_end_date: PlausibleEndDate | None = None
     reason: ShortText | None = None
     context: Text | None = None
+
+
+# Working the differences (`/api/v1/differences/...`, contract 4d writes).
+
+_ASSIGNEE = "5b0e6f2a-0000-4000-8000-00000000a551"
+_DIFFERENCE = "5b0e6f2a-0000-4000-8000-00000000d1ff"
+
+
+class DifferenceAssign(_Body):
+    """`PUT /differences/{id}/assign`: who on the platform's team works the difference."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"assignee_id": _ASSIGNEE}]}
+    )
+
+    assignee_id: uuid.UUID
+
+
+class DifferenceIds(_Body):
+    """`PUT /differences/{dismiss|reopen}`: the differences to change (at least one)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ids": [_DIFFERENCE]}]}
+    )
+
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH_IDS)
+
+
+class DifferenceBatchAssign(DifferenceIds):
+    """`PUT /differences/assign`: the differences and who works them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"ids": [_DIFFERENCE], "assignee_id": _ASSIGNEE}]},
+    )
+
+    assignee_id: uuid.UUID
+
+
+# Coverage exports (`POST /api/v1/groups/{group_id}/coverage_exports`).
+
+
+class NewCoverageExport(_Body):
+    """A census of the group as each carrier held it at the end of `as_of` (today or earlier);
+    `carrier_ids` default to every carrier."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"as_of": "2026-01-31", "carrier_ids": ["0a8c1a34-7d4e-4c1b-9b0e-5b0f6b9d1c01"]}
+            ]
+        },
+    )
+
+    as_of: PlausibleDate
+    carrier_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)

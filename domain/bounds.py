@@ -153,6 +153,9 @@ MAX_ENROLLED = MAX_DEPENDENTS + 1
 MAX_PROVIDERS = 20
 # Choices from a short enumeration (contact types, tobacco types): each at most once or twice.
 MAX_CHOICES = 10
+# Records one batch write names (`PUT /differences/{assign|dismiss|reopen}`): a page or a few of a
+# list, each locked and written in one transaction.
+MAX_BATCH_IDS = 500
 
 # --- free-form objects -------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -117,12 +117,15 @@ def compare_member(
     today: dt.date,
     plans: Mapping[UUID, PlanFacts] | None = None,
     stage: ConfirmationStage = ConfirmationStage.ACCEPTANCE,
+    include_suppressed: bool = False,
 ) -> list[FoundDifference]:
     """The differences between what the carrier holds and what it was sent, in a fixed order.
 
     `held` None: the carrier does not have the employee at all, one missing-employee finding.
     `stage` does not change the outcome today: coverage pending EOI is expected at both stages
     (see the module docstring); it is taken so the callers say which check this is.
+    `include_suppressed`: what the carrier is documented to show otherwise is reported too,
+    `suppressed`, instead of left out.
     """
     del stage  # both stages treat the carrier's documented behaviours the same way
     if held is None:
@@ -134,11 +137,55 @@ def compare_member(
                 difference_type=DifferenceType.MISSING_EMPLOYEE,
             )
         ]
-    rules = _Rules(sent=sent, carrier=carrier, today=today, plans=plans or {})
+    rules = _Rules(
+        sent=sent,
+        carrier=carrier,
+        today=today,
+        plans=plans or {},
+        keep_suppressed=include_suppressed,
+    )
     found = _employee_differences(sent, held, rules)
     found += _dependent_differences(sent, held, rules)
     found += _enrollment_differences(sent, held, rules)
     return sorted(found, key=_order)
+
+
+def expected_at_carrier(
+    sent: CarrierMember,
+    believed: CarrierMember | None,
+    *,
+    carrier: str,
+    today: dt.date,
+    plans: Mapping[UUID, PlanFacts] | None = None,
+) -> list[FoundDifference]:
+    """What a snapshot's transaction expects the carrier to come to hold that, as far as the
+    engine knows (`believed`: what the carrier was last sent), it does not: the pending
+    differences of the transaction, suppressed ones included.
+
+    `believed` None (the carrier was told nothing of the employee): the employee is missing,
+    and so is each dependent and enrollment the carrier should show.
+    """
+    if believed is None:
+        nobody_else = CarrierMember(employee=sent.employee)
+        return [
+            FoundDifference(
+                object_type=ObjectType.EMPLOYEE,
+                object_id=sent.employee.id,
+                classification=DifferenceClassification.MISSING_FROM_CARRIER,
+                difference_type=DifferenceType.MISSING_EMPLOYEE,
+            ),
+            *compare_member(
+                sent,
+                nobody_else,
+                carrier=carrier,
+                today=today,
+                plans=plans,
+                include_suppressed=True,
+            ),
+        ]
+    return compare_member(
+        sent, believed, carrier=carrier, today=today, plans=plans, include_suppressed=True
+    )
 
 
 def differences_resolved(
@@ -204,6 +251,7 @@ class _Rules:
     carrier: str
     today: dt.date
     plans: Mapping[UUID, PlanFacts]
+    keep_suppressed: bool = False
 
     def ignored_employment_fields(self) -> frozenset[str]:
         return frozenset({"salary"}) if self.carrier == PRINCIPAL else frozenset()
@@ -296,6 +344,22 @@ def _employee_differences(
                 DifferenceType.EMPLOYMENT_MISMATCH,
             )
         )
+    elif rules.keep_suppressed and ignored:
+        expected = _field_differences(
+            {"employment": sent.employee.employment}, {"employment": held.employee.employment}
+        )
+        if expected:  # only what the carrier does not store differs
+            found.append(
+                replace(
+                    _mismatch(
+                        ObjectType.EMPLOYEE,
+                        sent.employee.id,
+                        expected,
+                        DifferenceType.EMPLOYMENT_MISMATCH,
+                    ),
+                    suppressed=True,
+                )
+            )
     return found
 
 
@@ -308,13 +372,15 @@ def _dependent_differences(
     for dependent in sent.dependents:
         other = held_dependents.get(dependent.id)
         if other is None:
-            if _should_show(dependent.id, sent, rules):
+            shows = _should_show(dependent.id, sent, rules)
+            if shows or (rules.keep_suppressed and not _all_ended(dependent.id, sent, rules)):
                 found.append(
                     FoundDifference(
                         object_type=ObjectType.DEPENDENT,
                         object_id=dependent.id,
                         classification=DifferenceClassification.MISSING_FROM_CARRIER,
                         difference_type=DifferenceType.MISSING_DEPENDENT,
+                        suppressed=not shows,
                     )
                 )
             continue
@@ -353,6 +419,12 @@ def _should_show(individual_id: UUID, sent: CarrierMember, rules: _Rules) -> boo
     )
 
 
+def _all_ended(individual_id: UUID, sent: CarrierMember, rules: _Rules) -> bool:
+    """Every enrollment of the sent dependent has ended (none at all: not ended)."""
+    enrollments = _enrollments_of(individual_id, sent)
+    return bool(enrollments) and all(rules.ended(enrolled) for _, enrolled in enrollments)
+
+
 def _dependent_json(dependent: CarrierDependent) -> Json:
     return {"person": dependent.person, "relationship": dependent.relationship}
 
@@ -372,27 +444,45 @@ def _enrollment_differences(
         ckey, individual_id = key
         other = held_by_key.get(key)
         if other is None:
-            if rules.ended(enrolled) or rules.absence_expected(coverage, enrolled):
+            if rules.ended(enrolled):
+                continue
+            absence_expected = rules.absence_expected(coverage, enrolled)
+            if absence_expected and not rules.keep_suppressed:
                 continue
             found.append(
-                _ie(
-                    individual_id,
-                    ckey,
-                    DifferenceClassification.MISSING_FROM_CARRIER,
-                    DifferenceType.MISSING_IE,
+                replace(
+                    _ie(
+                        individual_id,
+                        ckey,
+                        DifferenceClassification.MISSING_FROM_CARRIER,
+                        DifferenceType.MISSING_IE,
+                    ),
+                    suppressed=absence_expected,
                 )
             )
             continue
         held_coverage, held_enrolled = other
+        every_field = _enrollment_fields(coverage, enrolled, held_coverage, held_enrolled)
         fields = [
             difference
-            for difference in _enrollment_fields(coverage, enrolled, held_coverage, held_enrolled)
+            for difference in every_field
             if not (
                 difference.key == "volume"
                 and rules.volume_expected(coverage, enrolled, held_enrolled.volume)
             )
         ]
         if not fields:
+            if every_field and rules.keep_suppressed:  # only the volume the carrier assigns
+                found.append(
+                    _ie(
+                        individual_id,
+                        ckey,
+                        DifferenceClassification.FIELD_MISMATCH,
+                        DifferenceType.ENROLLMENT_MISMATCH,
+                        tuple(every_field),
+                        suppressed=True,
+                    )
+                )
             continue
         only_start = [difference.key for difference in fields] == ["effective_start_date"]
         difference_type = (
@@ -543,6 +633,8 @@ def _ie(
     classification: DifferenceClassification,
     difference_type: DifferenceType,
     fields: tuple[FieldDifference, ...] = (),
+    *,
+    suppressed: bool = False,
 ) -> FoundDifference:
     return FoundDifference(
         object_type=ObjectType.INDIVIDUAL_ENROLLMENT,
@@ -551,6 +643,7 @@ def _ie(
         difference_type=difference_type,
         fields=fields,
         coverage_key=ckey,
+        suppressed=suppressed,
     )
 
 

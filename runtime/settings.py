@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # keeps in flight.
     webhook_poll_interval: timedelta = Field(default=timedelta(milliseconds=500), gt=timedelta(0))
     webhook_concurrency: int = Field(default=50, ge=1)
+    # How long a coverage export (a census as of a date, PII) can be read after it is asked for;
+    # then it and its records are deleted.
+    coverage_export_ttl: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 
     # The worker's operations: its probe port (`/healthz`, `/readyz`) and the Temporal SDK's
     # Prometheus port (None: off; `make run` and compose set both), and how long a stopping worker

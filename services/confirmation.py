@@ -161,8 +161,11 @@ async def _confirm(
         record.as_member() if record is not None else None,
         carrier=CARRIERS[item.carrier_id].slug,
         today=reading.today,
-        plans=await _plan_facts(session, sent),
+        plans=await plan_facts(session, [c.plan_id for c in sent.coverages]),
         stage=stage,
+        # What the carrier is documented to show otherwise still matches a pending difference
+        # (kept suppressed); it never opens one.
+        include_suppressed=True,
     )
     await record_check(
         session, transaction=transaction, found=found, stage=stage, fetched_at=reading.fetched_at
@@ -175,14 +178,16 @@ async def _confirm(
     await save_version(session, transaction, history=False)
 
 
-async def _plan_facts(session: AsyncSession, sent: CarrierMember) -> dict[uuid.UUID, PlanFacts]:
-    """What the comparison needs of the plans the member was sent in."""
+async def plan_facts(
+    session: AsyncSession, plan_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, PlanFacts]:
+    """What the comparison needs of the plans a member was sent in."""
     return {
         plan.id: PlanFacts(
             voluntary=is_voluntary(plan.details),
             line_of_coverage=LineOfCoverage(plan.line_of_coverage),
         )
-        for plan in await store.plans(session, [c.plan_id for c in sent.coverages])
+        for plan in await store.plans(session, plan_ids)
     }
 
 

@@ -15,11 +15,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable
+from carriers.registry import CARRIERS
+from domain.confirmation import expected_at_carrier
 from domain.differences import ConfirmationStage
 from domain.fulfillment import (
     BuildRequest,
@@ -44,11 +47,13 @@ from domain.member_changes import (
     status_after,
 )
 from domain.members import CarrierMember, CarrierTransactionState, CarrierTransactionStatus
+from services.confirmation import plan_facts
 from services.wakes import Wakes
 from store import transactions as store
 from store.audits import group_name
 from store.connections import live_connections
 from store.db import Database
+from store.differences import record_expected
 from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers, take_wake
 from store.models import MemberSnapshot, MemberTransaction, unix_now
 from store.versioning import save_versions
@@ -307,19 +312,47 @@ async def _build(session: AsyncSession, snapshots: Sequence[MemberSnapshot]) -> 
         _cancel(transaction)
     last_sent = await last_sent_members(session, pairs)
     built: list[MemberTransaction] = []
+    believed: dict[uuid.UUID, CarrierMember | None] = {}
     for snapshot in snapshots:
-        built += _build_snapshot(snapshot, last_sent)
+        built += _build_snapshot(snapshot, last_sent, believed)
     await save_versions(session, stale)
     await save_versions(session, built, is_new=True)
     await save_versions(session, snapshots)
+    await _expect(session, built, believed)
     return len(built)
 
 
+async def _expect(
+    session: AsyncSession,
+    built: list[MemberTransaction],
+    believed: dict[uuid.UUID, CarrierMember | None],
+) -> None:
+    """Each built transaction's pending differences: what it expects its carrier to come to
+    hold that the carrier, as far as the engine knows, does not yet (contract 4d)."""
+    sent = {t.id: CarrierMember.model_validate(t.body["member"]) for t in built}
+    plans = await plan_facts(
+        session, list({c.plan_id for member in sent.values() for c in member.coverages})
+    )
+    today = datetime.now(UTC).date()
+    for transaction in sorted(built, key=lambda t: (t.employee_id, t.carrier_id)):
+        found = expected_at_carrier(
+            sent[transaction.id],
+            believed[transaction.id],
+            carrier=CARRIERS[transaction.carrier_id].slug,
+            today=today,
+            plans=plans,
+        )
+        await record_expected(session, transaction=transaction, found=found)
+
+
 def _build_snapshot(
-    snapshot: MemberSnapshot, last_sent: dict[tuple[uuid.UUID, uuid.UUID], CarrierMember]
+    snapshot: MemberSnapshot,
+    last_sent: dict[tuple[uuid.UUID, uuid.UUID], CarrierMember],
+    believed: dict[uuid.UUID, CarrierMember | None],
 ) -> list[MemberTransaction]:
     """The snapshot's transactions, one per carrier whose member differs from what it was last
-    sent (`last_sent` then holds the new member); its summary and status follow."""
+    sent (`last_sent` then holds the new member; `believed`, by transaction, what it held
+    before); its summary and status follow."""
     summary: list[dict[str, Any]] = []
     built: list[MemberTransaction] = []
     for carrier_key in sorted(snapshot.carrier_members):
@@ -329,10 +362,12 @@ def _build_snapshot(
         if planned is None:
             summary.append(_fulfillment(carrier_id, FulfillmentStatus.NO_CHANGES))
             continue
+        transaction_id = uuid.uuid4()
+        believed[transaction_id] = last_sent.get((snapshot.employee_id, carrier_id))
         last_sent[(snapshot.employee_id, carrier_id)] = planned.member
         built.append(
             MemberTransaction(
-                id=uuid.uuid4(),
+                id=transaction_id,
                 organization_id=snapshot.organization_id,
                 group_id=snapshot.group_id,
                 employee_id=snapshot.employee_id,

@@ -23,6 +23,12 @@ def is_open() -> ColumnElement[bool]:
     )
 
 
+def is_available() -> ColumnElement[bool]:
+    """Seen at the carrier: a check found it. A pending difference (what a snapshot expects, no
+    carrier read yet) is unavailable until one does."""
+    return Difference.member_transaction_id.is_not(None)
+
+
 def seen_by_transaction(transaction_id: uuid.UUID) -> ColumnElement[bool]:
     """The transaction's check found it first, or saw or resolved it since."""
     source = {"object_type": SOURCE_OBJECT_TYPE, "object_id": str(transaction_id)}
@@ -51,6 +57,7 @@ def difference_conditions(
     object_ids: Sequence[uuid.UUID] = (),
     open_: bool | None = None,
     dismissed: bool | None = None,
+    assignee_ids: Sequence[uuid.UUID] = (),
     discrepancy: bool | None = None,
     classifications: Sequence[str] = (),
     types: Sequence[str] = (),
@@ -63,11 +70,14 @@ def difference_conditions(
     group_ids: Sequence[uuid.UUID] = (),
     employee_ids: Sequence[uuid.UUID] = (),
     seen_by: uuid.UUID | None = None,
+    include_unavailable: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The organization's differences matching every filter given (`created_before` and
     `created_after` exclusive, whole UTC days; `seen_by`: a transaction's, see
-    `seen_by_transaction`)."""
+    `seen_by_transaction`; `include_unavailable`: pending differences too, see `is_available`)."""
     conditions = [Difference.organization_id == organization_id]
+    if not include_unavailable:
+        conditions.append(is_available())
     if group_ids:
         conditions.append(Difference.group_id.in_(group_ids))
     if employee_ids:
@@ -82,6 +92,8 @@ def difference_conditions(
         conditions.append(is_open() if open_ else not_(is_open()))
     if dismissed is not None:
         conditions.append(_flag(Difference.is_dismissed, dismissed))
+    if assignee_ids:
+        conditions.append(Difference.assignee_id.in_(assignee_ids))
     if discrepancy is not None:
         conditions.append(_flag(Difference.is_discrepancy, discrepancy))
     if classifications:

@@ -17,86 +17,66 @@ carrier_fetch_time (when the carrier was read)}`.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.differences import ConfirmationStage, FoundDifference, impact_of, split_check
+from domain.differences import (
+    SOURCE_OBJECT_TYPE,
+    Changes,
+    Check,
+    CheckOutcome,
+    ConfirmationStage,
+    FoundDifference,
+    expected,
+    found_again,
+    opened,
+    replaced,
+    resolved_by,
+    settled_at_check,
+    split_check,
+)
 from store.db import hold_lock
 from store.models import Difference, MemberTransaction
-from store.versioning import save_version
+from store.tenancy import owned_all
+from store.versioning import save_version, save_versions
 
-SOURCE_OBJECT_TYPE = "member_transaction"
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """What one check did: differences opened, found again, resolved; and how many of those
-    it found (opened or still open) are discrepancies now."""
-
-    opened: int = 0
-    still_open: int = 0
-    resolved: int = 0
-    discrepancies: int = 0
-
-    @property
-    def found(self) -> int:
-        return self.opened + self.still_open
+__all__ = [
+    "SOURCE_OBJECT_TYPE",
+    "CheckOutcome",
+    "differences_for_update",
+    "record_check",
+    "record_expected",
+    "write_changes",
+    "write_many",
+]
+WHAT = "difference"
 
 
-def _json_safe(value: Any) -> Any:
-    """A carrier or platform value as JSON stores it (dates and the like as strings)."""
-    return json.loads(json.dumps(value, default=str))
+async def differences_for_update(
+    session: AsyncSession, organization_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[Difference]:
+    """The organization's differences named by `ids`, locked in id order; `NotFound` if any
+    is not theirs (another organization's alike, so their ids are not revealed)."""
+    return await owned_all(session, Difference, ids, organization_id, what=WHAT)
 
 
-def _fields(found: FoundDifference) -> list[dict[str, Any]]:
-    return [_json_safe(f.as_json()) for f in found.fields]
+async def write_changes(session: AsyncSession, row: Difference, changes: Changes) -> None:
+    """Write what a lifecycle rule decided as a new version (no history: `fields` hold PII)."""
+    for column, value in changes.items():
+        setattr(row, column, value)
+    await save_version(session, row, history=False)
 
 
-@dataclass(frozen=True)
-class _Check:
-    """One check of a transaction at its carrier: what each source it writes says."""
-
-    transaction: MemberTransaction
-    stage: ConfirmationStage
-    fetched_at: int  # when the carrier was read
-    now: int
-
-    @property
-    def at_effective_date(self) -> bool:
-        return self.stage is ConfirmationStage.EFFECTIVE_DATE
-
-    def source(self, *, is_discrepancy: bool = False, resolves: bool = False) -> dict[str, Any]:
-        return {
-            "id": str(uuid.uuid4()),
-            "version": str(uuid.uuid4()),
-            "created": self.now,
-            "modified": self.now,
-            "object_type": SOURCE_OBJECT_TYPE,
-            "object_id": str(self.transaction.id),
-            "member_snapshot_id": str(self.transaction.member_snapshot_id),
-            "stage": self.stage.value,
-            "is_discrepancy": is_discrepancy,
-            "resolves_difference": resolves,
-            "suppress_discrepancies": False,
-            "last_seen": self.fetched_at,
-            "carrier_fetch_time": self.fetched_at,
-        }
-
-    def already_in(self, row: Difference) -> bool:
-        """This very check (transaction, stage, carrier read) is already one of its sources."""
-        return any(
-            s.get("object_id") == str(self.transaction.id)
-            and s.get("stage") == self.stage.value
-            and s.get("carrier_fetch_time") == self.fetched_at
-            and not s.get("resolves_difference")
-            for s in row.sources
-        )
+async def write_many(session: AsyncSession, changed: list[tuple[Difference, Changes]]) -> None:
+    """`write_changes` for a batch, in one flush."""
+    for row, changes in changed:
+        for column, value in changes.items():
+            setattr(row, column, value)
+    await save_versions(session, [row for row, _ in changed])
 
 
 async def _lock_member_at_carrier(
@@ -129,23 +109,80 @@ async def record_check(
     await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
     open_rows = await _open_differences(session, transaction)
     split = split_check(open_rows, found)
-    check = _Check(transaction, stage, fetched_at, now=int(time.time()))
-    discrepancies = 0
+    check = Check(
+        transaction_id=transaction.id,
+        member_snapshot_id=transaction.member_snapshot_id,
+        stage=stage,
+        fetched_at=fetched_at,
+        now=int(time.time()),
+    )
+    opened_count = still_open = resolved = discrepancies = 0
     for finding in split.opened:
-        opened = await _open(session, check, finding)
-        discrepancies += opened.is_discrepancy
+        if finding.suppressed:
+            continue  # what the carrier is documented to do, and no snapshot expected otherwise
+        row = await _open(session, check, transaction, finding)
+        opened_count += 1
+        discrepancies += row.is_discrepancy
     for finding in split.still_open:
         row = open_rows[finding.key]
-        await _found_again(session, check, row, finding)
+        if settled_at_check(check, finding):
+            await write_changes(session, row, resolved_by(check, row))
+            resolved += 1
+            continue
+        changes = found_again(check, row, finding)
+        if changes is not None:
+            await write_changes(session, row, changes)
+        still_open += 1
         discrepancies += row.is_discrepancy
     for key in split.resolved:
-        await _resolve(session, check, open_rows[key])
+        await write_changes(session, open_rows[key], resolved_by(check, open_rows[key]))
+        resolved += 1
     return CheckOutcome(
-        opened=len(split.opened),
-        still_open=len(split.still_open),
-        resolved=len(split.resolved),
+        opened=opened_count,
+        still_open=still_open,
+        resolved=resolved,
         discrepancies=discrepancies,
     )
+
+
+async def record_expected(
+    session: AsyncSession, *, transaction: MemberTransaction, found: list[FoundDifference]
+) -> int:
+    """Record what a newly built transaction expects its carrier to come to hold (`found`, from
+    `domain.confirmation.expected_at_carrier`) as pending differences of its snapshot.
+
+    The member's pending differences at the carrier from older snapshots are replaced by this
+    one (`replaced_by` = the newer snapshot), and so is any open difference whose identity it
+    expects anew; differences a check found that it does not address stay open for the next
+    check to resolve or keep. Answers the number of pending differences opened.
+    """
+    await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
+    snapshot_id = transaction.member_snapshot_id
+    findings = {finding.key: finding for finding in found}
+    open_rows = await _open_differences(session, transaction)
+    stale = [
+        (row, changes)
+        for key, row in open_rows.items()
+        if row.member_snapshot_id != snapshot_id
+        and (row.member_transaction_id is None or key in findings)
+        and (changes := replaced(row, snapshot_id)) is not None
+    ]
+    await write_many(session, stale)  # flushed first: the new rows take their identities
+    kept = {key for key, row in open_rows.items() if row.member_snapshot_id == snapshot_id}
+    now = int(time.time())
+    pending = [
+        Difference(
+            organization_id=transaction.organization_id,
+            group_id=transaction.group_id,
+            carrier_id=transaction.carrier_id,
+            employee_id=transaction.employee_id,
+            **expected(snapshot_id, finding, now=now),
+        )
+        for key, finding in findings.items()
+        if key not in kept  # a retried build: opened already
+    ]
+    await save_versions(session, pending, is_new=True)
+    return len(pending)
 
 
 async def _open_differences(
@@ -158,16 +195,18 @@ async def _open_differences(
             Difference.employee_id == transaction.employee_id,
             Difference.carrier_id == transaction.carrier_id,
             Difference.resolved.is_(None),
+            Difference.replaced_by.is_(None),
         )
         .with_for_update(key_share=True)
     )
     return {row.identity: row for row in rows}
 
 
-async def _open(session: AsyncSession, check: _Check, finding: FoundDifference) -> Difference:
-    """A new difference; at the effective-date check, a discrepancy from the start."""
-    transaction = check.transaction
-    score, impact_type = impact_of(finding.difference_type)
+async def _open(
+    session: AsyncSession, check: Check, transaction: MemberTransaction, finding: FoundDifference
+) -> Difference:
+    """A new difference of the transaction's employee at its carrier."""
+    values: dict[str, Any] = opened(check, finding)
     row = Difference(
         organization_id=transaction.organization_id,
         group_id=transaction.group_id,
@@ -175,47 +214,7 @@ async def _open(session: AsyncSession, check: _Check, finding: FoundDifference) 
         employee_id=transaction.employee_id,
         member_snapshot_id=transaction.member_snapshot_id,
         member_transaction_id=transaction.id,
-        object_type=finding.object_type.value,
-        object_id=finding.object_id,
-        coverage_key=list(finding.coverage_key),
-        difference_classification=finding.classification.value,
-        difference_type=finding.difference_type.value,
-        fields=_fields(finding),
-        impact_score=score,
-        impact_type=impact_type,
-        is_dismissed=False,
-        is_suppressed=False,
-        is_discrepancy=check.at_effective_date,
-        discrepancy_time=check.now if check.at_effective_date else None,
-        resolved=None,
-        replaced_by=None,
-        identity=finding.key,
-        sources=[check.source(is_discrepancy=check.at_effective_date)],
+        **values,
     )
     await save_version(session, row, is_new=True, history=False)
     return row
-
-
-async def _found_again(
-    session: AsyncSession, check: _Check, row: Difference, finding: FoundDifference
-) -> None:
-    """Refresh an open difference from the finding and add the check as a source, unless this
-    very check is one already; at the effective-date check it becomes a discrepancy."""
-    if check.already_in(row):
-        return
-    becomes_discrepancy = check.at_effective_date and not row.is_discrepancy
-    if becomes_discrepancy:
-        row.is_discrepancy = True
-        row.discrepancy_time = check.now
-    row.fields = _fields(finding)
-    row.difference_classification = finding.classification.value
-    row.impact_score, row.impact_type = impact_of(finding.difference_type)
-    row.sources = [*row.sources, check.source(is_discrepancy=becomes_discrepancy)]
-    await save_version(session, row, history=False)
-
-
-async def _resolve(session: AsyncSession, check: _Check, row: Difference) -> None:
-    """The check no longer finds the open difference: resolved, the check its last source."""
-    row.resolved = check.now
-    row.sources = [*row.sources, check.source(resolves=True)]
-    await save_version(session, row, history=False)

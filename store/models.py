@@ -594,7 +594,7 @@ class Difference(Versioned, Base):
             "carrier_id",
             "identity",
             unique=True,
-            postgresql_where=text("resolved IS NULL"),
+            postgresql_where=text("resolved IS NULL AND replaced_by IS NULL"),
         ),
     )
 
@@ -625,6 +625,9 @@ class Difference(Versioned, Base):
     replaced_by: Mapped[uuid.UUID | None]
     identity: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[dict[str, Any]]]
+    # Who on the platform's team works it (`PUT /differences/{id}/assign`); the engine does not
+    # know the platform's people, so any id is taken.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(index=True, default=None)
 
     @property
     def is_open(self) -> bool:
@@ -649,6 +652,7 @@ class Difference(Versioned, Base):
             "resolved": self.resolved,
             "replaced_by": str(self.replaced_by) if self.replaced_by else None,
             "is_dismissed": self.is_dismissed,
+            "assignee_id": str(self.assignee_id) if self.assignee_id else None,
             "is_suppressed": self.is_suppressed,
             "is_discrepancy": self.is_discrepancy,
             "discrepancy_time": self.discrepancy_time,
@@ -706,3 +710,56 @@ class IdempotencyKey(Base):
     content_type: Mapped[str | None] = mapped_column(Text, default=None)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created: Mapped[int] = mapped_column(BigInteger, default=unix_now, index=True)
+
+
+class CoverageExport(Base):
+    """A census of a group as of a date at some carriers (`POST /groups/{id}/coverage_exports`).
+
+    Built in the background by the `CoverageExport` workflow's activity; its records (PII) are
+    `CoverageExportRecord` rows, dropped with it once `expires` has passed.
+    """
+
+    __tablename__ = "coverage_exports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    carrier_ids: Mapped[list[uuid.UUID]]
+    status: Mapped[str] = mapped_column(String(20))
+    percentage_complete: Mapped[int] = mapped_column(default=0)
+    employees: Mapped[int] = mapped_column(default=0)
+    record_count: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    modified: Mapped[int] = mapped_column(BigInteger, default=unix_now)
+    completed: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "organization_id": str(self.organization_id),
+            "group_id": str(self.group_id),
+            "as_of": self.as_of.isoformat(),
+            "carrier_ids": [str(c) for c in self.carrier_ids],
+            "status": self.status,
+            "percentage_complete": self.percentage_complete,
+            "employees": self.employees,
+            "record_count": self.record_count,
+            "created": self.created,
+            "modified": self.modified,
+            "completed": self.completed,
+            "expires": self.expires,
+        }
+
+
+class CoverageExportRecord(Base):
+    """One record of an export (`domain.coverage_exports.COLUMNS`), in download order."""
+
+    __tablename__ = "coverage_export_records"
+
+    export_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("coverage_exports.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    record: Mapped[dict[str, Any]]

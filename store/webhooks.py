@@ -281,6 +281,12 @@ def _created(record: object) -> list[_Found]:
             record.status,
         )
         return [_Found(record.organization_id, kind, data)]
+    return _difference_created(record)
+
+
+def _difference_created(record: Difference) -> list[_Found]:
+    if record.member_transaction_id is None:
+        return []  # pending: announced once a check finds it at the carrier
     found = [_Found(record.organization_id, EventType.DIFFERENCE_CREATED, _difference_data(record))]
     if record.is_discrepancy:
         found.append(
@@ -314,6 +320,11 @@ def _changed(record: object) -> list[_Found]:
         )
         return [_Found(record.organization_id, kind, data)]
     if isinstance(record, Difference):
+        if record.member_transaction_id is None:
+            return []  # pending: silent until a check finds it at the carrier
+        old, new = _old_new(record, "member_transaction_id")
+        if new is not None and old is None:
+            return _difference_created(record)  # a pending difference a check found
         found = []
         for column, kind in (
             ("is_discrepancy", EventType.DIFFERENCE_DISCREPANCY),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from activities.audit import AuditActivities
     from activities.confirmation import ConfirmationActivities
     from activities.connection import ConnectionActivities
+    from activities.coverage_export import CoverageExportActivities
     from activities.disconnection import DisconnectionActivities
     from activities.fulfillment import FulfillmentActivities
     from activities.renewal import RenewalActivities
@@ -27,6 +28,7 @@ __all__ = [
     "AuditActivities",
     "ConfirmationActivities",
     "ConnectionActivities",
+    "CoverageExportActivities",
     "DisconnectionActivities",
     "FulfillmentActivities",
     "RenewalActivities",
@@ -37,6 +39,7 @@ _MODULES = {
     "AuditActivities": "activities.audit",
     "ConfirmationActivities": "activities.confirmation",
     "ConnectionActivities": "activities.connection",
+    "CoverageExportActivities": "activities.coverage_export",
     "DisconnectionActivities": "activities.disconnection",
     "FulfillmentActivities": "activities.fulfillment",
     "RenewalActivities": "activities.renewal",

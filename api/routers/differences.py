@@ -1,4 +1,5 @@
-"""Tracking API reads: differences round-trip confirmation found, listed and one by id.
+"""Tracking API: differences round-trip confirmation found, listed and one by id, and worked
+(assigned, dismissed, reopened: one by id, or a batch answering the ids it changed).
 
 Lists (all of the organization's, a group's, an employee's, a member transaction's) show each
 difference without its sources, newest first unless `sort_by` and `sort_direction` say
@@ -9,7 +10,9 @@ those its checks found or resolved (it is the origin or one of the sources); lik
 `member_snapshot_id` matches the origin's snapshot or any source's. `created_before` and
 `created_after` take a date (`YYYY-MM-DD`, as in the contract's example `2020-12-1` the month
 and day may be one digit), whole UTC days, exclusive: `created_after=2024-01-10` starts on
-2024-01-11.
+2024-01-11. A snapshot's pending differences (what it expects the carrier to come to hold, not
+yet read there) are listed only with `include_unavailable=true`; by id, always. `assignee_id`
+takes comma-separated ids of whom the differences are assigned to.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from api import responses
+from api import responses, schemas
 from api.deps import DB, OrganizationId
 from api.openapi import ERROR_RESPONSES
 from api.params import (
@@ -35,7 +38,13 @@ from api.params import (
     day_param,
     sorted_page,
 )
-from domain.differences import DifferenceClassification, DifferenceType, ObjectType
+from domain.differences import (
+    DifferenceAction,
+    DifferenceClassification,
+    DifferenceType,
+    ObjectType,
+)
+from services import differences as service
 from store.db import Database
 from store.difference_reads import difference_conditions
 from store.member_reads import owned_employee
@@ -64,6 +73,9 @@ Classifications = Annotated[
 ]
 Types = Annotated[str | None, Query(description="comma-separated difference types")]
 ImpactTypes = Annotated[str | None, Query(description="comma-separated impact types")]
+AssigneeIds = Annotated[
+    str | None, Query(description="comma-separated ids of whom the differences are assigned to")
+]
 SnapshotIds = Annotated[
     str | None,
     Query(description="comma-separated member snapshot ids (the origin's or any source's)"),
@@ -71,6 +83,13 @@ SnapshotIds = Annotated[
 Flag = Annotated[bool | None, Query()]
 OpenFlag = Annotated[
     bool | None, Query(description="true: not resolved, replaced or dismissed; false: the rest")
+]
+IncludeUnavailable = Annotated[
+    bool,
+    Query(
+        description="true: also pending differences, what a snapshot expects the carrier to "
+        "hold that no check has read there yet"
+    ),
 ]
 # impact_score is a PostgreSQL integer: a filter outside its range is refused (422), not sent.
 Score = Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)]
@@ -95,6 +114,7 @@ class DifferenceFilters:
     object_id: ObjectIds = None
     is_open: OpenFlag = None
     is_dismissed: Flag = None
+    assignee_id: AssigneeIds = None
     is_discrepancy: Flag = None
     classification: Classifications = None
     type: Types = None
@@ -104,6 +124,7 @@ class DifferenceFilters:
     created_after: After = None
     min_impact_score: Score = None
     max_impact_score: Score = None
+    include_unavailable: IncludeUnavailable = False
 
     def parsed(self) -> dict[str, Any]:
         """The filters as `store.difference_reads.difference_conditions` takes them (422 naming
@@ -116,6 +137,7 @@ class DifferenceFilters:
             "object_ids": csv_uuids(self.object_id, "object_id"),
             "open_": self.is_open,
             "dismissed": self.is_dismissed,
+            "assignee_ids": csv_uuids(self.assignee_id, "assignee_id"),
             "discrepancy": self.is_discrepancy,
             "classifications": csv_choices(
                 self.classification,
@@ -129,6 +151,7 @@ class DifferenceFilters:
             "created_after": day_param(self.created_after, "created_after"),
             "min_impact_score": self.min_impact_score,
             "max_impact_score": self.max_impact_score,
+            "include_unavailable": self.include_unavailable,
         }
 
 
@@ -270,4 +293,87 @@ async def list_group_differences(
         sort_direction=sort_direction,
         group_ids=[group_id],
         employee_ids=employee_ids,
+    )
+
+
+# Working the differences. The batch paths come first: `assign` is not a difference id.
+
+
+@router.put("/differences/assign", response_model=responses.ChangedDifferences)
+async def assign_differences(
+    body: schemas.DifferenceBatchAssign, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """Assign the differences to `assignee_id`; answers the ids whose assignee changed."""
+    ids = await service.work_differences(
+        db,
+        organization_id=organization_id,
+        ids=body.ids,
+        action=DifferenceAction.ASSIGN,
+        assignee_id=body.assignee_id,
+    )
+    return {"ids": ids}
+
+
+@router.put("/differences/dismiss", response_model=responses.ChangedDifferences)
+async def dismiss_differences(
+    body: schemas.DifferenceIds, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """Dismiss the differences; answers the ids that were not dismissed already."""
+    ids = await service.work_differences(
+        db, organization_id=organization_id, ids=body.ids, action=DifferenceAction.DISMISS
+    )
+    return {"ids": ids}
+
+
+@router.put("/differences/reopen", response_model=responses.ChangedDifferences)
+async def reopen_differences(
+    body: schemas.DifferenceIds, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """Reopen dismissed differences; answers the ids that were dismissed."""
+    ids = await service.work_differences(
+        db, organization_id=organization_id, ids=body.ids, action=DifferenceAction.REOPEN
+    )
+    return {"ids": ids}
+
+
+@router.put("/differences/{difference_id}/assign", response_model=responses.DifferenceDetail)
+async def assign_difference(
+    difference_id: uuid.UUID,
+    body: schemas.DifferenceAssign,
+    organization_id: OrganizationId,
+    db: DB,
+) -> dict[str, Any]:
+    """Assign the difference to `assignee_id` (a new version unless it is theirs already)."""
+    return await service.work_difference(
+        db,
+        organization_id=organization_id,
+        difference_id=difference_id,
+        action=DifferenceAction.ASSIGN,
+        assignee_id=body.assignee_id,
+    )
+
+
+@router.put("/differences/{difference_id}/dismiss", response_model=responses.DifferenceDetail)
+async def dismiss_difference(
+    difference_id: uuid.UUID, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """Dismiss the difference: no longer open, whatever the carrier shows (no body)."""
+    return await service.work_difference(
+        db,
+        organization_id=organization_id,
+        difference_id=difference_id,
+        action=DifferenceAction.DISMISS,
+    )
+
+
+@router.put("/differences/{difference_id}/reopen", response_model=responses.DifferenceDetail)
+async def reopen_difference(
+    difference_id: uuid.UUID, organization_id: OrganizationId, db: DB
+) -> dict[str, Any]:
+    """Reopen a dismissed difference (no body); a resolution stays the carrier's to undo."""
+    return await service.work_difference(
+        db,
+        organization_id=organization_id,
+        difference_id=difference_id,
+        action=DifferenceAction.REOPEN,
     )
