@@ -278,7 +278,7 @@ async def held_members(
     )
     return {
         (employee_id, carrier_id): CarrierMember.model_validate(member)
-        for employee_id, carrier_id, member in rows.tuples()
+        for employee_id, carrier_id, member in rows
         if (employee_id, carrier_id) in pairs
     }
 
@@ -306,7 +306,7 @@ async def census_candidates(
     )
     return [
         CensusCandidate(id=employee_id, person=member["employee"]["person"])
-        for employee_id, member in rows.tuples()
+        for employee_id, member in rows
     ]
 
 
