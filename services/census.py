@@ -38,9 +38,8 @@ async def store_census_page(
             fetched_at=fetched_at,
         )
         if request.source is not None:
-            platform = await census_rows.platform_views(session, pull.carrier_id, stored.views)
             slug = CARRIERS[pull.carrier_id].slug
-            for employee_id, (snapshot_id, sent) in platform.items():
+            for employee_id, (snapshot_id, sent) in stored.platform.items():
                 holding_id, held = stored.views[employee_id]
                 found = compare_member(sent, held, carrier=slug, today=today)
                 opened += await record_comparison(

@@ -13,7 +13,7 @@ from a census: members without a snapshot.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -22,14 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.census import (
     CensusCandidate,
+    CensusDependent,
     CensusMember,
     match_dependents,
     match_employee,
     match_key,
     to_carrier_member,
 )
+from domain.errors import ValidationFailed
 from domain.member_changes import SnapshotStatus
-from domain.members import CarrierMember
+from domain.members import CarrierDependent, CarrierMember
 from domain.snapshots import Employee as SnapshotEmployee
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
@@ -43,6 +45,8 @@ class StoredPage:
 
     members: int
     views: dict[uuid.UUID, tuple[uuid.UUID, CarrierMember]]  # employee id -> (holding, view)
+    # What the platform last sent of the page's known employees (`platform_views`).
+    platform: dict[uuid.UUID, tuple[uuid.UUID, CarrierMember]]
 
 
 async def store_census_page(
@@ -85,6 +89,9 @@ async def store_census_page(
         if (parsed := _as_uuid(carrier_id)) is not None
     }
     taken = set(await session.scalars(select(Member.id).where(Member.id.in_(wanted))))
+    platform = await platform_views(
+        session, carrier_id, [employee.id for employee in employees.values()]
+    )
     created: list[Member] = []
     changed: list[CarrierHolding] = []
     new: list[CarrierHolding] = []
@@ -103,14 +110,25 @@ async def store_census_page(
             created.append(employee)
         engine_ids = {census.employee.id: employee.id}
         known = dependents.get(employee.id, {})
+        earlier = holdings.get(census.employee.id)
+        by_person = _dependents_by_person(
+            [d for d in census.dependents if d.id not in known],
+            [
+                *(CarrierMember.model_validate(earlier.member).dependents if earlier else ()),
+                *(platform[employee.id][1].dependents if employee.id in platform else ()),
+            ],
+        )
         for dependent in census.dependents:
-            found = known.get(dependent.id)
-            if found is None:
-                found = _new_member(
+            if dependent.id in known:
+                engine_ids[dependent.id] = known[dependent.id].id
+            elif dependent.id in by_person:
+                engine_ids[dependent.id] = by_person[dependent.id]
+            else:
+                made = _new_member(
                     organization_id, group_id, dependent.id, employee.id, None, taken=taken
                 )
-                created.append(found)
-            engine_ids[dependent.id] = found.id
+                created.append(made)
+                engine_ids[dependent.id] = made.id
         view = to_carrier_member(census, engine_ids=engine_ids, plan_ids=plan_ids)
         data = view.model_dump(mode="json")
         holding = holdings.get(census.employee.id)
@@ -139,7 +157,26 @@ async def store_census_page(
     await session.flush()
     await save_versions(session, new, is_new=True, history=True)
     await save_versions(session, changed, history=True)
-    return StoredPage(members=len(page), views=views)
+    return StoredPage(members=len(page), views=views, platform=platform)
+
+
+def _dependents_by_person(
+    census: Sequence[CensusDependent], engine: Sequence[CarrierDependent]
+) -> dict[str, uuid.UUID]:
+    """The engine's dependent each census dependent is, by name and date of birth (an earlier
+    census read of them, or the platform's snapshot); an ambiguous one is left unmatched."""
+    if not census or not engine:
+        return {}
+    candidates = list({d.id: CensusCandidate(d.id, d.person) for d in engine}.values())
+    try:
+        matches = match_dependents([d.person for d in census], candidates)
+    except ValidationFailed:
+        return {}
+    return {
+        dependent.id: match
+        for dependent, match in zip(census, matches, strict=True)
+        if match is not None
+    }
 
 
 def _new_member(
@@ -242,7 +279,10 @@ async def platform_views(
     session: AsyncSession, carrier_id: uuid.UUID, employee_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[uuid.UUID, CarrierMember]]:
     """What the platform last asked this carrier to hold for each employee: (snapshot id, the
-    newest pursued snapshot's member at the carrier); absent without one."""
+    newest pursued snapshot's member at the carrier); absent without a snapshot.
+
+    A snapshot sent for other carriers only (the group connects to this one later) still
+    says who the employee and dependents are: their people, with no coverage here."""
     if not employee_ids:
         return {}
     rows = await session.execute(
@@ -261,6 +301,9 @@ async def platform_views(
         member = carrier_members.get(str(carrier_id))
         if member is not None:
             views[employee_id] = (snapshot_id, CarrierMember.model_validate(member))
+        elif carrier_members:
+            elsewhere = CarrierMember.model_validate(next(iter(carrier_members.values())))
+            views[employee_id] = (snapshot_id, elsewhere.model_copy(update={"coverages": ()}))
     return views
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from store.db import Database
 from store.models import CarrierHolding
 from tests.integration.test_audits import audited, connected
-from tests.integration.test_connections import PRINCIPAL
+from tests.integration.test_connections import PRINCIPAL, UNUM, principal_id, reaches
 from tests.integration.test_disconnections_api import other_org
 from tests.integration.test_member_snapshots import settled, submitted, transactions_of
-from tools.sample_snapshots import PlanChoice, new_hire, person, plan_choices, unique_id
+from tools.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices, unique_id
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +34,10 @@ def census_group_id(size: int) -> str:
     return f"188{size:04d}"
 
 
-async def census_of(sandbox: httpx.AsyncClient, carrier_group_id: str) -> list[Json]:
-    body = (await sandbox.get(f"/principal/groups/{carrier_group_id}/census")).json()
+async def census_of(
+    sandbox: httpx.AsyncClient, carrier_group_id: str, *, carrier: str = "principal"
+) -> list[Json]:
+    body = (await sandbox.get(f"/{carrier}/groups/{carrier_group_id}/census")).json()
     return list(body["members"])
 
 
@@ -218,3 +220,47 @@ async def test_another_organization_finds_none_of_the_members(
     for url in urls:
         assert (await api.get(url)).status_code == 200, url
         assert (await other_org.get(url)).status_code == 404, url
+
+
+async def test_connecting_compares_the_census_with_what_the_platform_sent(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient
+) -> None:
+    """A group already fulfilled at Principal connects to Unum, which holds some of its
+    employees under the platform ids a former platform sent: each such employee is one member,
+    and what Unum holds otherwise than the platform sent is a difference of source
+    `connection`."""
+    group_id = await connected(api, PRINCIPAL, principal_id())
+    unum_group_id = f"188{random.randint(4, 12):05d}"
+    census = await census_of(sandbox, unum_group_id, carrier="unum")
+    held = next(h for h in census if h["custom_individual_id"])
+    choices = await plan_choices(api, group_id)
+    body = new_hire(
+        held["custom_individual_id"],
+        pick(choices, PRINCIPAL, "dental", "vision")[:1],
+        employee=person("Renamed", "Differently", born="1979-05-05", sex="F"),
+    )
+    employee_id = (await submitted(api, group_id, body))["employee_id"]
+
+    response = await api.post(
+        f"{API}/groups/{group_id}/group_connections",
+        json={"carrier_id": UNUM, "group_data": {"carrier_group_id": unum_group_id}},
+    )
+    assert response.status_code == 201, response.text
+    await reaches(api, response.json()["id"], "completed")
+
+    employees = await all_employees(api, group_id)
+    # The census's other employees joined the platform's one; none of them twice.
+    assert employees["meta"]["total_records"] == len(census)
+    employee = (await api.get(f"{API}/employees/{employee_id}")).json()
+    assert [c["carrier_id"] for c in employee["carriers"]] == [UNUM]
+    assert employee["person"]["first_name"] == "Renamed"  # the platform's, over the carrier's
+
+    listed = (
+        await api.get(f"{API}/employees/{employee_id}/differences", params={"page_size": 100})
+    ).json()["response"]
+    assert listed, "the census differs from what the platform sent"
+    assert {d["carrier_id"] for d in listed} == {UNUM}
+    assert "person_mismatch" in {d["difference_type"] for d in listed}
+    for difference in listed:
+        detail = (await api.get(f"{API}/differences/{difference['id']}")).json()
+        assert [s["stage"] for s in detail["sources"]] == ["connection"]
