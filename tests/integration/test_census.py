@@ -258,9 +258,10 @@ async def test_connecting_compares_the_census_with_what_the_platform_sent(
     listed = (
         await api.get(f"{API}/employees/{employee_id}/differences", params={"page_size": 100})
     ).json()["response"]
-    assert listed, "the census differs from what the platform sent"
-    assert {d["carrier_id"] for d in listed} == {UNUM}
-    assert "person_mismatch" in {d["difference_type"] for d in listed}
-    for difference in listed:
+    # (Principal's round-trip checks of the snapshot may have found their own meanwhile.)
+    at_unum = [d for d in listed if d["carrier_id"] == UNUM]
+    assert at_unum, "the census differs from what the platform sent"
+    assert "person_mismatch" in {d["difference_type"] for d in at_unum}
+    for difference in at_unum:
         detail = (await api.get(f"{API}/differences/{difference['id']}")).json()
         assert [s["stage"] for s in detail["sources"]] == ["connection"]
