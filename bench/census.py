@@ -26,7 +26,7 @@ import httpx
 import psutil
 from temporalio.client import Client
 
-from bench.snapshots import BenchError, principal_id, rss_mb, stack_processes
+from bench.snapshots import BenchError, cpu_seconds, principal_id, rss_mb, stack_processes
 from domain.census import CENSUS_PAGE_SIZE
 from runtime.settings import get_settings
 from tools.admin import issue_token
@@ -43,6 +43,9 @@ class Connected:
     seconds: float
     events: int
     peak_rss_mb: float
+    # CPU the worker and PostgreSQL spent meanwhile: comparable on a busy machine, unlike time.
+    worker_cpu_s: float
+    postgres_cpu_s: float
     history: str
 
 
@@ -61,8 +64,10 @@ async def connect(
     api: httpx.AsyncClient, client: Client, carrier_group_id: str, *, within: float
 ) -> Connected:
     """Connect the group and wait for `completed`, sampling the worker's memory meanwhile."""
-    worker = stack_processes().get("worker")
+    processes = stack_processes()
+    worker, postgres = processes.get("worker"), processes.get("postgres")
     peak = rss_mb(worker) if worker else 0.0
+    cpu_before = [cpu_seconds(p) if p else 0.0 for p in (worker, postgres)]
     started = time.perf_counter()
     response = await api.post(
         "/api/v1/group_connections",
@@ -92,6 +97,10 @@ async def connect(
             raise BenchError(f"{carrier_group_id} still {status} after {within:.0f} s")
         await asyncio.sleep(0.2)
     seconds = time.perf_counter() - started
+    worker_cpu, postgres_cpu = (
+        (cpu_seconds(p) if p else 0.0) - before
+        for p, before in zip((worker, postgres), cpu_before, strict=True)
+    )
     handle = client.get_workflow_handle(
         workflow_id(
             uuid.UUID(connection["organization_id"]), uuid.UUID(PRINCIPAL), carrier_group_id
@@ -107,6 +116,8 @@ async def connect(
         seconds=seconds,
         events=len(history.events),
         peak_rss_mb=peak,
+        worker_cpu_s=worker_cpu,
+        postgres_cpu_s=postgres_cpu,
         history=decoded_history(history.to_json_dict()),
     )
 
@@ -168,7 +179,8 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"{result.carrier_group_id}: {result.members} members, completed in "
             f"{result.seconds:.1f} s, {result.events} history events, worker peak "
-            f"{result.peak_rss_mb:.0f} MB"
+            f"{result.peak_rss_mb:.0f} MB, CPU worker {result.worker_cpu_s:.1f} s + "
+            f"PostgreSQL {result.postgres_cpu_s:.1f} s"
         )
     extra = census.events - plain.events
     print(
