@@ -77,6 +77,7 @@ async def _sides(
             "created": snapshot.created,
             "modified": snapshot.modified,
             "carrier_members": snapshot.carrier_members,
+            "member_snapshot": snapshot.member_snapshot,
         }
     holdings = (
         await session.scalars(
@@ -109,7 +110,10 @@ def _record(member: Member, sides: _Sides) -> Json:
 
 def _person_of(individual_id: str, sides: _Sides) -> tuple[Json | None, Json | None, str | None]:
     """(person, employment, relationship) of an individual: the platform's, else a carrier's."""
-    for member in [*sides.platform().values(), *(h["member"] for h in sides.holdings)]:
+    # The processed snapshot names everyone with engine ids, also with no carrier connected.
+    sent = sides.snapshot["member_snapshot"] if sides.snapshot else None
+    members = [*sides.platform().values(), *([sent] if sent else [])]
+    for member in [*members, *(h["member"] for h in sides.holdings)]:
         if member["employee"]["id"] == individual_id:
             return member["employee"]["person"], member["employee"].get("employment"), None
         for dependent in member.get("dependents", []):
