@@ -96,6 +96,7 @@ async def build_worker(
                     connection.register_data_exchange,
                     audit.pull_account,
                     audit.ensure_audit_schedule,
+                    audit.pull_census_page,
                     disconnection.record_status,
                     disconnection.check_request,
                     disconnection.disconnect_group,

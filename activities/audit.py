@@ -13,10 +13,11 @@ from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
 from domain.audits import AccountSummary, AuditTrigger, PullRequest
+from domain.census import CENSUS_PAGE_SIZE, CensusPageRequest, CensusPageResult
 from domain.errors import ValidationFailed
 from domain.plans import validate_plan
 from runtime.settings import Settings
-from services import audits
+from services import audits, census
 from store.connections import live_connection
 from store.db import Database
 
@@ -42,6 +43,27 @@ class AuditActivities:
             await self._require_live_connection(request)
         account = await self._fetch(request)
         return await audits.record_pull(self._db, request, account)
+
+    @activity.defn(name="pull_census_page")
+    @heartbeats
+    async def pull_census_page(self, request: CensusPageRequest) -> CensusPageResult:
+        """Read one page of the group's census at the carrier and store it (and compare it, for
+        a connection); only counts and the next cursor go back: pages hold people."""
+        pull = request.pull
+        if pull.trigger is not AuditTrigger.CONNECTION:
+            await self._require_live_connection(pull)
+        try:
+            page = await self._adapters[pull.carrier_id].fetch_census(
+                pull.carrier_group_id, cursor=request.cursor, limit=CENSUS_PAGE_SIZE
+            )
+        except CarrierRejected as exc:
+            raise refused(str(exc), "CarrierRejected") from exc
+        except pydantic.ValidationError as exc:
+            raise refused(
+                f"the carrier's census is invalid: {exc.error_count()} problem(s)",
+                "InvalidCarrierData",
+            ) from exc
+        return await census.store_census_page(self._db, request, page)
 
     @activity.defn(name="ensure_audit_schedule")
     async def ensure_audit_schedule(self, request: PullRequest) -> str:

@@ -30,6 +30,7 @@ from api.routers import (
     health,
     member_snapshots,
     member_transactions,
+    members,
     renewal_decisions,
     snapshot_intake,
     webhooks,
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(member_snapshots.router)
     app.include_router(member_transactions.router)
     app.include_router(employees.router)
+    app.include_router(members.router)
     app.include_router(differences.router)
     app.include_router(coverage_exports.router)
     app.include_router(renewal_decisions.router)

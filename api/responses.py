@@ -613,6 +613,123 @@ class EmployeeSnapshot(BaseModel):
     )
 
 
+class CarrierHeld(BaseModel):
+    """A carrier holding the member: its own id for them and when it was last read."""
+
+    model_config = ConfigDict(extra="allow")
+
+    carrier_id: uuid.UUID
+    carrier_member_id: str
+    terminated: bool
+    carrier_fetch_time: int
+
+
+class Employee(Record):
+    """An employee: the person as the platform last sent them, else as a carrier holds them."""
+
+    model_config = _example(
+        _record(
+            id=_EMPLOYEE,
+            group_id=_GROUP,
+            employee_id=_EMPLOYEE,
+            custom_individual_id="emp-1001",
+            status="active",
+            person={"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10"},
+            employment={"employment_status": "full-time", "hours_worked": 40},
+            carriers=[
+                {
+                    "carrier_id": _CARRIER,
+                    "carrier_member_id": _EMPLOYEE,
+                    "terminated": False,
+                    "carrier_fetch_time": _CREATED,
+                }
+            ],
+        )
+    )
+
+    group_id: uuid.UUID
+    employee_id: uuid.UUID
+    custom_individual_id: str | None
+    status: Literal["active", "terminated"]
+    person: dict[str, Any] | None
+    employment: dict[str, Any] | None
+    carriers: list[CarrierHeld]
+
+
+class Dependent(Record):
+    """A dependent of an employee, read like an employee."""
+
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            employee_id=_EMPLOYEE,
+            custom_individual_id="emp-1001-spouse",
+            relationship="spouse",
+            person={"first_name": "Charles", "last_name": "Lovelace"},
+            carriers=[],
+        )
+    )
+
+    group_id: uuid.UUID
+    employee_id: uuid.UUID
+    custom_individual_id: str | None
+    relationship: str | None
+    person: dict[str, Any] | None
+    carriers: list[CarrierHeld]
+
+
+class EnrollmentSide(BaseModel):
+    """One side of an individual enrollment: its dates and volume."""
+
+    model_config = ConfigDict(extra="allow")
+
+    effective_start_date: date
+    effective_end_date: date
+    volume: int | None = None
+
+
+class IndividualEnrollment(BaseModel):
+    """One person's coverage under one plan at one carrier: as the platform last sent it
+    (`platform`) and as the carrier holds it (`carrier`), with the carrier's calculated
+    effective date."""
+
+    model_config = _example(
+        {
+            "id": _SNAPSHOT,
+            "individual_id": _EMPLOYEE,
+            "individual_type": "employee",
+            "carrier_id": _CARRIER,
+            "line_of_coverage": "dental",
+            "plan_id": _TRANSACTION,
+            "carrier_plan_id": "plan-dental-0",
+            "platform": {
+                "effective_start_date": "2026-02-01",
+                "effective_end_date": "9999-12-31",
+                "volume": None,
+            },
+            "carrier": {
+                "effective_start_date": "2026-03-01",
+                "effective_end_date": "9999-12-31",
+                "volume": None,
+            },
+            "carrier_effective_date": "2026-03-01",
+            "status": "active",
+        }
+    )
+
+    id: uuid.UUID
+    individual_id: uuid.UUID
+    individual_type: Literal["employee", "dependent"]
+    carrier_id: uuid.UUID
+    line_of_coverage: str
+    plan_id: uuid.UUID
+    carrier_plan_id: str
+    platform: EnrollmentSide | None
+    carrier: EnrollmentSide | None
+    carrier_effective_date: date | None
+    status: Literal["active", "terminated"]
+
+
 class Difference(Record):
     """A difference between the platform's snapshot and what a carrier holds."""
 

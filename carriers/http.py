@@ -13,6 +13,7 @@ import aiohttp
 
 from carriers.protocol import CarrierInfo, CarrierRejected, CarrierUnavailable
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
+from domain.census import CensusPage
 from domain.enums import LookupOutcome
 from domain.members import (
     CarrierMember,
@@ -163,6 +164,15 @@ class HttpCarrier:
         if "employee" not in body:
             return None
         return CarrierMemberRecord.model_validate(body)
+
+    async def fetch_census(
+        self, carrier_group_id: str, *, cursor: str | None, limit: int
+    ) -> CensusPage:
+        params = {"limit": str(limit)}
+        if cursor is not None:
+            params["cursor"] = cursor
+        body = await self._request("GET", f"/groups/{carrier_group_id}/census", params=params)
+        return CensusPage.model_validate(body)
 
     async def _request(
         self,

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
+from domain.census import CensusPage
 from domain.enums import LineOfCoverage
 from domain.members import (
     CarrierMember,
@@ -105,4 +106,11 @@ class CarrierAdapter(Protocol):
         self, carrier_group_id: str, employee_id: UUID
     ) -> CarrierMemberRecord | None:
         """The member as the carrier holds it now; None when the carrier has no such member."""
+        ...
+
+    async def fetch_census(
+        self, carrier_group_id: str, *, cursor: str | None, limit: int
+    ) -> CensusPage:
+        """A page of the members the carrier holds for the group (its census); pass the page's
+        `next_cursor` back for the next one, until it is None."""
         ...

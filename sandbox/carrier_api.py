@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from sandbox.carriers import LookupStatus
+from sandbox.census import DEFAULT_PAGE, MAX_PAGE
 from sandbox.deps import Carrier, State
 from sandbox.errors import MissingIdempotencyKey
 from sandbox.idempotency import fingerprint
@@ -145,3 +146,16 @@ async def get_member(
 ) -> Json:
     """The member as last completed (the engine's CarrierMember JSON) and `terminated`."""
     return state.member(carrier, carrier_group_id, employee_id)
+
+
+@router.get("/census")
+async def get_census(
+    carrier: Carrier,
+    carrier_group_id: str,
+    state: State,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> Json:
+    """A page of the members the carrier holds for the group (`sandbox.census`): `{members,
+    total, next_cursor}`; pass `next_cursor` back as `cursor` for the next page."""
+    return state.census(carrier, carrier_group_id, cursor=cursor, limit=limit)

@@ -901,6 +901,19 @@ class MemberStore:
         self._decisions[key] = applied.decisions
         return self.member(carrier, carrier_group_id, employee_id, now)
 
+    def holds(self, carrier: str, carrier_group_id: str, employee_id: UUID) -> bool:
+        """Some transaction of the member has completed (`member` answers it)."""
+        return (carrier, carrier_group_id, employee_id) in self._held
+
+    def held_ids(self, carrier: str, carrier_group_id: str, now: datetime) -> list[UUID]:
+        """The employees of the group the carrier holds from transactions, in id order."""
+        self.advance(now)
+        return sorted(
+            employee
+            for slug, group, employee in self._held
+            if slug == carrier and group == carrier_group_id
+        )
+
     def member(self, carrier: str, carrier_group_id: str, employee_id: UUID, now: datetime) -> Json:
         key: MemberKey = (carrier, carrier_group_id, employee_id)
         self._advance(key, now)

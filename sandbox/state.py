@@ -17,6 +17,7 @@ from uuid import UUID
 from pydantic import TypeAdapter
 
 from sandbox.carriers import CARRIERS, CarrierRules, Lookup, LookupStatus
+from sandbox.census import as_census_member, census_member, census_size, employee_id
 from sandbox.changes import Change, RenewalPlan, SetStatus, apply_change
 from sandbox.errors import ChangeRejected, GroupUnavailable
 from sandbox.faults import FaultInjector
@@ -213,6 +214,55 @@ class SandboxState:
             now = self.clock()
             self._lookup(carrier, carrier_group_id)
             return self._members.member(carrier.slug, carrier_group_id, employee_id, now)
+
+    def census(
+        self, carrier: CarrierRules, carrier_group_id: str, *, cursor: int, limit: int
+    ) -> Json:
+        """A page of every member the carrier holds for the group: its census (`sandbox.census`),
+        then the members only the platform's transactions brought, each as it holds it now.
+
+        The cursor is a position in that order; `next_cursor` is None on the last page.
+        """
+        with self._lock:
+            now = self.clock()
+            lookup = self._lookup(carrier, carrier_group_id)
+            _require_existing(lookup)
+            log = self._changes.get((carrier.slug, carrier_group_id), [])
+            size = census_size(carrier, carrier_group_id)
+            census_ids = {employee_id(carrier, carrier_group_id, index) for index in range(size)}
+            brought = [
+                held
+                for held in self._members.held_ids(carrier.slug, carrier_group_id, now)
+                if str(held) not in census_ids
+            ]
+            total = size + len(brought)
+            end = min(cursor + limit, total)
+            account = _build_account(carrier, carrier_group_id, log, now.date()) if size else {}
+            members = []
+            for position in range(cursor, end):
+                if position < size:
+                    held_id = UUID(employee_id(carrier, carrier_group_id, position))
+                    if self._members.holds(carrier.slug, carrier_group_id, held_id):
+                        wire = self._members.member(carrier.slug, carrier_group_id, held_id, now)
+                        member = {
+                            **as_census_member(wire),
+                            "custom_individual_id": census_member(
+                                carrier, carrier_group_id, position, account
+                            )["custom_individual_id"],
+                        }
+                    else:
+                        member = census_member(carrier, carrier_group_id, position, account)
+                else:
+                    wire = self._members.member(
+                        carrier.slug, carrier_group_id, brought[position - size], now
+                    )
+                    member = as_census_member(wire)
+                members.append(member)
+        return {
+            "members": members,
+            "total": total,
+            "next_cursor": str(end) if end < total else None,
+        }
 
     def complete_eoi(self, carrier: CarrierRules, carrier_group_id: str, employee_id: UUID) -> Json:
         """The member's evidence of insurability arrived: coverage pending it is held now."""

@@ -39,6 +39,7 @@ from store.db import Database, hold_lock
 from store.members import (
     SnapshotMembers,
     UnknownMember,
+    adopt_platform_ids,
     group_setups,
     last_sent_members,
     latest_snapshot,
@@ -170,6 +171,7 @@ async def take_snapshot(
     )
     snapshot_id = uuid.uuid4()
     session.add_all(checked.members.created)
+    await adopt_platform_ids(session, checked.members)
     if not _is_new(checked.members):  # a new employee has nothing in progress
         await replace_in_progress(session, checked.members.employee_id, snapshot_id)
     row = SnapshotRow(

@@ -33,11 +33,13 @@ from domain.differences import (
     FoundDifference,
     expected,
     found_again,
+    impact_of,
     opened,
     replaced,
     resolved_by,
     settled_at_check,
     split_check,
+    stored_fields,
 )
 from store.db import hold_lock
 from store.models import Difference, MemberTransaction
@@ -49,6 +51,7 @@ __all__ = [
     "CheckOutcome",
     "differences_for_update",
     "record_check",
+    "record_comparison",
     "record_expected",
     "write_changes",
     "write_many",
@@ -218,3 +221,89 @@ async def _open(
     )
     await save_version(session, row, is_new=True, history=False)
     return row
+
+
+async def record_comparison(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    group_id: uuid.UUID,
+    carrier_id: uuid.UUID,
+    employee_id: uuid.UUID,
+    member_snapshot_id: uuid.UUID,
+    holding_id: uuid.UUID,
+    found: list[FoundDifference],
+    stage: str,
+    fetched_at: int,
+) -> int:
+    """Record a comparison of the platform's snapshot with a carrier's census (`stage`
+    `connection`): each finding opens a difference or adds a source to the open one of its
+    identity; nothing is resolved (a census is no answer to a transaction). Answers how many
+    it opened; the same comparison twice adds nothing."""
+    await _lock_member_at_carrier(session, employee_id, carrier_id)
+    rows = await session.scalars(
+        select(Difference)
+        .where(
+            Difference.employee_id == employee_id,
+            Difference.carrier_id == carrier_id,
+            Difference.resolved.is_(None),
+            Difference.replaced_by.is_(None),
+        )
+        .with_for_update(key_share=True)
+    )
+    open_rows = {row.identity: row for row in rows}
+    now = int(time.time())
+    source = {
+        "id": str(uuid.uuid4()),
+        "version": str(uuid.uuid4()),
+        "created": now,
+        "modified": now,
+        "object_type": "carrier_holding",
+        "object_id": str(holding_id),
+        "member_snapshot_id": str(member_snapshot_id),
+        "stage": stage,
+        "is_discrepancy": False,
+        "resolves_difference": False,
+        "suppress_discrepancies": False,
+        "last_seen": fetched_at,
+        "carrier_fetch_time": fetched_at,
+    }
+    opened = 0
+    for finding in split_check(open_rows, found).opened:
+        score, impact_type = impact_of(finding.difference_type)
+        row = Difference(
+            organization_id=organization_id,
+            group_id=group_id,
+            carrier_id=carrier_id,
+            employee_id=employee_id,
+            member_snapshot_id=member_snapshot_id,
+            member_transaction_id=None,
+            object_type=finding.object_type.value,
+            object_id=finding.object_id,
+            coverage_key=list(finding.coverage_key),
+            difference_classification=finding.classification.value,
+            difference_type=finding.difference_type.value,
+            fields=stored_fields(finding),
+            impact_score=score,
+            impact_type=impact_type,
+            is_dismissed=False,
+            is_suppressed=False,
+            is_discrepancy=False,
+            discrepancy_time=None,
+            resolved=None,
+            replaced_by=None,
+            assignee_id=None,
+            identity=finding.key,
+            sources=[source],
+        )
+        await save_version(session, row, is_new=True, history=False)
+        opened += 1
+    for finding in split_check(open_rows, found).still_open:
+        row = open_rows[finding.key]
+        if not any(
+            s.get("object_id") == source["object_id"] and s.get("carrier_fetch_time") == fetched_at
+            for s in row.sources
+        ):
+            row.sources = [*row.sources, source]
+            await save_version(session, row, history=False)
+    return opened

@@ -23,6 +23,7 @@ from domain.members import CarrierMember, GroupSetup, PlanOption
 from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
+from store import census
 from store.db import hold_locks
 from store.models import (
     CarrierConfiguration,
@@ -46,6 +47,9 @@ class SnapshotMembers:
     employee_id: uuid.UUID
     dependent_ids: list[uuid.UUID]
     created: list[Member] = field(default_factory=list)
+    # Members known only from a carrier's census, linked by the snapshot: the platform id each
+    # takes once the snapshot is kept (`adopt_platform_ids`; a dry run keeps nothing).
+    linked: dict[uuid.UUID, str | None] = field(default_factory=dict)
 
 
 async def snapshot_members(
@@ -78,6 +82,11 @@ async def snapshot_members(
                 Member.custom_individual_id == employee.custom_individual_id,
             )
         )
+    linked: dict[uuid.UUID, str | None] = {}
+    if found is None and snapshot.enable_member_auto_link:
+        found = await census.link_employee(session, group_id, employee)
+        if found is not None:
+            linked[found.id] = employee.custom_individual_id
     if found is None:
         employee_id = uuid.uuid4()
         created.append(
@@ -107,6 +116,11 @@ async def snapshot_members(
     )
     by_id = {member.id: member for member in existing}
     by_custom = {m.custom_individual_id: m for m in existing if m.custom_individual_id}
+    matched = (
+        await census.link_dependents(session, employee_id, snapshot, existing)
+        if found is not None and snapshot.enable_member_auto_link
+        else {}
+    )
     dependent_ids: list[uuid.UUID] = []
     for index, dependent in enumerate(snapshot.dependents):
         if dependent.id is not None:
@@ -118,6 +132,10 @@ async def snapshot_members(
         if known is not None:
             dependent_ids.append(known.id)
             continue
+        if index in matched:
+            linked[matched[index]] = dependent.custom_individual_id
+            dependent_ids.append(matched[index])
+            continue
         new = Member(
             id=uuid.uuid4(),
             organization_id=organization_id,
@@ -128,7 +146,18 @@ async def snapshot_members(
         )
         created.append(new)
         dependent_ids.append(new.id)
-    return SnapshotMembers(employee_id, dependent_ids, created)
+    return SnapshotMembers(employee_id, dependent_ids, created, linked)
+
+
+async def adopt_platform_ids(session: AsyncSession, members: SnapshotMembers) -> None:
+    """The platform's ids of the members the snapshot linked, kept so its next snapshot finds
+    them by `custom_individual_id`."""
+    for member_id, custom_individual_id in members.linked.items():
+        if custom_individual_id is None:
+            continue
+        member = await session.get(Member, member_id)
+        if member is not None:
+            member.custom_individual_id = custom_individual_id
 
 
 async def group_setup(
@@ -298,11 +327,15 @@ async def last_sent_members(
         )
         .ext(distinct_on(MemberTransaction.employee_id, MemberTransaction.carrier_id))
     )
-    return {
+    sent = {
         (employee_id, carrier_id): CarrierMember.model_validate(body["member"])
         for employee_id, carrier_id, body in rows
         if (employee_id, carrier_id) in pairs
     }
+    # Never told anything: the carrier still holds what its census showed, so the first
+    # snapshot of a member it already had is a change against that, not a new hire.
+    sent.update(await census.held_members(session, pairs - sent.keys()))
+    return sent
 
 
 async def cancel_unsent(

@@ -456,6 +456,45 @@ class Member(Base):
     created: Mapped[int] = mapped_column(BigInteger, default=unix_now)
 
 
+class CarrierHolding(Versioned, Base):
+    """One employee as one carrier holds them: its census read at connection and by audits.
+
+    `member` is the carrier's view in the engine's ids (`domain.members.CarrierMember` JSON,
+    with the carrier's calculated effective dates); `match_key` is the hashed SSN and date of
+    birth snapshots are linked by (`domain.census.match_key`). History is kept, for
+    `effective_date` reads of members.
+    """
+
+    __tablename__ = "carrier_holdings"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "carrier_id", name="uq_carrier_holdings_employee_carrier"),
+        Index("ix_carrier_holdings_carrier_member", "group_id", "carrier_id", "carrier_member_id"),
+        Index("ix_carrier_holdings_match_key", "group_id", "match_key"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"))
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    employee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    carrier_member_id: Mapped[str] = mapped_column(Text)
+    member: Mapped[dict[str, Any]]
+    terminated: Mapped[bool]
+    match_key: Mapped[str | None] = mapped_column(String(64))
+    fetched: Mapped[int] = mapped_column(BigInteger)  # when the carrier was read (Unix seconds)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "employee_id": str(self.employee_id),
+            "carrier_member_id": self.carrier_member_id,
+            "member": self.member,
+            "terminated": self.terminated,
+            "fetched": self.fetched,
+        }
+
+
 class MemberSnapshot(Versioned, Base):
     """A member snapshot as received and processed; the employee's desired state."""
 

@@ -47,13 +47,32 @@ async def save_version(
 
 
 async def save_versions(
-    session: AsyncSession, records: Iterable[Versioned], *, is_new: bool = False
+    session: AsyncSession,
+    records: Iterable[Versioned],
+    *,
+    is_new: bool = False,
+    history: bool = False,
 ) -> None:
-    """`save_version(..., history=False)` for many records in one flush: a batch of snapshots or
-    transactions is written in a statement or two, not one round trip each."""
+    """`save_version` for many records in one flush: a batch of snapshots or transactions (no
+    history), or a census page (with history), is written in a statement or two, not one
+    round trip each."""
     now = time.time()
-    for record in records:
+    stamped = list(records)
+    for record in stamped:
         _stamp(session, record, now, is_new=is_new)
+    await session.flush()
+    if not history:
+        return
+    for record in stamped:
+        session.add(
+            RecordVersion(
+                record_type=type(record).__tablename__,  # type: ignore[attr-defined]
+                record_id=record.id,
+                version=record.version,
+                valid_from=int(now * 1_000_000),
+                data=record.as_contract(),
+            )
+        )
     await session.flush()
 
 

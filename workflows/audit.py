@@ -13,6 +13,7 @@ from workflows.common import (
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_RETRY,
     at,
+    pull_census,
     report_carrier_ended,
 )
 
@@ -23,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "GroupAudit"
 
+# Audits before census pulls existed refreshed no member.
+CENSUS_PATCH = "census-refresh"
 # A carrier that is down keeps an audit retrying this long; the next scheduled run tries again.
 AUDIT_DEADLINE = timedelta(hours=1)
 
@@ -52,6 +55,9 @@ class GroupAuditWorkflow:
                 schedule_to_close_timeout=AUDIT_DEADLINE,
                 retry_policy=CARRIER_RETRY,
             )
+            members = None
+            if workflow.patched(CENSUS_PATCH):
+                members, _ = await pull_census(request, source=None)
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "GroupNotConnected":
@@ -62,6 +68,7 @@ class GroupAuditWorkflow:
         workflow.set_current_details(
             f"audit `{summary.audit_id}`: created {summary.created or 'nothing'}, "
             f"changed {summary.changed or 'nothing'}"
+            + (f"; {members} member(s) refreshed" if members is not None else "")
             + (
                 f"\n\nthe carrier ends the group on {summary.coverage_end_date}"
                 if summary.coverage_end_date

@@ -37,6 +37,7 @@ STORE_RETRY = RetryPolicy(
 # workflow must compare against the same classes and enum members, whatever the runner.
 with workflow.unsafe.imports_passed_through():
     from domain.audits import AccountSummary, PullRequest
+    from domain.census import CensusPageRequest
     from domain.disconnections import CarrierEnded
 
 
@@ -69,3 +70,24 @@ async def report_carrier_ended(request: PullRequest, summary: AccountSummary) ->
         start_to_close_timeout=STORE_WRITE_TIMEOUT,
         retry_policy=STORE_RETRY,
     )
+
+
+async def pull_census(request: PullRequest, *, source: str | None) -> tuple[int, int]:
+    """Pull the group's census from its carrier page by page: (employees stored, differences
+    opened). Each activity reads and stores one page itself, so history holds a cursor and
+    counts per page, never a person; a group of thousands costs a few events per page."""
+    cursor: str | None = None
+    members = differences = 0
+    while True:
+        page = await workflow.execute_activity_method(
+            activity_refs.AuditActivities.pull_census_page,
+            CensusPageRequest(pull=request, cursor=cursor, source=source),
+            start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
+            heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
+            retry_policy=CARRIER_RETRY,
+        )
+        members += page.members
+        differences += page.differences
+        if page.next_cursor is None:
+            return members, differences
+        cursor = page.next_cursor

@@ -20,6 +20,7 @@ from workflows.common import (
     STORE_RETRY,
     STORE_WRITE_TIMEOUT,
     at,
+    pull_census,
     report_carrier_ended,
     seconds_until,
 )
@@ -50,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
 WORKFLOW_NAME = "GroupConnection"
 # Connections completed before audits existed finish without a schedule or a carrier-ended check.
 AFTER_COMPLETION_PATCH = "audit-schedule-and-carrier-ended"
+# Connections completed before census pulls existed pulled no member.
+CENSUS_PATCH = "census-pull"
 
 
 def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
@@ -341,6 +344,10 @@ class GroupConnectionWorkflow:
                 heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
                 retry_policy=CARRIER_RETRY,
             )
+            if workflow.patched(CENSUS_PATCH):
+                # The members the carrier already holds, compared with what the platform sent
+                # (the counts stay in history; the members are read through the API).
+                await pull_census(self._pull_request(), source="connection")
         except ActivityError as err:
             await self._move(ConnectionStatus.NOYO_REVIEW, reason=_cause(err))
             return False

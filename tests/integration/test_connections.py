@@ -29,14 +29,16 @@ def principal_id(prefix: str = "") -> str:
     """A fresh 7-digit policy number; plain ones avoid every sandbox test prefix."""
     while True:
         value = prefix + "".join(random.choices("0123456789", k=7 - len(prefix)))
-        if prefix or value[:4] not in {"1989", "1767", "1545", "1323", "1999"}:
+        # 188: a group holding a census (`sandbox.census`).
+        scripted = value[:4] in {"1989", "1767", "1545", "1323", "1999"} or value[:3] == "188"
+        if prefix or not scripted:
             return value
 
 
 def unum_id(prefix: str = "") -> str:
     while True:
         value = prefix + "".join(random.choices("0123456789", k=8 - len(prefix)))
-        if prefix or value[:3] not in {"989", "767", "545", "323", "212", "999"}:
+        if prefix or value[:3] not in {"989", "767", "545", "323", "212", "999", "188"}:
             return value
 
 

@@ -27,6 +27,7 @@ from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from domain.account import DataExchangeRegistration, GroupLookup
 from domain.audits import AccountSummary, PullRequest
+from domain.census import CensusPageRequest, CensusPageResult
 from domain.confirmation import ConfirmedTurn, DueCheck
 from domain.connections import (
     ConnectionInput,
@@ -236,6 +237,9 @@ class FakeCarrier:
     registrations: list[DataExchangeRequest] = field(default_factory=list)
     pulls: list[PullRequest] = field(default_factory=list)
     schedules: list[PullRequest] = field(default_factory=list)
+    # Census pages the carrier answers (each page's employees); one empty page by default.
+    census_pages: list[int] = field(default_factory=lambda: [0])
+    census_requests: list[CensusPageRequest] = field(default_factory=list)
     carrier_ended: list[CarrierEnded] = field(default_factory=list)
     audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -249,6 +253,7 @@ class FakeCarrier:
             self.pull,
             self.ensure_audit_schedule,
             self.raise_carrier_disconnection,
+            self.pull_census_page,
         ]
 
     @property
@@ -343,6 +348,18 @@ class FakeCarrier:
         if self.pull_error is not None:
             raise self.pull_error
         return AccountSummary(audit_id=self.audit_id, **SUMMARY)
+
+    @fake_of(AuditActivities.pull_census_page)
+    async def pull_census_page(self, request: CensusPageRequest) -> CensusPageResult:
+        self.census_requests.append(request)
+        index = int(request.cursor or 0)
+        last = index + 1 >= len(self.census_pages)
+        return CensusPageResult(
+            members=self.census_pages[index],
+            total=sum(self.census_pages),
+            differences=0,
+            next_cursor=None if last else str(index + 1),
+        )
 
     @fake_of(DisconnectionActivities.raise_carrier_disconnection)
     async def raise_carrier_disconnection(self, ended: CarrierEnded) -> uuid.UUID | None:

@@ -175,6 +175,27 @@ async def scheduled(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def census_pulled_in_pages(rig: Rig, id: str) -> Handle:
+    """A group whose carrier holds 1,012 members: three census pages, then completed."""
+    rig.carrier.census_pages = [500, 500, 12]
+    handle = await rig.start(connection_input("1881012"), id=id)
+    await handle.result()
+    return handle
+
+
+async def census_refreshed(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
+    """A scheduled audit refreshing a census of two pages after the account."""
+    rig.carrier.census_pages = [500, 3]
+    handle = await rig.client.start_workflow(
+        GroupAuditWorkflow.run,
+        audit_request(connection_input(), AuditTrigger.SCHEDULE),
+        id=id,
+        task_queue=rig.task_queue,
+    )
+    await handle.result()
+    return handle
+
+
 async def skipped_after_disconnection(rig: Rig, id: str) -> WorkflowHandle[Any, Any]:
     rig.carrier.pull_error = ApplicationError(
         "no live connection", type="GroupNotConnected", non_retryable=True
@@ -357,7 +378,9 @@ SCENARIOS: dict[str, Callable[[Rig, str], Awaitable[WorkflowHandle[Any, Any]]]] 
     "connection_unable_to_connect": unable_to_connect,
     "connection_gave_up_after_wait_limit": gave_up_after_wait_limit,
     "connection_retried_after_unable_to_connect": retried_after_unable_to_connect,
+    "connection_census_pulled_in_pages": census_pulled_in_pages,
     "audit_scheduled": scheduled,
+    "audit_census_refreshed": census_refreshed,
     "audit_skipped_after_disconnection": skipped_after_disconnection,
     "disconnection_platform_at_end_date": platform_disconnected_at_end_date,
     "disconnection_confirmed_by_signal": carrier_request_confirmed_by_signal,

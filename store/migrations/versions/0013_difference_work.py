@@ -2,7 +2,7 @@
 coverage exports (a census as of a date) with their records
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 08:00:00
 """
 
@@ -13,8 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-# 0011 (member census) and 0012 are being added on other branches; the merge re-chains this.
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
