@@ -184,6 +184,8 @@ class CheckOutcome:
 
 # What a source made by a check points at (contract 4d `sources[].object_type`).
 SOURCE_OBJECT_TYPE = "member_transaction"
+# A source that is a carrier's census read at connection or audit (a `carrier_holding`).
+CENSUS_OBJECT_TYPE = "carrier_holding"
 
 Changes = dict[str, Any]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
+from domain.differences import CENSUS_OBJECT_TYPE
 from store.differences import SOURCE_OBJECT_TYPE
 from store.member_reads import within_days
 from store.models import Difference
@@ -24,9 +25,13 @@ def is_open() -> ColumnElement[bool]:
 
 
 def is_available() -> ColumnElement[bool]:
-    """Seen at the carrier: a check found it. A pending difference (what a snapshot expects, no
-    carrier read yet) is unavailable until one does."""
-    return Difference.member_transaction_id.is_not(None)
+    """Seen at the carrier: a check found it, or a census read at connection or audit did. A
+    pending difference (what a snapshot expects, no carrier read yet) is unavailable until
+    one does."""
+    return or_(
+        Difference.member_transaction_id.is_not(None),
+        Difference.sources.contains([{"object_type": CENSUS_OBJECT_TYPE}]),
+    )
 
 
 def seen_by_transaction(transaction_id: uuid.UUID) -> ColumnElement[bool]:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.differences import (
+    CENSUS_OBJECT_TYPE,
     SOURCE_OBJECT_TYPE,
     Changes,
     Check,
@@ -258,7 +259,7 @@ async def record_comparison(
         "version": str(uuid.uuid4()),
         "created": now,
         "modified": now,
-        "object_type": "carrier_holding",
+        "object_type": CENSUS_OBJECT_TYPE,
         "object_id": str(holding_id),
         "member_snapshot_id": str(member_snapshot_id),
         "stage": stage,
