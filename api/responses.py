@@ -650,7 +650,9 @@ class Employee(Record):
     group_id: uuid.UUID
     employee_id: uuid.UUID
     custom_individual_id: str | None
-    status: Literal["active", "terminated"]
+    # `active` or `terminated`; a plain string, as the generated clients' `EmployeeStatus` is
+    # already the status-per-carrier model.
+    status: str
     person: dict[str, Any] | None
     employment: dict[str, Any] | None
     carriers: list[CarrierHeld]
