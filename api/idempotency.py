@@ -137,6 +137,7 @@ class Idempotency:
         content_type: str | None = None
         chunks: list[bytes] = []
         delivered = False
+        kept = False
 
         async def replay() -> Message:
             nonlocal delivered
@@ -144,6 +145,19 @@ class Idempotency:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
+
+        async def keep() -> None:
+            nonlocal kept
+            async with db.transaction() as session:
+                await idempotency.keep_answer(
+                    session,
+                    organization_id,
+                    key,
+                    status_code=status,
+                    content_type=content_type,
+                    body=b"".join(chunks),
+                )
+            kept = True
 
         async def capture(message: Message) -> None:
             nonlocal status, content_type
@@ -154,23 +168,22 @@ class Idempotency:
                         content_type = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and 200 <= status < 300:
+                    # Kept before the answer's last byte leaves: a caller that repeats the
+                    # request as soon as it has the answer finds it kept, not still in flight
+                    # (a 409 under load).
+                    await keep()
             await send(message)
 
         try:
             await self.app(scope, replay, capture)
         finally:
-            async with db.transaction() as session:
+            if not kept:
                 if 200 <= status < 300:
-                    await idempotency.keep_answer(
-                        session,
-                        organization_id,
-                        key,
-                        status_code=status,
-                        content_type=content_type,
-                        body=b"".join(chunks),
-                    )
+                    await keep()
                 else:
-                    await idempotency.release(session, organization_id, key)
+                    async with db.transaction() as session:
+                        await idempotency.release(session, organization_id, key)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
