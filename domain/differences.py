@@ -13,8 +13,9 @@ Its lifecycle is decided here, the store only writes what these rules return:
 - A check (`Check`) of a transaction at its carrier: `opened` for a finding no open difference
   has, `found_again` for one it has (a pending one becomes available, its transaction the
   check's; at the effective-date check it becomes a discrepancy), `resolved_by` for an open one
-  it no longer finds (the carrier matches). A suppressed finding never opens a difference nor
-  becomes a discrepancy: still found at the effective date, it is resolved (the carrier did
+  it no longer finds (the carrier matches; the store drops a pending one instead, as it never
+  was a difference at the carrier). A suppressed finding never opens a difference nor becomes a
+  discrepancy: still found at the effective date, it is settled the same way (the carrier did
   what it is documented to do).
 - A team: `assigned`, `dismissed`, `reopened`.
 

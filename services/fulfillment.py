@@ -334,15 +334,22 @@ async def _expect(
         session, list({c.plan_id for member in sent.values() for c in member.coverages})
     )
     today = datetime.now(UTC).date()
-    for transaction in sorted(built, key=lambda t: (t.employee_id, t.carrier_id)):
-        found = expected_at_carrier(
-            sent[transaction.id],
-            believed[transaction.id],
-            carrier=CARRIERS[transaction.carrier_id].slug,
-            today=today,
-            plans=plans,
-        )
-        await record_expected(session, transaction=transaction, found=found)
+    await record_expected(
+        session,
+        [
+            (
+                transaction,
+                expected_at_carrier(
+                    sent[transaction.id],
+                    believed[transaction.id],
+                    carrier=CARRIERS[transaction.carrier_id].slug,
+                    today=today,
+                    plans=plans,
+                ),
+            )
+            for transaction in built
+        ],
+    )
 
 
 def _build_snapshot(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,7 @@ from domain.differences import (
     split_check,
     stored_fields,
 )
-from store.db import hold_lock
+from store.db import hold_lock, hold_locks
 from store.models import Difference, MemberTransaction
 from store.tenancy import owned_all
 from store.versioning import save_version, save_versions
@@ -130,7 +131,7 @@ async def record_check(
     for finding in split.still_open:
         row = open_rows[finding.key]
         if settled_at_check(check, finding):
-            await write_changes(session, row, resolved_by(check, row))
+            await _settle(session, check, row)
             resolved += 1
             continue
         changes = found_again(check, row, finding)
@@ -139,7 +140,7 @@ async def record_check(
         still_open += 1
         discrepancies += row.is_discrepancy
     for key in split.resolved:
-        await write_changes(session, open_rows[key], resolved_by(check, open_rows[key]))
+        await _settle(session, check, open_rows[key])
         resolved += 1
     return CheckOutcome(
         opened=opened_count,
@@ -149,44 +150,95 @@ async def record_check(
     )
 
 
-async def record_expected(
-    session: AsyncSession, *, transaction: MemberTransaction, found: list[FoundDifference]
-) -> int:
-    """Record what a newly built transaction expects its carrier to come to hold (`found`, from
-    `domain.confirmation.expected_at_carrier`) as pending differences of its snapshot.
+async def _settle(session: AsyncSession, check: Check, row: Difference) -> None:
+    """The check no longer finds the difference (or finds only what the carrier is documented
+    to do): resolved. A pending one no check ever found is dropped instead: the carrier held
+    what the snapshot expected at its first look, so it never was a difference there, and
+    keeping it would leave every verified snapshot with a trail of resolved rows no list shows."""
+    if row.member_transaction_id is None:
+        await session.delete(row)
+        await session.flush()
+        return
+    await write_changes(session, row, resolved_by(check, row))
 
-    The member's pending differences at the carrier from older snapshots are replaced by this
-    one (`replaced_by` = the newer snapshot), and so is any open difference whose identity it
-    expects anew; differences a check found that it does not address stay open for the next
-    check to resolve or keep. Answers the number of pending differences opened.
+
+async def record_expected(
+    session: AsyncSession, expectations: Sequence[tuple[MemberTransaction, list[FoundDifference]]]
+) -> int:
+    """Record what newly built transactions expect their carriers to come to hold (each with its
+    findings from `domain.confirmation.expected_at_carrier`) as pending differences of their
+    snapshots, in a few statements whatever the batch's size.
+
+    The member's pending differences at the carrier from older snapshots are replaced by the
+    newer one (`replaced_by` = the newer snapshot; within the batch, in its order), and so is any
+    open difference whose identity it expects anew; differences a check found that it does not
+    address stay open for the next check to resolve or keep. A retried build opens nothing
+    twice. Answers the number of pending differences opened.
     """
-    await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
-    snapshot_id = transaction.member_snapshot_id
-    findings = {finding.key: finding for finding in found}
-    open_rows = await _open_differences(session, transaction)
-    stale = [
-        (row, changes)
-        for key, row in open_rows.items()
-        if row.member_snapshot_id != snapshot_id
-        and (row.member_transaction_id is None or key in findings)
-        and (changes := replaced(row, snapshot_id)) is not None
-    ]
-    await write_many(session, stale)  # flushed first: the new rows take their identities
-    kept = {key for key, row in open_rows.items() if row.member_snapshot_id == snapshot_id}
+    pairs = {(t.employee_id, t.carrier_id) for t, _ in expectations}
+    await hold_locks(session, [f"differences:{e}:{c}" for e, c in pairs])
+    open_rows = await _open_differences_of(session, pairs)
+    stale: list[tuple[Difference, Changes]] = []
+    pending: list[Difference] = []
+    opened_here: set[Difference] = set()
     now = int(time.time())
-    pending = [
-        Difference(
-            organization_id=transaction.organization_id,
-            group_id=transaction.group_id,
-            carrier_id=transaction.carrier_id,
-            employee_id=transaction.employee_id,
-            **expected(snapshot_id, finding, now=now),
-        )
-        for key, finding in findings.items()
-        if key not in kept  # a retried build: opened already
-    ]
+    for transaction, found in expectations:
+        snapshot_id = transaction.member_snapshot_id
+        findings = {finding.key: finding for finding in found}
+        rows = open_rows.setdefault((transaction.employee_id, transaction.carrier_id), {})
+        for key, row in list(rows.items()):
+            if row.member_snapshot_id == snapshot_id or not (
+                row.member_transaction_id is None or key in findings
+            ):
+                continue
+            changes = replaced(row, snapshot_id)
+            if changes is None:
+                continue
+            if row in opened_here:  # opened earlier in this batch: inserted once, as replaced
+                row.replaced_by = snapshot_id
+            else:
+                stale.append((row, changes))
+            del rows[key]
+        for key, finding in findings.items():
+            if key in rows:
+                continue  # this snapshot's already (a retried build)
+            row = Difference(
+                organization_id=transaction.organization_id,
+                group_id=transaction.group_id,
+                carrier_id=transaction.carrier_id,
+                employee_id=transaction.employee_id,
+                **expected(snapshot_id, finding, now=now),
+            )
+            pending.append(row)
+            opened_here.add(row)
+            rows[key] = row
+    await write_many(session, stale)  # flushed first: the new rows take their identities
     await save_versions(session, pending, is_new=True)
     return len(pending)
+
+
+async def _open_differences_of(
+    session: AsyncSession, pairs: set[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Difference]]:
+    """The open differences of each employee at each carrier, locked, by identity."""
+    if not pairs:
+        return {}
+    rows = await session.scalars(
+        select(Difference)
+        .where(
+            Difference.employee_id.in_({e for e, _ in pairs}),
+            Difference.carrier_id.in_({c for _, c in pairs}),
+            Difference.resolved.is_(None),
+            Difference.replaced_by.is_(None),
+        )
+        .order_by(Difference.id)
+        .with_for_update(key_share=True)
+    )
+    found: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Difference]] = {}
+    for row in rows:
+        if (row.employee_id, row.carrier_id) in pairs:
+            found.setdefault((row.employee_id, row.carrier_id), {})[row.identity] = row
+    return found
 
 
 async def _open_differences(

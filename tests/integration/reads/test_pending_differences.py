@@ -1,6 +1,7 @@
 """Pending differences at the store: what a snapshot expects (`record_expected`), replaced by the
 member's newer snapshot, found by a check (then available, the check's transaction its origin)
-or resolved by a carrier match (staying unavailable), and suppressed ones never discrepancies."""
+or settled by a carrier match (dropped: never a difference at the carrier), and suppressed ones
+never discrepancies."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ async def expect(
     database: Database, transaction: MemberTransaction, found: list[FoundDifference]
 ) -> int:
     async with database.transaction() as session:
-        return await record_expected(session, transaction=transaction, found=found)
+        return await record_expected(session, [(transaction, found)])
 
 
 async def test_a_newer_snapshot_replaces_the_pending_differences_of_the_older(
@@ -71,10 +72,10 @@ async def test_a_check_finds_a_pending_difference_or_resolves_it(
     outcome = await seed.check(transaction, [dental])
     assert (outcome.opened, outcome.still_open, outcome.resolved) == (0, 1, 1)
     rows = {r.identity: r for r in await rows_of(database, employee)}
-    found, matched = rows[dental.key], rows[person.key]
+    assert set(rows) == {dental.key}  # the matched expectation is settled and dropped
+    found = rows[dental.key]
     assert found.member_transaction_id == transaction.id
-    assert matched.member_transaction_id is None
-    assert matched.resolved is not None
+    assert found.resolved is None
     assert await listed(api, DIFFERENCES) == [str(found.id)]
     path = f"/api/v1/member_transactions/{transaction.id}/differences"
     assert await listed(api, path) == [str(found.id)]
@@ -106,13 +107,32 @@ async def test_a_suppressed_expectation_is_kept_then_resolved_never_a_discrepanc
         await seed.check(transaction, [pending_eoi, other], fetched_at=1_700_000_200)
     ).opened == 0
 
-    await seed.check(
+    assert await listed(api, DIFFERENCES, include_unavailable="true") == [str(row.id)]
+    outcome = await seed.check(
         transaction,
         [pending_eoi],
         stage=ConfirmationStage.EFFECTIVE_DATE,
         fetched_at=1_700_000_300,
     )
-    [row] = await rows_of(database, employee)
-    assert row.resolved is not None
-    assert row.is_discrepancy is False
-    assert await listed(api, DIFFERENCES, include_unavailable="true") == [str(row.id)]
+    # Confirmed as documented at the effective date: settled, never a discrepancy.
+    assert (outcome.resolved, outcome.discrepancies) == (1, 0)
+    assert await rows_of(database, employee) == []
+
+
+async def test_two_snapshots_of_one_member_in_one_build(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    seed = await Seed.of(database, api)
+    group = await seed.group()
+    employee, first = await seed.employee_with_transaction(group)
+    second = await seed.transaction(group, employee, await seed.snapshot(group, employee))
+    dental = missing_enrollment(employee)
+
+    async with database.transaction() as session:
+        opened = await record_expected(session, [(first, [dental]), (second, [dental])])
+    assert opened == 2
+
+    rows = await rows_of(database, employee)
+    by_snapshot = {r.member_snapshot_id: r for r in rows}
+    assert by_snapshot[first.member_snapshot_id].replaced_by == second.member_snapshot_id
+    assert by_snapshot[second.member_snapshot_id].replaced_by is None
