@@ -72,6 +72,13 @@ class ApiMetrics:
             "Open differences that are discrepancies.",
             registry=self.registry,
         )
+        self.overdue = Gauge(
+            "carrierlink_overdue",
+            "Records in a waiting status longer than its limit (settings overdue_*), by kind "
+            "(connection, disconnection) and status.",
+            ["kind", "status"],
+            registry=self.registry,
+        )
 
     def render(self, figures: BusinessFigures) -> bytes:
         """The exposition text, with the gauges set from this scrape's figures."""
@@ -94,6 +101,8 @@ class ApiMetrics:
             self.transactions.labels(status, detail).set(count)
         self.differences.set(figures.open_differences)
         self.discrepancies.set(figures.open_discrepancies)
+        for (kind, status), count in figures.overdue.items():
+            self.overdue.labels(kind.value, status).set(count)
         return generate_latest(self.registry)
 
 

@@ -390,6 +390,8 @@ async def record_status(database: Database, change: StatusChange) -> None:
             )
         if row.status_seq >= change.seq:
             return
+        if row.status != change.status.value:
+            row.status_changed = unix_now()
         row.status = change.status.value
         row.status_seq = change.seq
         row.group_data = connection.group_data.contract()

@@ -29,11 +29,11 @@ class StatusCount:
 
 
 async def connections_by_status(session: AsyncSession) -> list[StatusCount]:
-    """Every connection status with its count and the oldest last change in it."""
+    """Every connection status with its count and the earliest entry into it."""
     rows = await session.execute(
-        select(GroupConnection.status, func.count(), func.min(GroupConnection.modified)).group_by(
-            GroupConnection.status
-        )
+        select(
+            GroupConnection.status, func.count(), func.min(GroupConnection.status_changed)
+        ).group_by(GroupConnection.status)
     )
     return [StatusCount(status, count, oldest) for status, count, oldest in rows]
 
@@ -42,7 +42,7 @@ async def open_disconnection_reviews(session: AsyncSession) -> StatusCount:
     """Disconnection requests waiting for an operator (`needs_review`), and the oldest."""
     count, oldest = (
         await session.execute(
-            select(func.count(), func.min(GroupDisconnectionRequest.created)).where(
+            select(func.count(), func.min(GroupDisconnectionRequest.status_changed)).where(
                 GroupDisconnectionRequest.status == DisconnectionStatus.NEEDS_REVIEW.value
             )
         )

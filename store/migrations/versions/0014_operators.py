@@ -1,0 +1,37 @@
+"""Operators: when each connection and disconnection request entered its status (overdue lists)
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-06 08:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+# 0011..0013 are being added on other branches; the merge re-chains this onto the last of them.
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+_STATUS_TABLES = ("group_connections", "group_disconnection_requests")
+
+
+def upgrade() -> None:
+    for table in _STATUS_TABLES:
+        # `modified` also moves when a status's reason changes: a record's time in its status
+        # is counted from this column, which moves only with the status. Existing rows start
+        # from their last change, the best that is known of them.
+        op.add_column(table, sa.Column("status_changed", sa.BigInteger(), nullable=True))
+        op.execute(f"UPDATE {table} SET status_changed = modified")
+        op.alter_column(table, "status_changed", nullable=False)
+        # The overdue lists and gauge ask "which records entered this status before then".
+        op.create_index(f"ix_{table}_status_changed", table, ["status", "status_changed"])
+
+
+def downgrade() -> None:
+    for table in _STATUS_TABLES:
+        op.drop_index(f"ix_{table}_status_changed", table_name=table)
+        op.drop_column(table, "status_changed")
