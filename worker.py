@@ -87,6 +87,7 @@ async def build_worker(
                     connection.register_data_exchange,
                     audit.pull_account,
                     audit.ensure_audit_schedule,
+                    audit.record_failure,
                     disconnection.record_status,
                     disconnection.check_request,
                     disconnection.disconnect_group,

@@ -12,7 +12,7 @@ from activities.heartbeat import heartbeats
 from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
-from domain.audits import AccountSummary, AuditTrigger, PullRequest
+from domain.audits import AccountSummary, AuditFailure, AuditTrigger, PullRequest
 from domain.errors import ValidationFailed
 from domain.plans import validate_plan
 from runtime.settings import Settings
@@ -42,6 +42,11 @@ class AuditActivities:
             await self._require_live_connection(request)
         account = await self._fetch(request)
         return await audits.record_pull(self._db, request, account)
+
+    @activity.defn(name="record_audit_failure")
+    async def record_failure(self, failure: AuditFailure) -> None:
+        """Keep why the audit's run failed on the audit; safe to repeat."""
+        await audits.record_failure(self._db, failure)
 
     @activity.defn(name="ensure_audit_schedule")
     async def ensure_audit_schedule(self, request: PullRequest) -> str:

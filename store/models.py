@@ -314,6 +314,8 @@ class GroupAudit(Base):
     trigger: Mapped[str] = mapped_column(String(32))
     workflow_id: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why its run failed (the innermost cause), recorded by the run itself; None otherwise.
+    failure_reason: Mapped[str | None] = mapped_column(Text)
 
     def as_contract(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""Operators: when each connection and disconnection request entered its status (overdue lists)
+"""Operators: when each connection and disconnection request entered its status (overdue lists),
+and why an audit failed
 
 Revision ID: 0014
 Revises: 0010
@@ -29,9 +30,12 @@ def upgrade() -> None:
         op.alter_column(table, "status_changed", nullable=False)
         # The overdue lists and gauge ask "which records entered this status before then".
         op.create_index(f"ix_{table}_status_changed", table, ["status", "status_changed"])
+    # A failed audit's reason, written by its run: its history is not kept forever.
+    op.add_column("group_audits", sa.Column("failure_reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("group_audits", "failure_reason")
     for table in _STATUS_TABLES:
         op.drop_index(f"ix_{table}_status_changed", table_name=table)
         op.drop_column(table, "status_changed")
