@@ -22,6 +22,7 @@ from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
+from runtime.activity_metrics import ActivityMetrics
 from runtime.logs import configure_logging
 from runtime.probes import serve_probes
 from runtime.settings import Settings, get_settings
@@ -100,6 +101,7 @@ async def build_worker(
                     renewal.record_check,
                     webhook.deliver_due,
                 ],
+                interceptors=[ActivityMetrics()],
                 max_concurrent_activities=200,
                 # On SIGTERM running activities get this long to finish before they are cancelled.
                 graceful_shutdown_timeout=settings.worker_graceful_shutdown,
