@@ -66,6 +66,8 @@ class BusinessFigures:
     open_discrepancies: int
     # (kind, status) -> records past that status's time limit; every limited status is named.
     overdue: dict[tuple[OverdueKind, str], int] = field(default_factory=dict)
+    # Webhook deliveries: pending, failed (out of attempts), the oldest pending's creation.
+    webhooks: tuple[int, int, int | None] = (0, 0, None)
 
 
 async def business_figures(db: Database, *, limits: OverdueLimits | None = None) -> BusinessFigures:
@@ -78,12 +80,15 @@ async def business_figures(db: Database, *, limits: OverdueLimits | None = None)
         reviews = await operations.open_disconnection_reviews(session)
         transactions = await operations.transactions_by_status_detail(session)
         differences, discrepancies = await operations.open_differences(session)
+        webhooks = await operations.webhook_deliveries(session)
         if limits is not None:
             for kind, model in _WAITING_RECORDS.items():
                 cutoffs = limits.of_kind(kind).cutoffs(now=now)
                 counts = await overdue_by_status(session, model, cutoffs)
                 overdue.update({(kind, status): count for status, count in counts.items()})
-    return BusinessFigures(connections, reviews, transactions, differences, discrepancies, overdue)
+    return BusinessFigures(
+        connections, reviews, transactions, differences, discrepancies, overdue, webhooks
+    )
 
 
 _WAITING_RECORDS: dict[OverdueKind, WaitingRecord] = {

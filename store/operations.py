@@ -8,7 +8,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.disconnections import DisconnectionStatus
+from domain.webhooks import DeliveryStatus
 from store.models import Difference, GroupConnection, GroupDisconnectionRequest, MemberTransaction
+from store.webhooks import WebhookDelivery
 
 
 async def migration_revision(session: AsyncSession) -> str | None:
@@ -73,3 +75,23 @@ async def open_differences(session: AsyncSession) -> tuple[int, int]:
         )
     ).one()
     return differences, discrepancies
+
+
+async def webhook_deliveries(session: AsyncSession) -> tuple[int, int, int | None]:
+    """(pending deliveries, failed ones, the oldest pending one's creation in Unix seconds)."""
+    pending, failed, oldest = (
+        await session.execute(
+            select(
+                func.count().filter(WebhookDelivery.status == DeliveryStatus.PENDING.value),
+                func.count().filter(WebhookDelivery.status == DeliveryStatus.FAILED.value),
+                func.min(WebhookDelivery.created).filter(
+                    WebhookDelivery.status == DeliveryStatus.PENDING.value
+                ),
+            ).where(
+                WebhookDelivery.status.in_(
+                    [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]
+                )
+            )
+        )
+    ).one()
+    return pending, failed, oldest

@@ -86,6 +86,9 @@ async def test_metrics_name_the_series_and_move_when_a_connection_completes(
         "carrierlink_discrepancies_open",
         "carrierlink_http_requests_total",
         "carrierlink_http_request_duration_seconds",
+        "carrierlink_overdue",
+        "carrierlink_webhook_deliveries",
+        "carrierlink_webhook_delivery_lag_seconds",
     ):
         assert f"# TYPE {name} " in after, name
     assert (
