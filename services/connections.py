@@ -56,6 +56,7 @@ def recheck_policy(settings: Settings) -> RecheckPolicy:
         backoff=settings.connection_recheck_backoff,
         maximum_interval=settings.connection_recheck_max,
         wait_limit=settings.connection_wait_limit,
+        overdue_after=settings.overdue_limits().connections.limits,
     )
 
 
