@@ -24,6 +24,7 @@ from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
 from carriers import CARRIERS, carrier_adapters
 from runtime import temporal
+from runtime.activity_metrics import ActivityMetrics
 from runtime.logs import configure_logging
 from runtime.probes import serve_probes
 from runtime.settings import Settings, get_settings
@@ -97,6 +98,7 @@ async def build_worker(
                     audit.pull_account,
                     audit.ensure_audit_schedule,
                     audit.pull_census_page,
+                    audit.record_failure,
                     disconnection.record_status,
                     disconnection.check_request,
                     disconnection.disconnect_group,
@@ -110,7 +112,7 @@ async def build_worker(
                     webhook.deliver_due,
                     coverage_export.build_export,
                 ],
-                interceptors=INTERCEPTORS,
+                interceptors=[*INTERCEPTORS, ActivityMetrics()],
                 max_concurrent_activities=200,
                 # On SIGTERM running activities get this long to finish before they are cancelled.
                 graceful_shutdown_timeout=settings.worker_graceful_shutdown,

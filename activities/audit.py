@@ -12,7 +12,7 @@ from activities.heartbeat import heartbeats
 from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
 from domain.account import AccountStructure
-from domain.audits import AccountSummary, AuditTrigger, PullRequest
+from domain.audits import AccountSummary, AuditFailure, AuditTrigger, PullRequest
 from domain.census import CENSUS_PAGE_SIZE, CensusPageRequest, CensusPageResult
 from domain.errors import ValidationFailed
 from domain.plans import validate_plan
@@ -64,6 +64,11 @@ class AuditActivities:
                 "InvalidCarrierData",
             ) from exc
         return await census.store_census_page(self._db, request, page)
+
+    @activity.defn(name="record_audit_failure")
+    async def record_failure(self, failure: AuditFailure) -> None:
+        """Keep why the audit's run failed on the audit; safe to repeat."""
+        await audits.record_failure(self._db, failure)
 
     @activity.defn(name="ensure_audit_schedule")
     async def ensure_audit_schedule(self, request: PullRequest) -> str:

@@ -72,6 +72,25 @@ class ApiMetrics:
             "Open differences that are discrepancies.",
             registry=self.registry,
         )
+        self.overdue = Gauge(
+            "carrierlink_overdue",
+            "Records in a waiting status longer than its limit (settings overdue_*), by kind "
+            "(connection, disconnection) and status.",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+
+        self.webhook_deliveries = Gauge(
+            "carrierlink_webhook_deliveries",
+            "Webhook deliveries owed (pending) or out of attempts (failed), by status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.webhook_lag = Gauge(
+            "carrierlink_webhook_delivery_lag_seconds",
+            "Age of the oldest pending webhook delivery (0: none pending).",
+            registry=self.registry,
+        )
 
     def render(self, figures: BusinessFigures) -> bytes:
         """The exposition text, with the gauges set from this scrape's figures."""
@@ -94,6 +113,12 @@ class ApiMetrics:
             self.transactions.labels(status, detail).set(count)
         self.differences.set(figures.open_differences)
         self.discrepancies.set(figures.open_discrepancies)
+        for (kind, status), count in figures.overdue.items():
+            self.overdue.labels(kind.value, status).set(count)
+        pending, failed, oldest_pending = figures.webhooks
+        self.webhook_deliveries.labels("pending").set(pending)
+        self.webhook_deliveries.labels("failed").set(failed)
+        self.webhook_lag.set(max(0, now - oldest_pending) if oldest_pending else 0)
         return generate_latest(self.registry)
 
 

@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 
 from domain.errors import ValidationFailed
+from domain.overdue import OverdueFilter, StatusLimits
 from store import group_data
 from store.db import Database
 from store.group_data import Filter
-from store.models import Versioned
+from store.models import Versioned, unix_now
 
 # `Direction` is re-exported: routers take it from here with the other list parameters.
 from store.pages import Direction as Direction
@@ -214,3 +215,20 @@ async def effective_date_dep(
 
 
 EffectiveDate = Annotated[date | None, Depends(effective_date_dep)]
+
+
+# `overdue=true|false` on the connection and disconnection request lists (issue 21's stuck work).
+Overdue = Annotated[
+    bool | None,
+    Query(
+        description="true: in a waiting status longer than its limit (settings overdue_*); "
+        "false: every other record"
+    ),
+]
+
+
+def overdue_filter(overdue: bool | None, limits: StatusLimits) -> OverdueFilter | None:
+    """The list's overdue filter, with the cutoffs of this moment (None: not asked)."""
+    if overdue is None:
+        return None
+    return OverdueFilter(overdue, limits.cutoffs(now=unix_now()))

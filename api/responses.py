@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.params import Page
 from domain.connections import GroupData
@@ -389,8 +389,15 @@ class GroupAudit(BaseModel):
     trigger: str
     created: int
     completed_at: int | None
-    changes: dict[str, Any]
+    changes: dict[str, Any] = Field(
+        description="what the audit changed: counts by record type (`created`, `changed`), the "
+        "group's `group_differences`, and `records`: each record created or changed "
+        "(`record_type`, `id`, its carrier key, `change`, and `fields`: `{field, from, to}`)"
+    )
     status: str
+    failure_reason: str | None = Field(
+        default=None, description="only when `status` is failed: why (the innermost cause)"
+    )
 
 
 # Disconnections and renewals.

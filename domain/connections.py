@@ -95,6 +95,9 @@ class RecheckPolicy(BaseModel):
     backoff: float = Field(ge=1.0)
     maximum_interval: timedelta
     wait_limit: timedelta
+    # Time-in-status limits by status (settings overdue_*): the run's current details say from
+    # when it is overdue. Empty in runs started before there were limits.
+    overdue_after: dict[str, timedelta] = {}
 
 
 class GroupData(BaseModel):

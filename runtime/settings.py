@@ -9,6 +9,10 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.connections import ConnectionStatus
+from domain.disconnections import DisconnectionStatus
+from domain.overdue import OverdueLimits
+
 
 class Settings(BaseSettings):
     """Runtime configuration shared by the dev stack, the worker, the API and the sandbox.
@@ -119,6 +123,15 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = None
     worker_graceful_shutdown: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
 
+    # Stuck work: how long a record may stay in a waiting status before it is overdue
+    # (`?overdue=true` on the lists, the carrierlink_overdue gauge): a connection waiting on the
+    # carrier for a week, a review (the platform's or an operator's) waiting three days.
+    overdue_noyo_review: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    overdue_waiting_on_carrier: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    overdue_carrier_authorization: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    overdue_action_required: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    overdue_disconnection_review: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+
     # Development tenancy: the organization and token created by the dev stack.
     dev_organization: str = "demo"
     dev_token: str = "dev-token"
@@ -138,6 +151,18 @@ class Settings(BaseSettings):
     def temporal_target(self) -> str:
         """The host:port the worker and the API dial."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def overdue_limits(self) -> OverdueLimits:
+        """The time-in-status limits of every waiting status that has one."""
+        return OverdueLimits.of(
+            connections={
+                ConnectionStatus.NOYO_REVIEW: self.overdue_noyo_review,
+                ConnectionStatus.WAITING_ON_CARRIER: self.overdue_waiting_on_carrier,
+                ConnectionStatus.CARRIER_AUTHORIZATION: self.overdue_carrier_authorization,
+                ConnectionStatus.ACTION_REQUIRED: self.overdue_action_required,
+            },
+            disconnections={DisconnectionStatus.NEEDS_REVIEW: self.overdue_disconnection_review},
+        )
 
     def carrier_base_url(self, slug: str) -> str:
         """Where the carrier with this registry slug answers (the sandbox unless overridden)."""

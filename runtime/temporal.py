@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from runtime.activity_metrics import DURATION, DURATION_BUCKETS
 from runtime.settings import Settings
 
 DATA_CONVERTER = pydantic_data_converter
@@ -30,4 +31,9 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
     if settings.worker_metrics_port is None:
         return None
     address = f"{settings.worker_host}:{settings.worker_metrics_port}"
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    prometheus = PrometheusConfig(
+        bind_address=address,
+        # The worker's own activity histogram is in seconds (runtime/activity_metrics.py).
+        histogram_bucket_overrides={DURATION: list(DURATION_BUCKETS)},
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))

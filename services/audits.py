@@ -27,12 +27,11 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from carriers import carrier_info
 from domain.account import AccountStructure
-from domain.audits import AccountSummary, AuditTrigger, PullRequest
+from domain.audits import AccountSummary, AuditFailure, AuditTrigger, PullRequest, failure_reason
 from domain.errors import ValidationFailed
 from runtime.settings import Settings
 from store import audits as audit_rows
@@ -270,9 +269,13 @@ async def audit_status(
         )
     if audit.completed_at is not None:
         return _audit(audit, "completed")
+    if audit.failure_reason is not None:
+        # Recorded by the run itself: no need for its history (which is not kept forever).
+        return {**_audit(audit, "failed"), "failure_reason": audit.failure_reason}
     status = await _run_status(temporal, audit)
     if status != "failed":
         return _audit(audit, status)
+    # A run that failed without recording why (before runs did, or ended otherwise).
     return {**_audit(audit, status), "failure_reason": await _failure_reason(temporal, audit)}
 
 
@@ -283,13 +286,7 @@ async def _failure_reason(temporal: Client, audit: GroupAudit) -> str:
     try:
         await temporal.get_workflow_handle(audit.workflow_id).result()
     except WorkflowFailureError as err:
-        cause: BaseException = err
-        while cause.__cause__ is not None:
-            cause = cause.__cause__
-        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
-        kind = kind or type(cause).__name__
-        message = getattr(cause, "message", None) or str(cause)
-        return f"{kind}: {message}" if message else kind
+        return failure_reason(err)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             return "the audit's run never started"
@@ -334,6 +331,12 @@ async def record_pull(
         created=recorded.get("created", {}),
         changed=recorded.get("changed", {}),
     )
+
+
+async def record_failure(db: Database, failure: AuditFailure) -> None:
+    """Keep why the audit's run failed on the audit, where the API serves it."""
+    async with db.transaction() as session:
+        await audit_rows.record_failure(session, failure)
 
 
 async def ensure_group_schedule(

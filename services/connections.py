@@ -56,6 +56,7 @@ def recheck_policy(settings: Settings) -> RecheckPolicy:
         backoff=settings.connection_recheck_backoff,
         maximum_interval=settings.connection_recheck_max,
         wait_limit=settings.connection_wait_limit,
+        overdue_after=settings.overdue_limits().connections.limits,
     )
 
 
@@ -390,6 +391,8 @@ async def record_status(database: Database, change: StatusChange) -> None:
             )
         if row.status_seq >= change.seq:
             return
+        if row.status != change.status.value:
+            row.status_changed = unix_now()
         row.status = change.status.value
         row.status_seq = change.seq
         row.group_data = connection.group_data.contract()

@@ -4,15 +4,18 @@ business figures `/metrics` exposes (read from PostgreSQL at scrape time)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from temporalio.client import Client
 
+from domain.overdue import OverdueKind, OverdueLimits
 from store import operations
 from store.db import Database
 from store.migrate import current_head
+from store.models import GroupConnection, GroupDisconnectionRequest, unix_now
 from store.operations import StatusCount
+from store.overdue import WaitingRecord, overdue_by_status
 
 # A readiness probe answers within its own timeout even when a dependency hangs.
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -61,13 +64,34 @@ class BusinessFigures:
     transactions: list[tuple[str, str, int]]
     open_differences: int
     open_discrepancies: int
+    # (kind, status) -> records past that status's time limit; every limited status is named.
+    overdue: dict[tuple[OverdueKind, str], int] = field(default_factory=dict)
+    # Webhook deliveries: pending, failed (out of attempts), the oldest pending's creation.
+    webhooks: tuple[int, int, int | None] = (0, 0, None)
 
 
-async def business_figures(db: Database) -> BusinessFigures:
-    """Aggregates over the whole store (every organization): a handful of indexed counts."""
+async def business_figures(db: Database, *, limits: OverdueLimits | None = None) -> BusinessFigures:
+    """Aggregates over the whole store (every organization): a handful of indexed counts
+    (overdue ones only when `limits` are given)."""
+    now = unix_now()
+    overdue: dict[tuple[OverdueKind, str], int] = {}
     async with db.transaction() as session:
         connections = await operations.connections_by_status(session)
         reviews = await operations.open_disconnection_reviews(session)
         transactions = await operations.transactions_by_status_detail(session)
         differences, discrepancies = await operations.open_differences(session)
-    return BusinessFigures(connections, reviews, transactions, differences, discrepancies)
+        webhooks = await operations.webhook_deliveries(session)
+        if limits is not None:
+            for kind, model in _WAITING_RECORDS.items():
+                cutoffs = limits.of_kind(kind).cutoffs(now=now)
+                counts = await overdue_by_status(session, model, cutoffs)
+                overdue.update({(kind, status): count for status, count in counts.items()})
+    return BusinessFigures(
+        connections, reviews, transactions, differences, discrepancies, overdue, webhooks
+    )
+
+
+_WAITING_RECORDS: dict[OverdueKind, WaitingRecord] = {
+    OverdueKind.CONNECTION: GroupConnection,
+    OverdueKind.DISCONNECTION: GroupDisconnectionRequest,
+}

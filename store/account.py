@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.account import AccountStructure, CarrierGroupProfile
+from domain.audits import MAX_RECORDED_CHANGES, field_changes
 from store.db import NO_KEY_UPDATE
 from store.models import (
     CarrierConfiguration,
@@ -30,15 +31,29 @@ class AccountChanges:
     created: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
     group_differences: list[dict[str, Any]] = field(default_factory=list)
+    # Which records: `{record_type, id, <carrier key>, change, fields: [{field, from, to}]}`.
+    records: list[dict[str, Any]] = field(default_factory=list)
+    records_omitted: int = 0
 
     def count(self, bucket: dict[str, int], kind: str) -> None:
         bucket[kind] = bucket.get(kind, 0) + 1
 
+    def name(self, entry: dict[str, Any]) -> None:
+        """Name one record the pull created or changed (past the bound, only count it)."""
+        if len(self.records) < MAX_RECORDED_CHANGES:
+            self.records.append(entry)
+        else:
+            self.records_omitted += 1
+
     def as_dict(self) -> dict[str, Any]:
+        named: dict[str, Any] = {"records": self.records}
+        if self.records_omitted:
+            named["records_omitted"] = self.records_omitted
         return {
             "created": self.created,
             "changed": self.changed,
             "group_differences": self.group_differences,
+            **named,
         }
 
 
@@ -63,11 +78,24 @@ async def _sync(
             row = model(id=uuid.uuid4(), **scope, **{key_column: key}, **fields)  # type: ignore[call-arg]
             await save_version(session, row, is_new=True)
             changes.count(changes.created, kind)
+            changes.name(
+                {"record_type": kind, "id": str(row.id), key_column: key, "change": "created"}
+            )
         elif any(getattr(row, name) != value for name, value in fields.items()):
+            before = {name: getattr(row, name) for name in fields}
             for name, value in fields.items():
                 setattr(row, name, value)
             await save_version(session, row)
             changes.count(changes.changed, kind)
+            changes.name(
+                {
+                    "record_type": kind,
+                    "id": str(row.id),
+                    key_column: key,
+                    "change": "changed",
+                    "fields": field_changes(before, fields),
+                }
+            )
         ids[key] = row.id
     return ids
 
@@ -107,9 +135,19 @@ async def _reconcile_group(
     group = await session.get(Group, group_id, with_for_update=NO_KEY_UPDATE)
     assert group is not None, f"group {group_id} missing"
     changes.group_differences.extend(_group_differences(group, profile))
+    before = {name: getattr(group, name) for name in _FILLED_FROM_CARRIER}
     if _fill_from_carrier(group, profile):
         await save_version(session, group)
         changes.count(changes.changed, "groups")
+        after = {name: getattr(group, name) for name in _FILLED_FROM_CARRIER}
+        changes.name(
+            {
+                "record_type": "groups",
+                "id": str(group.id),
+                "change": "changed",
+                "fields": field_changes(before, after),
+            }
+        )
 
 
 def _group_differences(group: Group, profile: CarrierGroupProfile) -> list[dict[str, Any]]:
@@ -122,10 +160,14 @@ def _group_differences(group: Group, profile: CarrierGroupProfile) -> list[dict[
     return differences
 
 
+# The group's fields the carrier may fill when the platform never gave them.
+_FILLED_FROM_CARRIER = ("dba_name", "federal_ein", "sic_code")
+
+
 def _fill_from_carrier(group: Group, profile: CarrierGroupProfile) -> bool:
     """Take from the carrier the fields the platform never gave; whether any was."""
     filled = False
-    for name in ("dba_name", "federal_ein", "sic_code"):
+    for name in _FILLED_FROM_CARRIER:
         if getattr(group, name) is None and getattr(profile, name):
             setattr(group, name, getattr(profile, name))
             filled = True

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.account import AccountStructure
-from domain.audits import AuditTrigger, PullRequest
+from domain.audits import MAX_FAILURE_REASON, AuditFailure, AuditTrigger, PullRequest
 from store.account import store_account_structure
 from store.db import NO_KEY_UPDATE
 from store.models import CarrierConfiguration, Group, GroupAudit, unix_now
@@ -106,3 +106,23 @@ async def record_pull(
         audit.completed_at = unix_now()
     recorded: dict[str, Any] = audit.changes
     return recorded
+
+
+async def record_failure(session: AsyncSession, failure: AuditFailure) -> None:
+    """Keep why an audit's run failed on the audit (recorded now when it had no row: a
+    scheduled audit's); a completed audit is left as it is, a repeat changes nothing."""
+    request = failure.request
+    audit_id = request.resolved_audit_id()
+    audit = await session.get(GroupAudit, audit_id, with_for_update=NO_KEY_UPDATE)
+    if audit is None:
+        audit = GroupAudit(
+            id=audit_id,
+            group_id=request.group_id,
+            carrier_ids=[request.carrier_id],
+            trigger=request.trigger.value,
+            completed_at=None,
+            workflow_id=failure.workflow_id,
+        )
+        session.add(audit)
+    if audit.completed_at is None:
+        audit.failure_reason = failure.reason[:MAX_FAILURE_REASON]

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
+from domain.overdue import OverdueFilter
 from store.db import NO_KEY_UPDATE
 from store.models import Group, GroupConnection, GroupDisconnectionRequest
+from store.overdue import filter_condition
 from store.versioning import save_version
 
 
@@ -131,6 +133,7 @@ def connection_conditions(
     carrier_ids: Sequence[uuid.UUID] = (),
     carrier_group_id: str | None = None,
     group_id: uuid.UUID | None = None,
+    overdue: OverdueFilter | None = None,
     visible: bool = True,
 ) -> list[ColumnElement[bool]]:
     """The organization's connections matching every filter given (none when not `visible`)."""
@@ -147,6 +150,8 @@ def connection_conditions(
         conditions.append(GroupConnection.carrier_group_id == carrier_group_id)
     if group_id is not None:
         conditions.append(GroupConnection.group_id == group_id)
+    if overdue is not None:
+        conditions.append(filter_condition(GroupConnection, overdue))
     return conditions
 
 

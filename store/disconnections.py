@@ -15,6 +15,7 @@ from domain.disconnections import (
     DisconnectionStatus,
     SourceType,
 )
+from domain.overdue import OverdueFilter
 from store.connections import live_connection, open_disconnection_request
 from store.db import NO_KEY_UPDATE
 from store.group_data import Contains
@@ -26,6 +27,7 @@ from store.models import (
     RecordVersion,
     unix_now,
 )
+from store.overdue import filter_condition
 from store.versioning import save_version
 
 
@@ -81,6 +83,8 @@ async def record_status(
         row = await _recreate(session, change, workflow_id)
     if row.status_seq >= change.seq:
         return row.version
+    if row.status != state.status.value:
+        row.status_changed = unix_now()
     row.status = state.status.value
     row.effective_end_date = state.effective_end_date
     row.reason = state.reason
@@ -197,6 +201,7 @@ def request_conditions(
     source_types: Sequence[str] = (),
     ids: Sequence[uuid.UUID] = (),
     group_ids: Sequence[uuid.UUID] = (),
+    overdue: OverdueFilter | None = None,
 ) -> list[ColumnElement[bool]]:
     """The organization's requests matching every filter given (`search`: part of the group
     name, any case)."""
@@ -218,4 +223,6 @@ def request_conditions(
         conditions.append(request.id.in_(ids))
     if group_ids:
         conditions.append(request.group_id.in_(group_ids))
+    if overdue is not None:
+        conditions.append(filter_condition(request, overdue))
     return conditions

@@ -134,6 +134,7 @@ class GroupConnection(Versioned, Base):
             unique=True,
             postgresql_where=text("disconnected IS NULL"),
         ),
+        Index("ix_group_connections_status_changed", "status", "status_changed"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -149,6 +150,8 @@ class GroupConnection(Versioned, Base):
     disconnected: Mapped[int | None] = mapped_column(BigInteger)
     workflow_id: Mapped[str] = mapped_column(Text)
     status_seq: Mapped[int] = mapped_column(default=0)
+    # When the record entered its current status (Unix seconds): its time in status, overdue.
+    status_changed: Mapped[int] = mapped_column(BigInteger, default=unix_now)
 
     def as_contract(self) -> dict[str, Any]:
         return {
@@ -311,6 +314,8 @@ class GroupAudit(Base):
     trigger: Mapped[str] = mapped_column(String(32))
     workflow_id: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why its run failed (the innermost cause), recorded by the run itself; None otherwise.
+    failure_reason: Mapped[str | None] = mapped_column(Text)
 
     def as_contract(self) -> dict[str, Any]:
         return {
@@ -337,6 +342,7 @@ class GroupDisconnectionRequest(Versioned, Base):
             unique=True,
             postgresql_where=text("status IN ('needs_review', 'processing')"),
         ),
+        Index("ix_group_disconnection_requests_status_changed", "status", "status_changed"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -356,6 +362,8 @@ class GroupDisconnectionRequest(Versioned, Base):
     completed: Mapped[int | None] = mapped_column(BigInteger)
     workflow_id: Mapped[str] = mapped_column(Text)
     status_seq: Mapped[int] = mapped_column(default=0)
+    # When the record entered its current status (Unix seconds): its time in status, overdue.
+    status_changed: Mapped[int] = mapped_column(BigInteger, default=unix_now)
 
     def as_contract(self) -> dict[str, Any]:
         return {

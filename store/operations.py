@@ -8,7 +8,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.disconnections import DisconnectionStatus
+from domain.webhooks import DeliveryStatus
 from store.models import Difference, GroupConnection, GroupDisconnectionRequest, MemberTransaction
+from store.webhooks import WebhookDelivery
 
 
 async def migration_revision(session: AsyncSession) -> str | None:
@@ -29,11 +31,11 @@ class StatusCount:
 
 
 async def connections_by_status(session: AsyncSession) -> list[StatusCount]:
-    """Every connection status with its count and the oldest last change in it."""
+    """Every connection status with its count and the earliest entry into it."""
     rows = await session.execute(
-        select(GroupConnection.status, func.count(), func.min(GroupConnection.modified)).group_by(
-            GroupConnection.status
-        )
+        select(
+            GroupConnection.status, func.count(), func.min(GroupConnection.status_changed)
+        ).group_by(GroupConnection.status)
     )
     return [StatusCount(status, count, oldest) for status, count, oldest in rows]
 
@@ -42,7 +44,7 @@ async def open_disconnection_reviews(session: AsyncSession) -> StatusCount:
     """Disconnection requests waiting for an operator (`needs_review`), and the oldest."""
     count, oldest = (
         await session.execute(
-            select(func.count(), func.min(GroupDisconnectionRequest.created)).where(
+            select(func.count(), func.min(GroupDisconnectionRequest.status_changed)).where(
                 GroupDisconnectionRequest.status == DisconnectionStatus.NEEDS_REVIEW.value
             )
         )
@@ -75,3 +77,23 @@ async def open_differences(session: AsyncSession) -> tuple[int, int]:
         )
     ).one()
     return differences, discrepancies
+
+
+async def webhook_deliveries(session: AsyncSession) -> tuple[int, int, int | None]:
+    """(pending deliveries, failed ones, the oldest pending one's creation in Unix seconds)."""
+    pending, failed, oldest = (
+        await session.execute(
+            select(
+                func.count().filter(WebhookDelivery.status == DeliveryStatus.PENDING.value),
+                func.count().filter(WebhookDelivery.status == DeliveryStatus.FAILED.value),
+                func.min(WebhookDelivery.created).filter(
+                    WebhookDelivery.status == DeliveryStatus.PENDING.value
+                ),
+            ).where(
+                WebhookDelivery.status.in_(
+                    [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]
+                )
+            )
+        )
+    ).one()
+    return pending, failed, oldest

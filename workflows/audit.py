@@ -12,6 +12,8 @@ from workflows.common import (
     ACCOUNT_PULL_HEARTBEAT,
     ACCOUNT_PULL_TIMEOUT,
     CARRIER_RETRY,
+    STORE_RETRY,
+    STORE_WRITE_TIMEOUT,
     at,
     pull_census,
     report_carrier_ended,
@@ -20,12 +22,15 @@ from workflows.common import (
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
 # workflow must compare against the same classes and enum members, whatever the runner.
 with workflow.unsafe.imports_passed_through():
-    from domain.audits import AccountSummary, PullRequest
+    from domain.audits import AccountSummary, AuditFailure, PullRequest, failure_reason
 
 WORKFLOW_NAME = "GroupAudit"
 
 # Audits before census pulls existed refreshed no member.
 CENSUS_PATCH = "census-refresh"
+# Runs before this patch failed without recording why on the audit (the API read their history).
+RECORD_FAILURE_PATCH = "audit-records-failure-reason"
+
 # A carrier that is down keeps an audit retrying this long; the next scheduled run tries again.
 AUDIT_DEADLINE = timedelta(hours=1)
 
@@ -64,6 +69,8 @@ class GroupAuditWorkflow:
                 # A run that raced the group's disconnection: nothing to audit any more.
                 workflow.set_current_details(f"skipped: {cause.message}")
                 return None
+            if workflow.patched(RECORD_FAILURE_PATCH):
+                await self._record_failure(request, failure_reason(err))
             raise
         workflow.set_current_details(
             f"audit `{summary.audit_id}`: created {summary.created or 'nothing'}, "
@@ -77,3 +84,13 @@ class GroupAuditWorkflow:
         )
         await report_carrier_ended(request, summary)
         return summary
+
+    async def _record_failure(self, request: PullRequest, reason: str) -> None:
+        """Keep why on the audit itself, where the API serves it after the history is gone."""
+        workflow.set_current_details(f"audit `{request.audit_id}` failed: {reason}")
+        await workflow.execute_activity_method(
+            activity_refs.AuditActivities.record_failure,
+            AuditFailure(request=request, workflow_id=workflow.info().workflow_id, reason=reason),
+            start_to_close_timeout=STORE_WRITE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )

@@ -467,6 +467,14 @@ class GroupConnectionWorkflow:
                 lines.append(f"Gives up (unable_to_connect) at {at(give_up_at)}.")
         elif self._status is ConnectionStatus.PROCESSING:
             lines.append("Asking the carrier.")
+        limit = self._input.recheck.overdue_after.get(self._status.value)
+        if limit is not None:
+            due = self._since + limit
+            lines.append(
+                f"**Overdue** since {at(due)}: longer in {self._status.value} than its limit."
+                if workflow.now() >= due
+                else f"Overdue from {at(due)} (the time limit of {self._status.value})."
+            )
         lines.append(f"carrier group `{self._input.group_data.carrier_group_id}`")
         if self._refused_review:
             lines.append(f"**{self._refused_review}**")

@@ -47,7 +47,12 @@ async def list_latest_audits(
     )
 
 
-@router.post("", status_code=201, response_model=responses.GroupAudit)
+@router.post(
+    "",
+    status_code=201,
+    response_model=responses.GroupAudit,
+    response_model_exclude_unset=True,
+)
 async def request_audit(
     group_id: uuid.UUID,
     body: AuditRequestBody,
@@ -67,7 +72,8 @@ async def request_audit(
     )
 
 
-@router.get("/{audit_id}", response_model=responses.GroupAudit)
+# Unset fields stay out: `failure_reason` is there only for a failed audit.
+@router.get("/{audit_id}", response_model=responses.GroupAudit, response_model_exclude_unset=True)
 async def get_audit(
     group_id: uuid.UUID,
     audit_id: uuid.UUID,

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Query
 from api import responses
 from api.deps import DB, AppSettings, OrganizationId, TemporalClient
 from api.openapi import ERROR_RESPONSES
-from api.params import Direction, Page, Paging, RequestSortBy, csv_choices, csv_uuids, sorted_page
+from api.params import (
+    Direction,
+    Overdue,
+    Page,
+    Paging,
+    RequestSortBy,
+    csv_choices,
+    csv_uuids,
+    overdue_filter,
+    sorted_page,
+)
 from api.schemas import (
     ConnectionRetry,
     ConnectionReview,
@@ -81,6 +91,7 @@ async def create_connection_for_group(
 async def list_connections(
     organization_id: OrganizationId,
     db: DB,
+    settings: AppSettings,
     page: Paging,
     id: Annotated[str | None, Query(description="comma-separated connection ids")] = None,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
@@ -89,11 +100,13 @@ async def list_connections(
         str | None, Query(description="only together with exactly one carrier_id")
     ] = None,
     filter_organization_id: Annotated[uuid.UUID | None, Query(alias="organization_id")] = None,
+    overdue: Overdue = None,
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
     """The organization's connection requests, newest first by default, filtered by id,
-    status or carrier (and the carrier's group id, with exactly one `carrier_id`)."""
+    status or carrier (and the carrier's group id, with exactly one `carrier_id`), or to those
+    waiting longer than their status allows (`overdue=true`)."""
     # Another organization's id shows nothing (not an error).
     visible = filter_organization_id is None or filter_organization_id == organization_id
     ids = csv_uuids(id, "id")
@@ -112,6 +125,7 @@ async def list_connections(
         statuses=statuses,
         carrier_ids=carriers,
         carrier_group_id=normalized,
+        overdue=overdue_filter(overdue, settings.overdue_limits().connections),
         visible=visible,
     )
     return await sorted_page(

@@ -18,12 +18,14 @@ from api.deps import DB, AppSettings, OrganizationId, TemporalClient
 from api.openapi import ERROR_RESPONSES
 from api.params import (
     Direction,
+    Overdue,
     Page,
     Paging,
     RequestSortBy,
     csv_choices,
     csv_uuids,
     date_param,
+    overdue_filter,
     sorted_page,
 )
 from api.schemas import (
@@ -40,6 +42,7 @@ from domain.disconnections import (
     SourceType,
 )
 from domain.errors import ValidationFailed
+from runtime.settings import Settings
 from services import disconnections
 from store.disconnections import request_conditions
 from store.models import Group, GroupDisconnectionRequest
@@ -107,8 +110,9 @@ class DisconnectionFilters:
     search: Search = None
     source_type: SourceFilter = None
     id: IdFilter = None
+    overdue: Overdue = None
 
-    def parsed(self) -> dict[str, Any]:
+    def parsed(self, settings: Settings) -> dict[str, Any]:
         """The filters as `store.disconnections.request_conditions` takes them (422 naming the
         first one not valid)."""
         return {
@@ -121,6 +125,7 @@ class DisconnectionFilters:
                 self.source_type, "source_type", (s.value for s in SourceType)
             ),
             "ids": csv_uuids(self.id, "id"),
+            "overdue": overdue_filter(self.overdue, settings.overdue_limits().disconnections),
         }
 
 
@@ -131,6 +136,7 @@ Filters = Annotated[DisconnectionFilters, Depends()]
 async def list_disconnection_requests(
     organization_id: OrganizationId,
     db: DB,
+    settings: AppSettings,
     filters: Filters,
     page: Paging,
     group_id: Annotated[str | None, Query(description="comma-separated group ids")] = None,
@@ -138,7 +144,7 @@ async def list_disconnection_requests(
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
     """The organization's disconnection requests, newest first by default."""
-    parsed = filters.parsed()
+    parsed = filters.parsed(settings)
     groups = csv_uuids(group_id, "group_id")
     return await sorted_page(
         db,
@@ -158,13 +164,14 @@ async def list_group_disconnection_requests(
     group_id: uuid.UUID,
     organization_id: OrganizationId,
     db: DB,
+    settings: AppSettings,
     filters: Filters,
     page: Paging,
     sort_by: RequestSortBy = "created",
     sort_direction: Direction = "desc",
 ) -> Page[Any]:
     """The group's disconnection requests, newest first by default."""
-    parsed = filters.parsed()
+    parsed = filters.parsed(settings)
     async with db.transaction() as session:
         await owned(session, Group, group_id, organization_id, what="group")
     return await sorted_page(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api import responses
-from api.deps import DB, TemporalClient
+from api.deps import DB, AppSettings, TemporalClient
 from services import operations
 
 router = APIRouter(tags=["health"])
@@ -39,7 +39,7 @@ async def ready(db: DB, temporal: TemporalClient) -> JSONResponse:
 # Prometheus text exposition, not JSON, for a scraper: an operational endpoint a client generator
 # should not see, so it stays out of the document (whose every operation answers a JSON model).
 @router.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
-async def metrics(request: Request, db: DB) -> Response:
-    figures = await operations.business_figures(db)
+async def metrics(request: Request, db: DB, settings: AppSettings) -> Response:
+    figures = await operations.business_figures(db, limits=settings.overdue_limits())
     api_metrics = request.app.state.metrics
     return Response(api_metrics.render(figures), media_type=api_metrics.content_type)

@@ -108,6 +108,24 @@ async def test_an_audit_stores_carrier_changes_as_new_versions_and_keeps_the_old
     assert audit["trigger"] == "request"
     assert audit["changes"]["changed"] == {"plans": 1, "locations": 1}
     assert audit["changes"]["created"]["plans"] == 1
+    # Which records changed, and how: the plan's status and the location's address, from -> to.
+    records = audit["changes"]["records"]
+    (plan_change,) = [
+        r for r in records if r["record_type"] == "plans" and r["change"] == "changed"
+    ]
+    assert plan_change["id"] == before["id"]
+    assert plan_change["carrier_plan_id"] == carrier_plan["carrier_plan_id"]
+    assert {"field": "status", "from": "active", "to": "discontinued"} in plan_change["fields"]
+    (location_change,) = [r for r in records if r["record_type"] == "locations"]
+    assert location_change["id"] == location["id"]
+    assert location_change["change"] == "changed"
+    assert {
+        "field": "address.street_one",
+        "from": carrier_location["address"]["street_one"],
+        "to": "1 Audit Way",
+    } in location_change["fields"]
+    (added,) = [r for r in records if r["record_type"] == "plans" and r["change"] == "created"]
+    assert set(added) == {"record_type", "id", "carrier_plan_id", "change"}
     # The platform owns the group's name: the carrier's rename is reported, not applied.
     assert {
         "field": "name",
@@ -317,3 +335,35 @@ async def test_connections_completed_before_audits_existed_get_their_schedule_ba
     described = await handle.describe()
     assert described.schedule.state.paused is False
     assert "Acme Corp" in (described.schedule.state.note or "")
+
+
+async def test_a_failed_audit_stores_and_serves_its_reason(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, database: Database
+) -> None:
+    carrier_group_id = principal_id()
+    group_id = await connected(api, PRINCIPAL, carrier_group_id)
+    # The carrier no longer knows the group: its account answers 404, which is not retried.
+    response = await sandbox.post(
+        f"/_sandbox/principal/groups/{carrier_group_id}/changes",
+        json={"kind": "set_status", "status": "not_found", "message": "no such group"},
+    )
+    assert response.status_code == 200, response.text
+    requested = await api.post(
+        f"/api/v1/groups/{group_id}/audit_requests", json={"carrier_id": PRINCIPAL}
+    )
+    assert requested.status_code == 201, requested.text
+    audit_id = requested.json()["id"]
+
+    async def stored_reason() -> str | None:
+        async with database.transaction() as session:
+            audit = await session.get(GroupAudit, UUID(audit_id))
+            return audit.failure_reason if audit else None
+
+    # Recorded by the run itself on the audit's row, not only in the run's history.
+    reason = await eventually(stored_reason, within=15)
+    assert reason.startswith("CarrierRejected: GET ")
+    assert "404" in reason
+    served = (await api.get(f"/api/v1/groups/{group_id}/audit_requests/{audit_id}")).json()
+    assert served["status"] == "failed"
+    assert served["failure_reason"] == reason
+    assert served["completed_at"] is None

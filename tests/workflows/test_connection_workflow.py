@@ -464,6 +464,8 @@ async def test_a_mistyped_signal_is_recorded_on_the_run_and_a_valid_one_still_wo
         "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
     )
     assert current.refused_review in metadata.current_details  # what the UI shows
+    # No time limits in this run's input (as in runs started before there were any).
+    assert "verdue" not in metadata.current_details
 
     await handle.signal(GroupConnectionWorkflow.resolve_review, ReviewDecision(decision="approve"))
     result = await handle.result()
@@ -855,3 +857,19 @@ async def test_a_review_decision_does_not_outlive_noyo_review(rig: Rig) -> None:
     assert (
         result.status is ConnectionStatus.UNABLE_TO_CONNECT
     )  # at the wait limit, still not installed
+
+
+async def test_the_current_details_say_from_when_a_waiting_status_is_overdue(rig: Rig) -> None:
+    rig.carrier.answer = always(LookupOutcome.NEEDS_REVIEW)
+    input = connection_input(initial=HOUR)
+    limits = {"noyo_review": timedelta(days=3)}
+    recheck = input.recheck.model_copy(update={"overdue_after": limits})
+    handle = await rig.start(input.model_copy(update={"recheck": recheck}))
+    await rig.carrier.reached(ConnectionStatus.NOYO_REVIEW)
+    await adopted(handle, ConnectionStatus.NOYO_REVIEW)
+
+    metadata = await handle.query(
+        "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
+    )
+    assert "Overdue from " in metadata.current_details
+    assert "(the time limit of noyo_review)" in metadata.current_details
