@@ -20,7 +20,7 @@ from activities.disconnection import DisconnectionActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
-from carriers import CARRIERS, carrier_adapters
+from carriers import CARRIERS, SftpSettings, carrier_adapters
 from runtime import temporal
 from runtime.logs import configure_logging
 from runtime.probes import serve_probes
@@ -67,6 +67,11 @@ async def build_worker(
     async with carrier_adapters(
         {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
         timeout_seconds=settings.carrier_timeout_seconds,
+        sftp={
+            info.slug: SftpSettings.from_url(settings.carrier_sftp_url(info.slug))
+            for info in CARRIERS.values()
+            if info.sends_files
+        },
     ) as adapters:
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID
 
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
@@ -54,6 +55,22 @@ class SftpSettings:
     key_file: str | None = None
     password: str | None = None
     known_hosts: str | None = None  # None: any host key (the loopback sandbox only)
+
+    @classmethod
+    def from_url(cls, url: str) -> SftpSettings:
+        """`sftp://user[:password]@host:port[?key_file=PATH&known_hosts=PATH]` (settings)."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 22,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password) if parts.password else None,
+            key_file=query.get("key_file"),
+            known_hosts=query.get("known_hosts"),
+            inbound=query.get("inbound", "inbound"),
+            outbound=query.get("outbound", "outbound"),
+        )
 
 
 @dataclass(frozen=True)

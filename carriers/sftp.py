@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import posixpath
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncssh
+# asyncssh registers DSA keys on import, which cryptography warns about; nothing here uses DSA.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
+    import asyncssh
 
 from carriers.protocol import CarrierUnavailable, SftpSettings
 

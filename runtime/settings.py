@@ -64,10 +64,17 @@ class Settings(BaseSettings):
     sandbox_managed_factor: float = Field(default=5.0, ge=1.0)
     # Where the sandbox keeps its carriers' groups across restarts (default: under data_dir).
     sandbox_state_file: Path | None = None
+    # The sandbox file carrier's SFTP server (sandbox/file_carrier.py), on sandbox_host; 0 = off.
+    sandbox_sftp_port: int = Field(default=8122, ge=0)
+    sandbox_sftp_root: Path | None = None  # default: {data_dir}/sandbox/sftp
 
     # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
     principal_base_url: str | None = None
     unum_base_url: str | None = None
+    larkspur_base_url: str | None = None
+    # File carriers' SFTP servers, as sftp://user[:password]@host:port[?key_file=PATH]; each
+    # defaults to the sandbox's server.
+    larkspur_sftp_url: SecretStr | None = None
     carrier_timeout_seconds: float = 10.0
 
     # Connection lifecycle: how a waiting connection re-checks the carrier.
@@ -140,6 +147,14 @@ class Settings(BaseSettings):
         """Where the carrier with this registry slug answers (the sandbox unless overridden)."""
         override = getattr(self, f"{slug}_base_url", None)
         return override or f"http://{self.sandbox_host}:{self.sandbox_port}/{slug}"
+
+    def carrier_sftp_url(self, slug: str) -> str:
+        """Where the file carrier with this registry slug takes files (the sandbox's server
+        unless overridden; the URL may hold a password: never log it)."""
+        override = getattr(self, f"{slug}_sftp_url", None)
+        if override is not None:
+            return str(override.get_secret_value())
+        return f"sftp://carrierlink:sandbox@{self.sandbox_host}:{self.sandbox_sftp_port}"
 
     def require_database_url(self) -> str:
         """The database URL, failing loudly when nothing has resolved the embedded one yet."""
