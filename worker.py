@@ -17,6 +17,7 @@ from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
+from activities.feeds import FeedActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
@@ -30,6 +31,7 @@ from workflows.audit import GroupAuditWorkflow
 from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
+from workflows.feed_run import FeedRunWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
 from workflows.renewal import RenewalDecisionWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
@@ -42,6 +44,7 @@ WORKFLOWS = [
     GroupConfirmationsWorkflow,
     RenewalDecisionWorkflow,
     WebhookDeliveryWorkflow,
+    FeedRunWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -80,6 +83,7 @@ async def build_worker(
         confirmation = ConfirmationActivities(db, adapters)
         renewal = RenewalActivities(db, adapters)
         webhook = WebhookActivities(db, settings)
+        feeds = FeedActivities(db, adapters, settings)
         try:
             yield Worker(
                 client,
@@ -103,6 +107,12 @@ async def build_worker(
                     renewal.check_renewal,
                     renewal.record_check,
                     webhook.deliver_due,
+                    feeds.open_run,
+                    feeds.build_file,
+                    feeds.record_review,
+                    feeds.deliver_file,
+                    feeds.read_acknowledgement,
+                    feeds.give_up,
                 ],
                 max_concurrent_activities=200,
                 # On SIGTERM running activities get this long to finish before they are cancelled.

@@ -167,3 +167,32 @@ class DisconnectionEdit(_Body):
     effective_end_date: PlausibleEndDate | None = None
     reason: ShortText | None = None
     context: Text | None = None
+
+
+# Feeds to file carriers (`/api/v1/feeds/...`).
+
+
+class FeedEdit(_Body):
+    """What a platform may change of a feed: pause or resume it, and when it runs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "paused": False,
+                    "rrule": "FREQ=WEEKLY;BYDAY=MO,TH",
+                    "time_of_day": "06:30",
+                    "zone_info": "America/Chicago",
+                }
+            ]
+        },
+    )
+
+    paused: bool | None = None
+    rrule: ShortText | None = None
+    time_of_day: (
+        Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None
+    ) = None
+    zone_info: ShortText | None = None
+    error_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 
 from carriers import sftp
@@ -33,9 +35,7 @@ class FileCarrier(HttpCarrier):
         self._sftp = sftp or partner.sftp
 
     def file_rules(self, carrier_group_id: str) -> FileRules:
-        return FileRules(
-            insurance_lines=self.FILE_RULES.insurance_lines, policy_number=carrier_group_id
-        )
+        return replace(self.FILE_RULES, policy_number=carrier_group_id)
 
     async def send_member_transaction(
         self,

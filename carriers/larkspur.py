@@ -68,7 +68,9 @@ FILE_RULES = FileRules(
         LineOfCoverage.LIFE: "AG",
         LineOfCoverage.STD: "STD",
         LineOfCoverage.LTD: "LTD",
-    }
+    },
+    # Its companion guide: every subscriber's NM1 carries the SSN (the sandbox refuses others).
+    requires_subscriber_ssn=True,
 )
 
 _GROUP_ID = re.compile(r"^LM[0-9]{6}$")

@@ -160,7 +160,9 @@ class Built834:
     counts: Counts
     segments: int  # in the transaction set, ST through SE (SE01)
     reference: str = ""  # BGN02
-    members: tuple[str, ...] = field(default=(), repr=False)  # REF*0F of each loop 2000
+    # Each subscriber's loop 2000: where it starts in the transaction set (ST = 1) and its
+    # REF*0F; a 999's IK3 positions fall in one of them.
+    subscriber_loops: tuple[tuple[int, str], ...] = field(default=(), repr=False)
 
 
 def build_834(
@@ -194,7 +196,10 @@ def build_834(
     transaction.append(["N1", "P5", sponsor.name, "FI", _digits(sponsor.federal_ein)])
     transaction.append(["N1", "IN", payer.name, "FI", _digits(payer.federal_ein)])
     counts = Counts()
+    loops: list[tuple[int, str]] = []
     for member in members:
+        if member.subscriber:
+            loops.append((len(transaction) + 1, member.subscriber_id))
         transaction += _member_segments(member)
         counts = _count(counts, member)
     transaction.append(["SE", str(len(transaction) + 1), envelope.transaction_set_control_number])
@@ -220,7 +225,7 @@ def build_834(
         counts=counts,
         segments=len(transaction),
         reference=reference,
-        members=tuple(member.subscriber_id for member in members),
+        subscriber_loops=tuple(loops),
     )
 
 

@@ -112,6 +112,15 @@ class FileRules:
 
     insurance_lines: Mapping[LineOfCoverage, str]  # HD03 per line of coverage
     policy_number: str | None = None  # REF*1L on every member (the carrier group id)
+    # The carrier refuses a subscriber without an SSN (NM108 34 / NM109): the engine counts
+    # such members before sending, to hold a run that would be refused too much.
+    requires_subscriber_ssn: bool = False
+
+    def refuses(self, level: MemberLevel) -> str | None:
+        """Why the carrier would refuse this loop 2000 (its companion guide), or None."""
+        if self.requires_subscriber_ssn and level.subscriber and not level.ssn:
+            return "the subscriber's SSN is required (NM109)"
+        return None
 
 
 def member_levels(

@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     larkspur_sftp_url: SecretStr | None = None
     carrier_timeout_seconds: float = 10.0
 
+    # File carriers' feeds (services/feeds.py): a run that the carrier's rules would refuse for
+    # more than this fraction of its subscribers is held for review instead of sent.
+    feed_error_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
+    # Built files (PII) are kept encrypted under feed_files_dir (default {data_dir}/feed-files)
+    # this long, then deleted; the key is feed_file_key, else {data_dir}/feed-file.key.
+    feed_files_dir: Path | None = None
+    feed_file_retention: timedelta = Field(default=timedelta(days=90), gt=timedelta(0))
+    feed_file_key: SecretStr | None = None
+    # Waiting for a file's 999: first look after this, then less often, until the limit.
+    feed_ack_poll: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    feed_ack_wait_limit: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # `GET /feed_runs/{id}/file` answers a signed link valid this long.
+    feed_link_seconds: int = Field(default=300, gt=0)
+
     # Connection lifecycle: how a waiting connection re-checks the carrier.
     connection_recheck_initial: timedelta = timedelta(seconds=5)
     connection_recheck_backoff: float = 2.0

@@ -102,6 +102,8 @@ async def settings(
         webhook_allow_loopback=True,
         webhook_retry_first=timedelta(seconds=1),
         webhook_retry_factor=1.5,
+        # Feed runs look for the sandbox file carrier's 999 every second (production: 30 s).
+        feed_ack_poll=timedelta(seconds=1),
         _env_file=None,
     )
     await prepare_database(s)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from activities.confirmation import ConfirmationActivities
     from activities.connection import ConnectionActivities
     from activities.disconnection import DisconnectionActivities
+    from activities.feeds import FeedActivities
     from activities.fulfillment import FulfillmentActivities
     from activities.renewal import RenewalActivities
     from activities.webhooks import WebhookActivities
@@ -28,6 +29,7 @@ __all__ = [
     "ConfirmationActivities",
     "ConnectionActivities",
     "DisconnectionActivities",
+    "FeedActivities",
     "FulfillmentActivities",
     "RenewalActivities",
     "WebhookActivities",
@@ -38,6 +40,7 @@ _MODULES = {
     "ConfirmationActivities": "activities.confirmation",
     "ConnectionActivities": "activities.connection",
     "DisconnectionActivities": "activities.disconnection",
+    "FeedActivities": "activities.feeds",
     "FulfillmentActivities": "activities.fulfillment",
     "RenewalActivities": "activities.renewal",
     "WebhookActivities": "activities.webhooks",
