@@ -107,6 +107,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(feeds.router)
     app.include_router(feeds.runs_router)
+    app.include_router(feeds.files_router)
     docs.install(app)
     openapi.install(app)
     return app

@@ -18,6 +18,9 @@ from domain.errors import NotFound
 from runtime.settings import Settings
 from runtime.signing import feed_file_key, token_signing_key
 
+# Where a signed link points (api/routers/feeds.py): outside /api/, as it takes no token.
+FILE_LINK_PREFIX = "/feed-files"
+
 
 class FeedFileStore:
     """One file per run, `{run_id}.x12.enc`, Fernet-encrypted (AES-128-CBC with HMAC-SHA256)."""

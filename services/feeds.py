@@ -57,7 +57,7 @@ from domain.feeds import (
 from domain.member_changes import StatusDetail, TransactionStatus
 from domain.members import CarrierMember
 from runtime.settings import Settings
-from services.feed_files import FeedFileStore, FileLinks
+from services.feed_files import FILE_LINK_PREFIX, FeedFileStore, FileLinks
 from services.fulfillment import settle_snapshots
 from store import feeds as store
 from store.db import Database
@@ -653,7 +653,7 @@ async def file_link(
         raise ValidationFailed.one("id", "the run has no stored file (none built, or expired)")
     expires, signature = links.sign(run_id)
     return (
-        f"/api/v1/feed_runs/{run_id}/file/content?expires={expires}&signature={signature}",
+        f"{FILE_LINK_PREFIX}/{run_id}?expires={expires}&signature={signature}",
         expires,
     )
 

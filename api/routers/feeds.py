@@ -16,11 +16,12 @@ from api.params import Page, Paging, csv_choices, day_param
 from api.schemas import FeedEdit
 from domain.feeds import FeedRunStatus
 from services import feeds
-from services.feed_files import FeedFileStore, FileLinks
+from services.feed_files import FILE_LINK_PREFIX, FeedFileStore, FileLinks
 from store import feeds as reads
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"], responses=ERROR_RESPONSES)
 runs_router = APIRouter(prefix="/api/v1/feed_runs", tags=["feeds"], responses=ERROR_RESPONSES)
+files_router = APIRouter(prefix=FILE_LINK_PREFIX)
 
 
 @router.get("", response_model=Page[responses.Feed])
@@ -152,11 +153,8 @@ async def feed_run_file(
     return {"url": str(request.base_url).rstrip("/") + path, "expires": expires}
 
 
-@runs_router.get(
-    "/{run_id}/file/content",
-    response_class=Response,
-    responses={200: {"content": {"application/edi-x12": {}}}},
-)
+# The link's target: not an API operation (no token, no JSON), so not in the OpenAPI document.
+@files_router.get("/{run_id}", response_class=Response, include_in_schema=False)
 async def feed_run_file_content(
     run_id: uuid.UUID, expires: int, signature: str, settings: AppSettings
 ) -> Response:
