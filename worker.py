@@ -83,7 +83,7 @@ async def build_worker(
         confirmation = ConfirmationActivities(db, adapters)
         renewal = RenewalActivities(db, adapters)
         webhook = WebhookActivities(db, settings)
-        feeds = FeedActivities(db, adapters, settings)
+        feeds = FeedActivities(db, adapters, client, settings)
         try:
             yield Worker(
                 client,
@@ -107,6 +107,8 @@ async def build_worker(
                     renewal.check_renewal,
                     renewal.record_check,
                     webhook.deliver_due,
+                    feeds.prepare_feed,
+                    feeds.readiness,
                     feeds.open_run,
                     feeds.build_file,
                     feeds.record_review,

@@ -8,11 +8,14 @@ from __future__ import annotations
 import uuid
 
 from temporalio import activity
+from temporalio.client import Client
 
 from activities.heartbeat import heartbeats
 from activities.refusals import refused
 from carriers import CarrierAdapter, CarrierRejected
+from domain.audits import PullRequest
 from domain.feeds import (
+    FeedReadiness,
     FeedRunStatus,
     OpenRunRequest,
     RunAcknowledged,
@@ -22,6 +25,7 @@ from domain.feeds import (
     RunReviewed,
 )
 from runtime.settings import Settings
+from services import feeds
 from services.feed_files import FeedFileStore
 from services.feeds import FeedRuns
 from store.db import Database
@@ -29,9 +33,26 @@ from store.db import Database
 
 class FeedActivities:
     def __init__(
-        self, database: Database, adapters: dict[uuid.UUID, CarrierAdapter], settings: Settings
+        self,
+        database: Database,
+        adapters: dict[uuid.UUID, CarrierAdapter],
+        client: Client,
+        settings: Settings,
     ) -> None:
+        self._db = database
+        self._client = client
+        self._settings = settings
         self._runs = FeedRuns(database, adapters, settings, FeedFileStore.from_settings(settings))
+
+    @activity.defn(name="prepare_file_feed")
+    async def prepare_feed(self, request: PullRequest) -> FeedReadiness:
+        """A connection's account is pulled: a file carrier's feed (and schedule), and how far
+        its census and test file are; `sends_files` False for an API carrier."""
+        return await feeds.prepare_connection_feed(self._db, self._client, self._settings, request)
+
+    @activity.defn(name="file_feed_readiness")
+    async def readiness(self, request: PullRequest) -> FeedReadiness:
+        return await feeds.feed_readiness(self._db, request)
 
     @activity.defn(name="open_feed_run")
     async def open_run(self, request: OpenRunRequest) -> RunOpened:

@@ -184,3 +184,25 @@ def parse_schedule(rrule: str, time_of_day: str) -> Calendar:
         hour=int(match.group(1)),
         minute=int(match.group(2)),
     )
+
+
+class FeedReadiness(BaseModel):
+    """Where a connection to a carrier stands on its way to `completed`: a file carrier needs
+    a census (member snapshots built into transactions) and a test file it approved."""
+
+    sends_files: bool
+    feed_id: uuid.UUID | None = None
+    census: bool = False
+    test_file_approved: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return not self.sends_files or (self.census and self.test_file_approved)
+
+    def waiting_for(self) -> str:
+        missing = []
+        if not self.census:
+            missing.append("an initial census (member snapshots)")
+        if not self.test_file_approved:
+            missing.append("the carrier's approval of a test file (a positive 999)")
+        return "waiting for " + " and ".join(missing)

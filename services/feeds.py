@@ -35,10 +35,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from carriers import CarrierAdapter, carrier_info
 from carriers.protocol import CarrierInfo, FileMode, TradingPartner
 from carriers.x12 import AckCode, read_999, validate
+from domain.audits import PullRequest
 from domain.edi834 import Built834, Envelope, FileAction, MemberLevel, Party, build_834
 from domain.edi834_members import member_action, member_levels
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.feeds import (
+    FeedReadiness,
     FeedRunInput,
     FeedRunStatus,
     FeedRunTrigger,
@@ -489,6 +491,39 @@ async def ensure_feed_schedule(client: Client, settings: Settings, feed: Feed) -
 
 
 # --- the API's and the connection's use cases -----------------------------------------------------
+
+
+async def prepare_connection_feed(
+    db: Database, client: Client, settings: Settings, request: PullRequest
+) -> FeedReadiness:
+    """A connection's account is pulled: for a file carrier, its feed (made once, with its
+    schedule) and how far the census and the test file are; nothing for an API carrier."""
+    if not carrier_info(request.carrier_id).sends_files:
+        return FeedReadiness(sends_files=False)
+    contract = await ensure_feed(
+        db,
+        client,
+        settings,
+        organization_id=request.organization_id,
+        group_id=request.group_id,
+        carrier_id=request.carrier_id,
+        carrier_group_id=request.carrier_group_id,
+    )
+    return await feed_readiness(db, request, feed_id=uuid.UUID(contract["id"]))
+
+
+async def feed_readiness(
+    db: Database, request: PullRequest, *, feed_id: uuid.UUID | None = None
+) -> FeedReadiness:
+    async with db.transaction() as session:
+        feed = await store.feed_of(session, request.group_id, request.carrier_id)
+        census = await store.has_census(session, request.group_id, request.carrier_id)
+        return FeedReadiness(
+            sends_files=True,
+            feed_id=feed.id if feed is not None else feed_id,
+            census=census,
+            test_file_approved=feed is not None and feed.approved is not None,
+        )
 
 
 async def ensure_feed(

@@ -144,6 +144,16 @@ async def latest_members(
     ).all()
 
 
+async def has_census(session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.UUID) -> bool:
+    """Whether member snapshots of the group were built into transactions for the carrier."""
+    found = await session.scalar(
+        select(MemberTransaction.id)
+        .where(MemberTransaction.group_id == group_id, MemberTransaction.carrier_id == carrier_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def link_transactions(
     session: AsyncSession, run_id: uuid.UUID, linked: list[tuple[uuid.UUID, str]]
 ) -> None:

@@ -19,11 +19,9 @@ from carriers.larkspur import INFO as LARKSPUR_INFO
 from domain.feeds import feed_schedule_id
 from runtime.settings import Settings
 from sandbox.file_carrier import FileCarrierServer
-from services import feeds
 from store.db import Database
-from store.models import Group
 from tests.harness import AppServer, eventually
-from tests.integration.test_audits import connected
+from tests.integration.test_connections import new_connection, reaches
 from tools.sample_snapshots import new_hire, person, pick, plan_choices, unique_id
 from workflows.feed_run import REVIEW_SIGNAL
 
@@ -38,31 +36,20 @@ def larkspur_id() -> str:
 
 
 async def feed_of_group(
-    api: httpx.AsyncClient,
-    database: Database,
-    client: Client,
-    settings: Settings,
-    *,
-    error_threshold: float | None = 0.9,
-) -> tuple[str, dict[str, Any], list[Any]]:
-    """A group connected to Larkspur, its feed, and its Larkspur plan choices."""
-    group_id = await connected(api, LARKSPUR, larkspur_id())
-    async with database.transaction() as session:
-        row = await session.get(Group, uuid.UUID(group_id))
-        assert row is not None
-        organization_id = row.organization_id
-    connection = (await api.get("/api/v1/group_connections", params={"group_id": group_id})).json()[
-        "response"
-    ][0]
-    feed = await feeds.ensure_feed(
-        database,
-        client,
-        settings,
-        organization_id=organization_id,
-        group_id=uuid.UUID(group_id),
-        carrier_id=LARKSPUR_INFO.id,
-        carrier_group_id=connection["group_data"]["carrier_group_id"],
+    api: httpx.AsyncClient, *, error_threshold: float | None = 0.9
+) -> tuple[str, dict[str, Any], list[Any], str]:
+    """A group connected to Larkspur (in `action_required`: census and test file to come), the
+    feed its connection made, its Larkspur plan choices, and the connection's id."""
+    response = await api.post(
+        "/api/v1/group_connections", json=new_connection(LARKSPUR, larkspur_id())
     )
+    assert response.status_code == 201, response.text
+    connection = response.json()
+    group_id = str(connection["group_id"])
+    await reaches(api, connection["id"], "action_required", within=30)
+    listed = (await api.get("/api/v1/feeds", params={"group_id": group_id})).json()
+    (feed,) = listed["response"]
+    assert feed["carrier_id"] == LARKSPUR
     if error_threshold is not None:
         response = await api.put(
             f"/api/v1/feeds/{feed['id']}/{feed['version']}",
@@ -72,7 +59,7 @@ async def feed_of_group(
         feed = response.json()
     choices = pick(await plan_choices(api, group_id), LARKSPUR, "dental", "vision", "life")
     assert choices
-    return group_id, feed, choices
+    return group_id, feed, choices, str(connection["id"])
 
 
 async def hire(
@@ -131,8 +118,10 @@ async def test_an_on_demand_run_is_delivered_and_its_999_moves_each_transaction(
     settings: Settings,
     worker: None,
 ) -> None:
-    group_id, feed, choices = await feed_of_group(api, database, client, settings)
+    group_id, feed, choices, connection_id = await feed_of_group(api)
     assert feed["testing"] is True
+    connection = (await api.get(f"/api/v1/group_connections/{connection_id}")).json()
+    assert "census" in connection["setup_result"]["reason"]
     accepted_employee = await hire(api, group_id, choices, ssn="318530718")
     refused_employee = await hire(api, group_id, choices, ssn=None)
     first = await built(api, accepted_employee)
@@ -162,6 +151,8 @@ async def test_an_on_demand_run_is_delivered_and_its_999_moves_each_transaction(
     feed_now = (await api.get(f"/api/v1/feeds/{feed['id']}")).json()
     assert feed_now["testing"] is False
     assert feed_now["approved"] is not None
+    # With the census in and the test file approved, the connection completes.
+    await reaches(api, connection_id, "completed", within=30)
 
     # A resend delivers the same file under the same control numbers: the carrier knows it.
     resent = await api.post(f"/api/v1/feed_runs/{run['id']}/resend")
@@ -191,9 +182,7 @@ async def test_a_run_the_carrier_would_refuse_too_much_is_held_for_review(
     settings: Settings,
     worker: None,
 ) -> None:
-    group_id, feed, choices = await feed_of_group(
-        api, database, client, settings, error_threshold=None
-    )
+    group_id, feed, choices, _ = await feed_of_group(api, error_threshold=None)
     employee = await hire(api, group_id, choices, ssn=None)  # 1 of 1 would be refused
     await built(api, employee)
     response = await api.post(f"/api/v1/feeds/{feed['id']}/runs")
@@ -216,7 +205,7 @@ async def test_a_scheduled_run_and_a_late_delivery_when_sftp_was_down(
     worker: None,
     sandbox_server: AppServer,
 ) -> None:
-    group_id, feed, choices = await feed_of_group(api, database, client, settings)
+    group_id, feed, choices, _ = await feed_of_group(api)
     employee = await hire(api, group_id, choices, ssn="314159265")
     await built(api, employee)
     sftp: FileCarrierServer = sandbox_server.app.state.file_carrier
@@ -250,7 +239,7 @@ async def test_the_file_link_is_signed_and_expires(
     worker: None,
     api_server: AppServer,
 ) -> None:
-    group_id, feed, choices = await feed_of_group(api, database, client, settings)
+    group_id, feed, choices, _ = await feed_of_group(api)
     employee = await hire(api, group_id, choices, ssn="141421356")
     await built(api, employee)
     response = await api.post(f"/api/v1/feeds/{feed['id']}/runs")
