@@ -140,7 +140,8 @@ class FileCarrierServer:
     async def _watch(self) -> None:
         while True:
             try:
-                self.process_inbound()
+                # pyx12 takes seconds on a big file: off the event loop, so SFTP is served.
+                await asyncio.to_thread(self.process_inbound)
             except Exception:  # one bad file must not stop the carrier
                 log.exception("sandbox file carrier: processing failed")
             await asyncio.sleep(self._poll)
