@@ -9,6 +9,7 @@ import copy
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from sandbox.file_carrier import FileCarrierServer
 from store.db import Database
 from tests.harness import AppServer, eventually
 from tests.integration.test_connections import new_connection, reaches
+from tests.integration.test_worker_crash import WorkerProcess, api_on
 from tools.sample_snapshots import new_hire, person, pick, plan_choices, unique_id
 from workflows.feed_run import REVIEW_SIGNAL
 
@@ -257,3 +259,49 @@ async def test_the_file_link_is_signed_and_expires(
         assert (await anonymous.get(expired)).status_code == 404
     other = (await api.get(f"/api/v1/feed_runs/{uuid.uuid4()}/file")).status_code
     assert other == 404
+
+
+async def test_a_worker_killed_during_delivery_delivers_the_file_once(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    org_token: str,
+    sandbox_server: AppServer,
+    tmp_path: Path,
+) -> None:
+    """The worker dies while the run's upload is in flight (the SFTP server is down, so the
+    delivery is mid-retry): the next worker delivers it, once, under the same name and control
+    numbers."""
+    isolated = settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
+    first = WorkerProcess(isolated, tmp_path / "worker-1.log")
+    workers = [first]
+    sftp: FileCarrierServer = sandbox_server.app.state.file_carrier
+    try:
+        await first.polling()
+        async with api_on(isolated, database, client, org_token) as api:
+            group_id, feed, choices, _ = await feed_of_group(api)
+            employee = await hire(api, group_id, choices, ssn="161803398")
+            await built(api, employee)
+            await sftp.stop()
+            try:
+                response = await api.post(f"/api/v1/feeds/{feed['id']}/runs")
+                run = await run_reaches(api, response.json()["id"], "built")
+                await asyncio.sleep(1.5)  # the upload is being tried and retried
+                first.kill()
+            finally:
+                await sftp.start()
+            second = WorkerProcess(isolated, tmp_path / "worker-2.log")
+            workers.append(second)
+            await second.polling()
+            done = await run_reaches(api, run["id"], "accepted", within=120)
+    finally:
+        for worker in workers:
+            worker.kill()
+    name = done["details"]["file"]["name"]
+    assert name in sftp.state["files"]
+    assert not (sftp.root / "inbound" / (name + ".part")).exists()
+    number = done["details"]["file"]["interchange_control_number"]
+    delivered = [
+        key for key in sftp.state["interchanges"] if key.endswith(f"/{number:09d}/{number}")
+    ]
+    assert len(delivered) == 1

@@ -81,6 +81,16 @@ async def test_delivery_999_and_a_refused_member(tmp_path: Path) -> None:
         await asyncio.sleep(0.3)
         assert server.state["files"]["f1.834"]["code"] == "E"
 
+        # A crash mid-upload leaves half a file under the temporary name: never read by the
+        # carrier, and replaced by the retry, which delivers the file once.
+        third = _file([good], number=3)
+        (tmp_path / "inbound" / "f3.834.part").write_bytes(third.encode()[:100])
+        await asyncio.sleep(0.2)
+        assert "f3.834.part" not in server.state["files"]
+        assert await upload(settings, "f3.834", third.encode())
+        assert read_999(await _ack(settings, "f3.834")).code is AckCode.ACCEPTED
+        assert not (tmp_path / "inbound" / "f3.834.part").exists()
+
         # A broken file is rejected, naming the segment in error.
         broken = _file([good], number=2).replace("INS*Y*18*", "INS*Y*99*")
         await upload(settings, "f2.834", broken.encode())
