@@ -138,6 +138,9 @@ def member_levels(
     say which dependents were added or removed.
     """
     subscriber_id = member.employee.id.hex
+    employee_coverages = _person_coverages(member.coverages, member.employee.id)
+    if action is None and not any(_in_force(e, as_of) for _, e in employee_coverages):
+        return []  # a full file holds who is covered: nobody here any more
     added = {_uuid(c) for c in changes if c.get("kind") == "dependent_added"}
     removed = {_uuid(c) for c in changes if c.get("kind") == "dependent_removed"}
     levels = [

@@ -113,6 +113,13 @@ def test_full_file_of_a_group() -> None:
     assert text.count("INS*Y*18*030*XN*A") == 40
 
 
+def test_a_full_file_leaves_out_who_is_no_longer_covered() -> None:
+    leaving = ended(member(random.Random(8)), on=dt.date(2026, 1, 15))
+    assert member_levels(leaving, rules=FILE_RULES, action=None, as_of=dt.date(2026, 2, 1)) == []
+    staying = member(random.Random(9))
+    assert member_levels(staying, rules=FILE_RULES, action=None, as_of=dt.date(2026, 2, 1))
+
+
 def test_counts_and_trailers() -> None:
     members = group(5)
     levels = [
