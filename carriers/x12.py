@@ -74,6 +74,10 @@ def validate(text: str) -> X12Report:
     finally:
         logger.setLevel(level)
     errors = tuple(_errors(json.loads(errors_json.getvalue() or '{"interchanges": []}')))
+    if not valid and not errors:
+        # pyx12 refused the file without naming an element (its envelope checks, e.g. an ISA
+        # id of the wrong length): still a failure, said as such.
+        errors = (X12Error(code="envelope", message="refused by pyx12 without detail"),)
     return X12Report(valid=valid and not errors, errors=errors, acknowledgement=ack.getvalue())
 
 
