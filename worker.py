@@ -19,10 +19,11 @@ from activities.connection import ConnectionActivities
 from activities.coverage_export import CoverageExportActivities
 from activities.disconnection import DisconnectionActivities
 from activities.failures import ScrubbedFailures
+from activities.feeds import FeedActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from activities.webhooks import WebhookActivities
-from carriers import CARRIERS, carrier_adapters
+from carriers import CARRIERS, SftpSettings, carrier_adapters
 from runtime import temporal
 from runtime.activity_metrics import ActivityMetrics
 from runtime.logs import configure_logging
@@ -34,6 +35,7 @@ from workflows.confirmation import GroupConfirmationsWorkflow
 from workflows.connection import GroupConnectionWorkflow
 from workflows.coverage_export import CoverageExportWorkflow
 from workflows.disconnection import GroupDisconnectionWorkflow
+from workflows.feed_run import FeedRunWorkflow
 from workflows.fulfillment import GroupFulfillmentWorkflow
 from workflows.renewal import RenewalDecisionWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow
@@ -47,6 +49,7 @@ WORKFLOWS = [
     RenewalDecisionWorkflow,
     WebhookDeliveryWorkflow,
     CoverageExportWorkflow,
+    FeedRunWorkflow,
 ]
 
 log = logging.getLogger("carrierlink.worker")
@@ -76,6 +79,11 @@ async def build_worker(
     async with carrier_adapters(
         {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
         timeout_seconds=settings.carrier_timeout_seconds,
+        sftp={
+            info.slug: SftpSettings.from_url(settings.carrier_sftp_url(info.slug))
+            for info in CARRIERS.values()
+            if info.sends_files
+        },
     ) as adapters:
         connection = ConnectionActivities(db, adapters)
         audit = AuditActivities(db, adapters, client, settings)
@@ -85,6 +93,7 @@ async def build_worker(
         renewal = RenewalActivities(db, adapters)
         webhook = WebhookActivities(db, settings)
         coverage_export = CoverageExportActivities(db)
+        feeds = FeedActivities(db, adapters, client, settings)
         try:
             yield Worker(
                 client,
@@ -111,6 +120,14 @@ async def build_worker(
                     renewal.record_check,
                     webhook.deliver_due,
                     coverage_export.build_export,
+                    feeds.prepare_feed,
+                    feeds.readiness,
+                    feeds.open_run,
+                    feeds.build_file,
+                    feeds.record_review,
+                    feeds.deliver_file,
+                    feeds.read_acknowledgement,
+                    feeds.give_up,
                 ],
                 interceptors=[*INTERCEPTORS, ActivityMetrics()],
                 max_concurrent_activities=200,

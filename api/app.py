@@ -25,6 +25,7 @@ from api.routers import (
     differences,
     disconnections,
     employees,
+    feeds,
     group_data,
     groups,
     health,
@@ -108,6 +109,9 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(feeds.router)
+    app.include_router(feeds.runs_router)
+    app.include_router(feeds.files_router)
     docs.install(app)
     openapi.install(app)
     return app

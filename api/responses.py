@@ -1097,3 +1097,130 @@ class CoverageExportDownload(BaseModel):
     carrier_ids: list[uuid.UUID]
     completed: int | None
     records: list[CoverageExportRecord]
+
+
+# Feeds to file carriers.
+
+
+class Feed(Record):
+    model_config = _example(
+        _record(
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            carrier_group_id="LM104233",
+            status="active",
+            testing=True,
+            paused=False,
+            rrule="FREQ=WEEKLY;BYDAY=MO,WE,FR",
+            time_of_day="06:00",
+            zone_info="America/Chicago",
+            file_mode="changes",
+            error_threshold=None,
+            approved=None,
+        )
+    )
+
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    carrier_group_id: str
+    status: Literal["active", "retired"]
+    testing: bool
+    paused: bool
+    rrule: str
+    time_of_day: str
+    zone_info: str
+    file_mode: Literal["changes", "full"]
+    error_threshold: float | None
+    approved: int | None
+
+
+class FeedRunCounts(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    members: int | None = None
+    primaries: int | None = None
+    dependents: int | None = None
+    enrollments: int | None = None
+    terminations: int | None = None
+
+
+class FeedRunAudit(BaseModel):
+    count: FeedRunCounts
+
+
+class FeedRunFile(BaseModel):
+    name: str | None
+    interchange_control_number: int | None
+    group_control_number: int | None
+    sha256: str | None
+    bytes: int | None
+    audit: FeedRunAudit
+
+
+class FeedRunDetails(BaseModel):
+    file: FeedRunFile
+    acknowledgement: dict[str, Any]
+
+
+class FeedRun(Record):
+    model_config = _example(
+        _record(
+            feed_id=_CONNECTION,
+            group_id=_GROUP,
+            carrier_id=_CARRIER,
+            status="accepted",
+            trigger="scheduled",
+            testing=False,
+            file_mode="changes",
+            details={
+                "file": {
+                    "name": "LARKSPUR_LM104233_000000012.834",
+                    "interchange_control_number": 12,
+                    "group_control_number": 12,
+                    "sha256": "0" * 64,
+                    "bytes": 2048,
+                    "audit": {
+                        "count": {
+                            "members": 3,
+                            "primaries": 1,
+                            "dependents": 2,
+                            "enrollments": 5,
+                            "terminations": 0,
+                        }
+                    },
+                },
+                "acknowledgement": {"code": "A", "transactions": []},
+            },
+            reason=None,
+            sent_timestamp=_CREATED,
+            acknowledged=_CREATED + 60,
+            resends=0,
+        )
+    )
+
+    feed_id: uuid.UUID
+    group_id: uuid.UUID
+    carrier_id: uuid.UUID
+    status: str
+    trigger: Literal["scheduled", "on_demand", "resend"]
+    testing: bool
+    file_mode: Literal["changes", "full"]
+    details: FeedRunDetails
+    reason: str | None
+    sent_timestamp: int | None
+    acknowledged: int | None
+    resends: int
+
+
+class FeedRunFileLink(BaseModel):
+    """A link to the run's file (it holds PII): signed, valid until `expires` (300 s)."""
+
+    model_config = _example(
+        {
+            "url": "https://api.example/api/v1/feed_runs/8f1b2c3d-.../file/content?expires=...",
+            "expires": _CREATED + 300,
+        }
+    )
+
+    url: str
+    expires: int

@@ -330,3 +330,32 @@ class NewCoverageExport(_Body):
 
     as_of: PlausibleDate
     carrier_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
+
+
+# Feeds to file carriers (`/api/v1/feeds/...`).
+
+
+class FeedEdit(_Body):
+    """What a platform may change of a feed: pause or resume it, and when it runs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "paused": False,
+                    "rrule": "FREQ=WEEKLY;BYDAY=MO,TH",
+                    "time_of_day": "06:30",
+                    "zone_info": "America/Chicago",
+                }
+            ]
+        },
+    )
+
+    paused: bool | None = None
+    rrule: ShortText | None = None
+    time_of_day: (
+        Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] | None
+    ) = None
+    zone_info: ShortText | None = None
+    error_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None

@@ -1,7 +1,22 @@
 """Carrier knowledge: one adapter protocol, one module per carrier, and the registry of both."""
 
-from carriers.protocol import CarrierAdapter, CarrierInfo, CarrierRejected, CarrierUnavailable
-from carriers.registry import CARRIERS, carrier_adapters, carrier_info, rules_for
+from carriers.protocol import (
+    CarrierAdapter,
+    CarrierInfo,
+    CarrierRejected,
+    CarrierUnavailable,
+    FileMode,
+    Network,
+    SftpSettings,
+    TradingPartner,
+)
+from carriers.registry import (
+    CARRIERS,
+    carrier_adapters,
+    carrier_info,
+    file_carrier_ids,
+    rules_for,
+)
 
 __all__ = [
     "CARRIERS",
@@ -9,7 +24,12 @@ __all__ = [
     "CarrierInfo",
     "CarrierRejected",
     "CarrierUnavailable",
+    "FileMode",
+    "Network",
+    "SftpSettings",
+    "TradingPartner",
     "carrier_adapters",
     "carrier_info",
+    "file_carrier_ids",
     "rules_for",
 ]

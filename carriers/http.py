@@ -14,6 +14,7 @@ import aiohttp
 from carriers.protocol import CarrierInfo, CarrierRejected, CarrierUnavailable
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
 from domain.census import CensusPage
+from domain.edi834_members import FileRules
 from domain.enums import LookupOutcome
 from domain.members import (
     CarrierMember,
@@ -87,7 +88,16 @@ class HttpCarrier:
     ) -> MemberRulesOutcome:
         raise NotImplementedError
 
+    def file_rules(self, carrier_group_id: str) -> FileRules:
+        raise CarrierRejected(f"{self.info.name} takes no files")
+
     # --- the carrier calls --------------------------------------------------------------------
+
+    async def deliver_file(self, name: str, content: bytes) -> None:
+        raise CarrierRejected(f"{self.info.name} takes no files")
+
+    async def fetch_acknowledgement(self, name: str) -> str | None:
+        raise CarrierRejected(f"{self.info.name} takes no files")
 
     async def lookup_group(
         self, carrier_group_id: str, *, broker_federal_ein: str | None

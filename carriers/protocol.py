@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID
 
 from domain.account import AccountStructure, DataExchangeRegistration, GroupLookup
 from domain.census import CensusPage
+from domain.edi834_members import FileRules
 from domain.enums import LineOfCoverage
 from domain.members import (
     CarrierMember,
@@ -23,9 +26,85 @@ from domain.renewals import CarrierPlans
 from domain.snapshots import MemberSnapshot
 
 
+class Network(StrEnum):
+    """How the carrier takes enrollment: over its API (`sync`) or as files (`send`)."""
+
+    SYNC = "sync"
+    SEND = "send"
+
+
+class FileMode(StrEnum):
+    """What a feed run's file holds: the changes since the last accepted run, or everyone."""
+
+    CHANGES = "changes"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class SftpSettings:
+    """Where the carrier's SFTP server takes files (`inbound`) and leaves its 999s (`outbound`).
+
+    `key_file` or `password` (a deployment secret: from settings, never in the registry of a
+    real carrier). The sandbox's server takes its own user and password.
+    """
+
+    host: str
+    port: int
+    user: str
+    inbound: str = "inbound"
+    outbound: str = "outbound"
+    key_file: str | None = None
+    password: str | None = None
+    known_hosts: str | None = None  # None: any host key (the loopback sandbox only)
+
+    @classmethod
+    def from_url(cls, url: str) -> SftpSettings:
+        """`sftp://user[:password]@host:port[?key_file=PATH&known_hosts=PATH]` (settings)."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 22,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password) if parts.password else None,
+            key_file=query.get("key_file"),
+            known_hosts=query.get("known_hosts"),
+            inbound=query.get("inbound", "inbound"),
+            outbound=query.get("outbound", "outbound"),
+        )
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """When a feed runs: an RFC 5545 RRULE (FREQ=DAILY or WEEKLY;BYDAY=...) at a local time."""
+
+    rrule: str
+    time_of_day: str  # HH:MM
+    zone_info: str  # an IANA zone, e.g. America/Chicago
+
+
+@dataclass(frozen=True)
+class TradingPartner:
+    """A file carrier's EDI settings: envelope ids, SFTP, file mode and the default schedule."""
+
+    isa_qualifier: str
+    isa_sender_id: str  # ours, as the carrier knows us
+    isa_receiver_qualifier: str
+    isa_receiver_id: str  # the carrier's
+    gs_sender: str
+    gs_receiver: str
+    payer_name: str  # N1*IN
+    payer_federal_ein: str
+    sftp: SftpSettings
+    file_mode: FileMode
+    schedule: FeedSchedule
+    production: bool = False  # ISA15: T until the carrier moves the feed to production
+
+
 @dataclass(frozen=True)
 class CarrierInfo:
-    """What the seeds say of a carrier: served by `GET /api/v1/carriers`."""
+    """What the seeds say of a carrier: served by `GET /api/v1/carriers`. A file (`send`)
+    carrier also carries its trading-partner settings."""
 
     id: UUID
     slug: str
@@ -36,6 +115,11 @@ class CarrierInfo:
     connection_time: str
     api_kinds: tuple[str, ...]
     carrier_group_id_format: str
+    trading_partner: TradingPartner | None = None
+
+    @property
+    def sends_files(self) -> bool:
+        return self.network == Network.SEND and self.trading_partner is not None
 
 
 class CarrierUnavailable(RuntimeError):
@@ -113,4 +197,17 @@ class CarrierAdapter(Protocol):
     ) -> CensusPage:
         """A page of the members the carrier holds for the group (its census); pass the page's
         `next_cursor` back for the next one, until it is None."""
+
+    # --- file carriers (`info.sends_files`); an API carrier refuses them (`CarrierRejected`) ---
+
+    def file_rules(self, carrier_group_id: str) -> FileRules:
+        """The carrier's companion-guide choices for a group's 834 (line codes, policy)."""
+        ...
+
+    async def deliver_file(self, name: str, content: bytes) -> None:
+        """Upload a file once: a retry of the same name and content is recognised as done."""
+        ...
+
+    async def fetch_acknowledgement(self, name: str) -> str | None:
+        """The carrier's 999 for the file of this name, or None while it has not answered."""
         ...

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-from carriers import principal, unum
+from carriers import larkspur, principal, unum
+from carriers.files import FileCarrier
 from carriers.http import HttpCarrier, carrier_session
-from carriers.protocol import CarrierAdapter, CarrierInfo
+from carriers.protocol import CarrierAdapter, CarrierInfo, SftpSettings
 from domain.errors import ValidationFailed
 
 _ADAPTER_CLASSES: dict[UUID, type[HttpCarrier]] = {
     principal.INFO.id: principal.PrincipalAdapter,
     unum.INFO.id: unum.UnumAdapter,
+    larkspur.INFO.id: larkspur.LarkspurAdapter,
 }
 
 CARRIERS: dict[UUID, CarrierInfo] = {cls.info.id: cls.info for cls in _ADAPTER_CLASSES.values()}
@@ -29,17 +31,32 @@ def carrier_info(carrier_id: UUID, *, field: str = "carrier_id") -> CarrierInfo:
 
 @asynccontextmanager
 async def carrier_adapters(
-    base_urls: dict[str, str], *, timeout_seconds: float, connections: int = 100
+    base_urls: dict[str, str],
+    *,
+    timeout_seconds: float,
+    connections: int = 100,
+    sftp: Mapping[str, SftpSettings] | None = None,
 ) -> AsyncIterator[dict[UUID, CarrierAdapter]]:
     """Adapters for every registered carrier, sharing one pool of at most `connections`
     kept-alive connections, closed on exit. A call gives up after `timeout_seconds` waiting
-    for a connection, or for a byte (see `carriers.http.carrier_session`).
+    for a connection, or for a byte (see `carriers.http.carrier_session`). A file carrier
+    delivers to `sftp[slug]` when given, else to its registry entry's server.
     """
+    sftp = sftp or {}
     async with carrier_session(timeout_seconds=timeout_seconds, connections=connections) as http:
-        yield {
-            carrier_id: cls(http, base_urls[cls.info.slug])
-            for carrier_id, cls in _ADAPTER_CLASSES.items()
-        }
+        adapters: dict[UUID, CarrierAdapter] = {}
+        for carrier_id, cls in _ADAPTER_CLASSES.items():
+            base_url = base_urls.get(cls.info.slug) or ""
+            if issubclass(cls, FileCarrier):
+                adapters[carrier_id] = cls(http, base_url, sftp=sftp.get(cls.info.slug))
+            else:
+                adapters[carrier_id] = cls(http, base_url)
+        yield adapters
+
+
+def file_carrier_ids() -> frozenset[UUID]:
+    """The carriers that take enrollment as files (their transactions go in feed runs)."""
+    return frozenset(info.id for info in CARRIERS.values() if info.sends_files)
 
 
 def rules_for(carrier_id: UUID) -> type[HttpCarrier]:

@@ -68,11 +68,32 @@ class Settings(BaseSettings):
     sandbox_managed_factor: float = Field(default=5.0, ge=1.0)
     # Where the sandbox keeps its carriers' groups across restarts (default: under data_dir).
     sandbox_state_file: Path | None = None
+    # The sandbox file carrier's SFTP server (sandbox/file_carrier.py), on sandbox_host; 0 = off.
+    sandbox_sftp_port: int = Field(default=8122, ge=0)
+    sandbox_sftp_root: Path | None = None  # default: {data_dir}/sandbox/sftp
 
     # Carrier systems: each base URL defaults to the sandbox's mount for that carrier.
     principal_base_url: str | None = None
     unum_base_url: str | None = None
+    larkspur_base_url: str | None = None
+    # File carriers' SFTP servers, as sftp://user[:password]@host:port[?key_file=PATH]; each
+    # defaults to the sandbox's server.
+    larkspur_sftp_url: SecretStr | None = None
     carrier_timeout_seconds: float = 10.0
+
+    # File carriers' feeds (services/feeds.py): a run that the carrier's rules would refuse for
+    # more than this fraction of its subscribers is held for review instead of sent.
+    feed_error_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
+    # Built files (PII) are kept encrypted under feed_files_dir (default {data_dir}/feed-files)
+    # this long, then deleted; the key is feed_file_key, else {data_dir}/feed-file.key.
+    feed_files_dir: Path | None = None
+    feed_file_retention: timedelta = Field(default=timedelta(days=90), gt=timedelta(0))
+    feed_file_key: SecretStr | None = None
+    # Waiting for a file's 999: first look after this, then less often, until the limit.
+    feed_ack_poll: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
+    feed_ack_wait_limit: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # `GET /feed_runs/{id}/file` answers a signed link valid this long.
+    feed_link_seconds: int = Field(default=300, gt=0)
 
     # Connection lifecycle: how a waiting connection re-checks the carrier.
     connection_recheck_initial: timedelta = timedelta(seconds=5)
@@ -168,6 +189,14 @@ class Settings(BaseSettings):
         """Where the carrier with this registry slug answers (the sandbox unless overridden)."""
         override = getattr(self, f"{slug}_base_url", None)
         return override or f"http://{self.sandbox_host}:{self.sandbox_port}/{slug}"
+
+    def carrier_sftp_url(self, slug: str) -> str:
+        """Where the file carrier with this registry slug takes files (the sandbox's server
+        unless overridden; the URL may hold a password: never log it)."""
+        override = getattr(self, f"{slug}_sftp_url", None)
+        if override is not None:
+            return str(override.get_secret_value())
+        return f"sftp://carrierlink:sandbox@{self.sandbox_host}:{self.sandbox_sftp_port}"
 
     def require_database_url(self) -> str:
         """The database URL, failing loudly when nothing has resolved the embedded one yet."""

@@ -1,4 +1,5 @@
-"""The key that signs API access tokens: the setting, or one generated once under the data dir."""
+"""The keys that sign API access tokens and encrypt feed files: the settings, or each one
+generated once under the data dir."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from runtime.settings import Settings
 
 KEY_FILE = "token-signing.key"
+FEED_FILE_KEY_FILE = "feed-file.key"
 
 
 def token_signing_key(settings: Settings) -> str:
@@ -19,6 +21,14 @@ def token_signing_key(settings: Settings) -> str:
         return settings.token_signing_key.get_secret_value()
     path = settings.data_dir / KEY_FILE
     return _read_or_create(path)
+
+
+def feed_file_key(settings: Settings) -> str:
+    """The secret that encrypts stored feed files (services/feed_files.py): the setting, else
+    one generated once in `{data_dir}/feed-file.key`, like the token-signing key."""
+    if settings.feed_file_key is not None:
+        return settings.feed_file_key.get_secret_value()
+    return _read_or_create(settings.data_dir / FEED_FILE_KEY_FILE)
 
 
 def _read_or_create(path: Path) -> str:

@@ -17,6 +17,9 @@ def main() -> None:
         seed=settings.sandbox_seed,
         processing_delay_seconds=settings.sandbox_processing_delay_seconds,
         managed_factor=settings.sandbox_managed_factor,
+        sftp_port=settings.sandbox_sftp_port or None,
+        sftp_host=settings.sandbox_host,
+        sftp_root=settings.sandbox_sftp_root or settings.data_dir / "sandbox" / "sftp",
     )
     # Under the data dir, so `make run` again finds the carriers as it left them.
     state_file = settings.sandbox_state_file or settings.data_dir / "sandbox" / "state.json"

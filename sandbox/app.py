@@ -1,9 +1,12 @@
-"""The sandbox carriers' FastAPI app: Principal and Unum side by side, with fault injection."""
+"""The sandbox carriers' FastAPI app: Principal, Unum and Larkspur side by side, with fault
+injection, and the file carrier's SFTP server (`sftp_port`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from sandbox import carrier_api, control_api
 from sandbox.carriers import CARRIERS
 from sandbox.errors import SandboxError
 from sandbox.faults import Fault, FaultInjector, FaultSettings
+from sandbox.file_carrier import FileCarrierServer
 from sandbox.members import ProcessingSettings
 from sandbox.state import SandboxState
 
@@ -31,6 +35,10 @@ class SandboxConfig(BaseModel):
     # times as long.
     processing_delay_seconds: float = Field(default=2.0, ge=0.0)
     managed_factor: float = Field(default=5.0, ge=1.0)
+    # The file carrier's SFTP server (sandbox/file_carrier.py): None = not served, 0 = any port.
+    sftp_port: int | None = None
+    sftp_root: Path | None = None
+    sftp_host: str = "127.0.0.1"
 
 
 def create_app(
@@ -53,7 +61,16 @@ def create_app(
         timeout_seconds=config.timeout_seconds,
         seed=config.seed,
     )
-    app = FastAPI(title="carrierlink sandbox carriers")
+    app = FastAPI(title="carrierlink sandbox carriers", lifespan=_serve_files)
+    app.state.file_carrier = (
+        FileCarrierServer(
+            config.sftp_root or Path(tempfile.mkdtemp(prefix="sandbox-sftp-")),
+            host=config.sftp_host,
+            port=config.sftp_port,
+        )
+        if config.sftp_port is not None
+        else None
+    )
     app.state.sandbox = SandboxState(
         faults,
         processing=ProcessingSettings(
@@ -67,6 +84,19 @@ def create_app(
     app.include_router(control_api.router)
     app.include_router(carrier_api.router)
     return app
+
+
+@asynccontextmanager
+async def _serve_files(app: FastAPI) -> AsyncIterator[None]:
+    """The file carrier's SFTP server lives as long as the app is served."""
+    server: FileCarrierServer | None = app.state.file_carrier
+    if server is not None:
+        await server.start()
+    try:
+        yield
+    finally:
+        if server is not None:
+            await server.stop()
 
 
 async def _render_error(request: Request, exc: Exception) -> Response:

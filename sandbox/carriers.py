@@ -129,4 +129,18 @@ UNUM = CarrierRules(
     plain_ids=re.compile(r"[A-Za-z0-9]{19,21}"),
 )
 
-CARRIERS: dict[str, CarrierRules] = {rules.slug: rules for rules in (PRINCIPAL, UNUM)}
+# The fictional file carrier (sandbox/file_carrier.py takes its 834s): its implementation
+# portal answers lookups and account structure like the API carriers' systems.
+LARKSPUR = CarrierRules(
+    slug="larkspur",
+    name="Larkspur Mutual (sandbox)",
+    lines=("dental", "life", "ltd", "std", "vision"),
+    scripted_ids=re.compile(r"LM[0-9]{6}"),
+    scripted={"LM1767": _NOT_INSTALLED, "LM1323": _NOT_FOUND},
+    ended_prefix="LM1999",
+    cobra=True,
+    exposes_volume_rules=False,
+    hospital_choices=False,
+)
+
+CARRIERS: dict[str, CarrierRules] = {rules.slug: rules for rules in (PRINCIPAL, UNUM, LARKSPUR)}

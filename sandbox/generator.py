@@ -298,13 +298,26 @@ def _unum_plan_configurations(rng: random.Random, configuration: Json, count: in
     ]
 
 
+def _larkspur_configuration(rng: random.Random, carrier: CarrierRules, group_id: str) -> Json:
+    """A file carrier places members by plan (HD04) under the group's policy number."""
+    return {"policy_number": group_id}
+
+
+def _larkspur_plan_configurations(
+    rng: random.Random, configuration: Json, count: int
+) -> list[Json]:
+    return [{} for _ in range(count)]
+
+
 _GROUP_CONFIGURATIONS: dict[str, Callable[[random.Random, CarrierRules, str], Json]] = {
     "principal": _principal_configuration,
     "unum": _unum_configuration,
+    "larkspur": _larkspur_configuration,
 }
 _PLAN_CONFIGURATIONS: dict[str, Callable[[random.Random, Json, int], list[Json]]] = {
     "principal": _principal_plan_configurations,
     "unum": _unum_plan_configurations,
+    "larkspur": _larkspur_plan_configurations,
 }
 
 
@@ -324,9 +337,9 @@ def _subset(rng: random.Random, items: list[T]) -> list[T]:
 
 
 def _lines(rng: random.Random, carrier: CarrierRules) -> list[str]:
-    if rng.random() < 0.5:
-        return list(carrier.lines)
     optional = [line for line in carrier.lines if line not in _REQUIRED_LINES]
+    if rng.random() < 0.5 or len(optional) < 3:
+        return list(carrier.lines)
     extra = rng.sample(optional, rng.randint(2, len(optional) - 1))
     return [line for line in carrier.lines if line in _REQUIRED_LINES or line in extra]
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable
+from carriers import CarrierAdapter, CarrierRejected, CarrierUnavailable, file_carrier_ids
 from carriers.registry import CARRIERS
 from domain.confirmation import expected_at_carrier
 from domain.differences import ConfirmationStage
@@ -67,6 +67,7 @@ Answer = TypeVar("Answer")
 BUILD_BATCH = 200
 # Transactions sent per turn (the rest wait for the next).
 SEND_BATCH = 500
+_FILE_CARRIERS = file_carrier_ids()
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,8 +141,9 @@ class Fulfillment:
             built = await _build(session, submitted[:BUILD_BATCH])
             stored = await store.stored_snapshot_ids(session, request.awaited)
             # One more than a send takes: whether this turn leaves transactions unsent.
+            # A file carrier's transactions wait for its feed's next run (services/feeds.py).
             unsent = await store.unsent_transaction_ids(
-                session, request.group_id, limit=SEND_BATCH + 1
+                session, request.group_id, limit=SEND_BATCH + 1, exclude_carriers=_FILE_CARRIERS
             )
             in_flight = await store.count_in_flight(session, request.group_id)
         if submitted:
@@ -513,6 +515,10 @@ async def _settle(session: AsyncSession, snapshot_ids: AbstractSet[uuid.UUID]) -
                 snapshot.status = SnapshotStatus.COMPLETED.value
             changed.append(snapshot)
     await save_versions(session, changed)
+
+
+# The feed runs of file carriers settle their snapshots the same way (services/feeds.py).
+settle_snapshots = _settle
 
 
 async def _each(

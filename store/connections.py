@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
 from domain.overdue import OverdueFilter
 from store.db import NO_KEY_UPDATE
-from store.models import Group, GroupConnection, GroupDisconnectionRequest
+from store.models import Feed, Group, GroupConnection, GroupDisconnectionRequest
 from store.overdue import filter_condition
 from store.versioning import save_version
 
@@ -35,7 +35,18 @@ def _live(group_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
     return (
         GroupConnection.group_id == group_id,
         GroupConnection.disconnected.is_(None),
-        GroupConnection.status == ConnectionStatus.COMPLETED.value,
+        or_(
+            GroupConnection.status == ConnectionStatus.COMPLETED.value,
+            # A file carrier's connection takes the census in `action_required`, once its
+            # account is pulled and its feed made (seed 002: Send data from action_required).
+            and_(
+                GroupConnection.status == ConnectionStatus.ACTION_REQUIRED.value,
+                exists().where(
+                    Feed.group_id == GroupConnection.group_id,
+                    Feed.carrier_id == GroupConnection.carrier_id,
+                ),
+            ),
+        ),
     )
 
 

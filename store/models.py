@@ -810,3 +810,124 @@ class CoverageExportRecord(Base):
     )
     position: Mapped[int] = mapped_column(primary_key=True)
     record: Mapped[dict[str, Any]]
+
+
+# --- file carriers: feeds and their runs (issue 22) -----------------------------------------------
+
+
+class Feed(Versioned, Base):
+    """One group's feed to one file carrier: when its runs go, and what their files hold."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (UniqueConstraint("group_id", "carrier_id"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"))
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    carrier_group_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # active | retired
+    testing: Mapped[bool]  # until the carrier approves a test file
+    paused: Mapped[bool]
+    rrule: Mapped[str] = mapped_column(Text)
+    time_of_day: Mapped[str] = mapped_column(String(5))
+    zone_info: Mapped[str] = mapped_column(String(64))
+    file_mode: Mapped[str] = mapped_column(String(20))
+    error_threshold: Mapped[float | None]  # None: the setting's
+    approved: Mapped[int | None] = mapped_column(BigInteger)  # when a test file was approved
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "carrier_group_id": self.carrier_group_id,
+            "status": self.status,
+            "testing": self.testing,
+            "paused": self.paused,
+            "rrule": self.rrule,
+            "time_of_day": self.time_of_day,
+            "zone_info": self.zone_info,
+            "file_mode": self.file_mode,
+            "error_threshold": self.error_threshold,
+            "approved": self.approved,
+        }
+
+
+class FeedRun(Versioned, Base):
+    """One file of a feed: what it holds (counts, transactions), where it went, the 999."""
+
+    __tablename__ = "feed_runs"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    feed_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("feeds.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id"), index=True)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    run_key: Mapped[str] = mapped_column(Text, unique=True)  # the workflow that opened it
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    trigger: Mapped[str] = mapped_column(String(20))
+    testing: Mapped[bool]
+    file_mode: Mapped[str] = mapped_column(String(20))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    interchange_control_number: Mapped[int | None] = mapped_column(BigInteger)
+    group_control_number: Mapped[int | None] = mapped_column(BigInteger)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    acknowledgement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where each loop 2000 of a subscriber starts in the transaction set, and whose it is
+    # ([position, REF*0F]): a 999's IK3 positions name the members in error.
+    loops: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    sent_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged: Mapped[int | None] = mapped_column(BigInteger)
+    resends: Mapped[int] = mapped_column(default=0)
+
+    def as_contract(self) -> dict[str, Any]:
+        return {
+            **self._record_fields(),
+            "feed_id": str(self.feed_id),
+            "group_id": str(self.group_id),
+            "carrier_id": str(self.carrier_id),
+            "status": self.status,
+            "trigger": self.trigger,
+            "testing": self.testing,
+            "file_mode": self.file_mode,
+            "details": {
+                "file": {
+                    "name": self.file_name,
+                    "interchange_control_number": self.interchange_control_number,
+                    "group_control_number": self.group_control_number,
+                    "sha256": self.file_sha256,
+                    "bytes": self.file_bytes,
+                    "audit": {"count": self.counts},
+                },
+                "acknowledgement": self.acknowledgement,
+            },
+            "reason": self.reason,
+            "sent_timestamp": self.sent_timestamp,
+            "acknowledged": self.acknowledged,
+            "resends": self.resends,
+        }
+
+
+class FeedRunTransaction(Base):
+    """A member transaction carried by a run's file, and what the carrier's 999 made of it."""
+
+    __tablename__ = "feed_run_transactions"
+
+    feed_run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("feed_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    transaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member_transactions.id"), primary_key=True, index=True
+    )
+    subscriber_id: Mapped[str] = mapped_column(String(64))  # REF*0F of its loop 2000
+
+
+class TradingPartnerCounter(Base):
+    """The last ISA13 / GS06 given out per file carrier: control numbers never repeat."""
+
+    __tablename__ = "trading_partner_counters"
+
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
+    last_control_number: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import func, select
@@ -137,9 +138,14 @@ async def outcomes_by_snapshot(
 
 
 async def unsent_transaction_ids(
-    session: AsyncSession, group_id: uuid.UUID, *, limit: int
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    *,
+    limit: int,
+    exclude_carriers: AbstractSet[uuid.UUID] = frozenset(),
 ) -> Sequence[uuid.UUID]:
-    """The group's transactions not yet with their carrier, in build order; at most `limit`."""
+    """The group's transactions not yet with their carrier, in build order; at most `limit`;
+    none of `exclude_carriers` (file carriers: their feeds send them)."""
     return (
         await session.scalars(
             select(MemberTransaction.id)
@@ -147,6 +153,7 @@ async def unsent_transaction_ids(
                 MemberTransaction.group_id == group_id,
                 MemberTransaction.status == TransactionStatus.PROCESSING.value,
                 MemberTransaction.carrier_transaction_id.is_(None),
+                MemberTransaction.carrier_id.not_in(list(exclude_carriers)),
             )
             .order_by(MemberTransaction.position)
             .limit(limit)

@@ -73,7 +73,7 @@ async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironme
 @pytest.fixture(scope="session")
 async def sandbox_server() -> AsyncIterator[AppServer]:
     # Carriers process member transactions quickly here; managed changes still take longer.
-    config = SandboxConfig(processing_delay_seconds=0.3, managed_factor=4.0)
+    config = SandboxConfig(processing_delay_seconds=0.3, managed_factor=4.0, sftp_port=0)
     async with AppServer(create_sandbox(config)) as server:
         yield server
 
@@ -88,6 +88,7 @@ async def settings(
         temporal_address=temporal_env.client.service_client.config.target_host,
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         sandbox_port=sandbox_server.port,
+        sandbox_sftp_port=sandbox_server.app.state.file_carrier.port,
         connection_recheck_initial=timedelta(seconds=1),
         connection_recheck_max=timedelta(seconds=4),
         connection_wait_limit=timedelta(minutes=30),
@@ -101,6 +102,8 @@ async def settings(
         webhook_allow_loopback=True,
         webhook_retry_first=timedelta(seconds=1),
         webhook_retry_factor=1.5,
+        # Feed runs look for the sandbox file carrier's 999 every second (production: 30 s).
+        feed_ack_poll=timedelta(seconds=1),
         _env_file=None,
     )
     await prepare_database(s)

@@ -31,6 +31,7 @@ class AppServer:
 
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
+        self.app = app
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         )

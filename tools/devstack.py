@@ -443,6 +443,18 @@ class DevStack:
             ]
         ports += [
             ("sandbox", s.sandbox_host, s.sandbox_port, "CARRIERLINK_SANDBOX_PORT"),
+            *(
+                [
+                    (
+                        "sandbox SFTP",
+                        s.sandbox_host,
+                        s.sandbox_sftp_port,
+                        "CARRIERLINK_SANDBOX_SFTP_PORT",
+                    )
+                ]
+                if s.sandbox_sftp_port
+                else []
+            ),
             ("API", s.api_host, s.api_port, "CARRIERLINK_API_PORT"),
             (
                 "worker probes",

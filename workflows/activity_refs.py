@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from activities.connection import ConnectionActivities
     from activities.coverage_export import CoverageExportActivities
     from activities.disconnection import DisconnectionActivities
+    from activities.feeds import FeedActivities
     from activities.fulfillment import FulfillmentActivities
     from activities.renewal import RenewalActivities
     from activities.webhooks import WebhookActivities
@@ -30,6 +31,7 @@ __all__ = [
     "ConnectionActivities",
     "CoverageExportActivities",
     "DisconnectionActivities",
+    "FeedActivities",
     "FulfillmentActivities",
     "RenewalActivities",
     "WebhookActivities",
@@ -41,6 +43,7 @@ _MODULES = {
     "ConnectionActivities": "activities.connection",
     "CoverageExportActivities": "activities.coverage_export",
     "DisconnectionActivities": "activities.disconnection",
+    "FeedActivities": "activities.feeds",
     "FulfillmentActivities": "activities.fulfillment",
     "RenewalActivities": "activities.renewal",
     "WebhookActivities": "activities.webhooks",

@@ -47,12 +47,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.enums import LookupOutcome
     from domain.errors import ValidationFailed
+    from domain.feeds import FeedReadiness
 
 WORKFLOW_NAME = "GroupConnection"
 # Connections completed before audits existed finish without a schedule or a carrier-ended check.
 AFTER_COMPLETION_PATCH = "audit-schedule-and-carrier-ended"
 # Connections completed before census pulls existed pulled no member.
 CENSUS_PATCH = "census-pull"
+
+# Runs from before file carriers complete on the account pull; later ones ask whether the
+# carrier takes files, and then wait for the census and an approved test file first.
+FILE_CARRIER_PATCH = "file-carrier-census-and-test-file"
 
 
 def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
@@ -360,6 +365,15 @@ class GroupConnectionWorkflow:
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
+        if workflow.patched(FILE_CARRIER_PATCH):
+            readiness = await workflow.execute_activity_method(
+                activity_refs.FeedActivities.prepare_feed,
+                self._pull_request(),
+                start_to_close_timeout=STORE_WRITE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+            if not readiness.ready:
+                await self._await_census_and_test_file(readiness)
         await self._move(
             ConnectionStatus.COMPLETED,
             setup_result={
@@ -376,6 +390,32 @@ class GroupConnectionWorkflow:
         if after_completion:
             await report_carrier_ended(self._pull_request(), summary)
         return True
+
+    async def _await_census_and_test_file(self, readiness: FeedReadiness) -> None:
+        """A file carrier: `action_required` (the group's data is readable, snapshots are
+        taken) until a census exists and the carrier approved a test file (its positive 999
+        on a test run of the feed); then back through `processing` to `completed`."""
+        delay = self._input.recheck.initial_interval
+        while not readiness.ready:
+            await self._move(ConnectionStatus.ACTION_REQUIRED, reason=readiness.waiting_for())
+            self._wake_at = workflow.now() + delay
+            self._show_details(waiting=True)
+            try:
+                await workflow.wait_condition(lambda: bool(self._pending), timeout=delay)
+            except TimeoutError:
+                pass
+            finally:
+                self._wake_at = None
+            if self._pending:
+                raise _Restart  # an amendment: the attempt starts over with it
+            delay = next_recheck_delay(delay, self._input.recheck)
+            readiness = await workflow.execute_activity_method(
+                activity_refs.FeedActivities.readiness,
+                self._pull_request(),
+                start_to_close_timeout=STORE_WRITE_TIMEOUT,
+                retry_policy=STORE_RETRY,
+            )
+        await self._move(ConnectionStatus.PROCESSING)
 
     def _pull_request(self) -> PullRequest:
         return PullRequest(

@@ -91,6 +91,7 @@ class DevStackRun:
             CARRIERLINK_API_PORT=str(ports["api"]),
             CARRIERLINK_SANDBOX_HOST="127.0.0.1",
             CARRIERLINK_SANDBOX_PORT=str(ports["sandbox"]),
+            CARRIERLINK_SANDBOX_SFTP_PORT=str(ports.get("sftp", 0)),
             CARRIERLINK_WORKER_PROBE_PORT=str(ports["worker_probe"]),
             CARRIERLINK_WORKER_METRICS_PORT=str(ports["worker_metrics"]),
         )
@@ -244,7 +245,7 @@ def check_serving(ports: dict[str, int]) -> None:
 
 def test_devstack_starts_serves_stops_and_resumes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    names = ("temporal", "ui", "api", "sandbox", "worker_probe", "worker_metrics")
+    names = ("temporal", "ui", "api", "sandbox", "worker_probe", "worker_metrics", "sftp")
     ports = dict(zip(names, free_ports(len(names)), strict=True))
 
     with devstack(data_dir, ports, tmp_path / "run1.log") as run:

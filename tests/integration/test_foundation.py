@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from carriers.larkspur import INFO as LARKSPUR_INFO
 from store import migrate
 from store.db import Database
 from store.models import Base
@@ -21,6 +22,8 @@ from tests.harness import AppServer
 from tests.integration.test_connections import PRINCIPAL, UNUM, new_connection, principal_id
 
 pytestmark = pytest.mark.integration
+
+LARKSPUR = LARKSPUR_INFO.id
 
 
 async def test_ping_needs_no_token(api_server: AppServer) -> None:
@@ -81,8 +84,11 @@ async def test_another_organizations_records_are_404(
 
 async def test_carriers_are_served_from_the_registry(api: httpx.AsyncClient) -> None:
     listed = (await api.get("/api/v1/carriers")).json()
-    assert listed["meta"]["total_records"] == 2
+    assert listed["meta"]["total_records"] == 3
     by_id = {c["id"]: c for c in listed["response"]}
+    # The sandbox file carrier (issue 22): fictional, takes 834 files.
+    assert by_id[str(LARKSPUR)]["name"] == "Larkspur Mutual (sandbox)"
+    assert by_id[str(LARKSPUR)]["network"] == "send"
     assert by_id[PRINCIPAL]["name"] == "Principal"
     assert by_id[UNUM]["name"] == "Unum"
     assert "accident" in by_id[PRINCIPAL]["lines_of_coverage"]

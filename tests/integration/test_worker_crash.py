@@ -40,6 +40,8 @@ class WorkerProcess:
             "TEMPORAL_ADDRESS": settings.temporal_target,
             "CARRIERLINK_TASK_QUEUE": settings.task_queue,
             "CARRIERLINK_SANDBOX_PORT": str(settings.sandbox_port),
+            "CARRIERLINK_SANDBOX_SFTP_PORT": str(settings.sandbox_sftp_port),
+            "CARRIERLINK_FEED_ACK_POLL": f"PT{int(settings.feed_ack_poll.total_seconds())}S",
         }
         self.log = log
         self._out = log.open("ab")

@@ -23,6 +23,7 @@ from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
 from activities.disconnection import DisconnectionActivities
+from activities.feeds import FeedActivities
 from activities.fulfillment import FulfillmentActivities
 from activities.renewal import RenewalActivities
 from domain.account import DataExchangeRegistration, GroupLookup
@@ -53,6 +54,7 @@ from domain.disconnections import (
 )
 from domain.disconnections import can_transition as can_disconnection_transition
 from domain.enums import LookupOutcome
+from domain.feeds import FeedReadiness
 from domain.fulfillment import (
     BuildRequest,
     Built,
@@ -243,6 +245,10 @@ class FakeCarrier:
     audit_failures: list[AuditFailure] = field(default_factory=list)
     carrier_ended: list[CarrierEnded] = field(default_factory=list)
     audit_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    # A file carrier (issue 22): what the feed's readiness answers, in turn (the last repeats);
+    # empty for an API carrier.
+    readiness: list[FeedReadiness] = field(default_factory=list)
+    readiness_asked: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -256,6 +262,8 @@ class FakeCarrier:
             self.record_audit_failure,
             self.raise_carrier_disconnection,
             self.pull_census_page,
+            self.prepare_feed,
+            self.feed_readiness,
         ]
 
     @property
@@ -376,6 +384,18 @@ class FakeCarrier:
     async def ensure_audit_schedule(self, request: PullRequest) -> str:
         self.schedules.append(request)
         return f"group-audit/{request.carrier_group_id}"
+
+    @fake_of(FeedActivities.prepare_feed)
+    async def prepare_feed(self, request: PullRequest) -> FeedReadiness:
+        return await self.feed_readiness(request)
+
+    @fake_of(FeedActivities.readiness)
+    async def feed_readiness(self, request: PullRequest) -> FeedReadiness:
+        if not self.readiness:
+            return FeedReadiness(sends_files=False)
+        answer = self.readiness[min(self.readiness_asked, len(self.readiness) - 1)]
+        self.readiness_asked += 1
+        return answer
 
 
 @dataclass

@@ -37,6 +37,7 @@ from domain.connections import (
     StatusChange,
 )
 from domain.enums import LookupOutcome
+from domain.feeds import FeedReadiness
 from tests.workflows.fakes import (
     SUMMARY,
     Rig,
@@ -873,3 +874,35 @@ async def test_the_current_details_say_from_when_a_waiting_status_is_overdue(rig
     )
     assert "Overdue from " in metadata.current_details
     assert "(the time limit of noyo_review)" in metadata.current_details
+
+
+# --- file carriers (issue 22): census and an approved test file before `completed` -------------
+
+
+async def test_a_file_carrier_waits_in_action_required_for_census_and_test_file(rig: Rig) -> None:
+    carrier = rig.carrier
+    waiting = FeedReadiness(sends_files=True, feed_id=uuid.uuid4())
+    carrier.readiness = [
+        waiting,
+        waiting.model_copy(update={"census": True}),
+        waiting.model_copy(update={"census": True, "test_file_approved": True}),
+    ]
+    handle = await rig.start(connection_input("LM104233"))
+
+    result = await handle.result()
+
+    assert result.status is ConnectionStatus.COMPLETED
+    assert carrier.statuses == [
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.ACTION_REQUIRED,
+        ConnectionStatus.ACTION_REQUIRED,  # the reason changed: the census is there
+        ConnectionStatus.PROCESSING,
+        ConnectionStatus.COMPLETED,
+    ]
+    reasons = [change.reason for change in carrier.changes[1:3]]
+    assert reasons[0] is not None
+    assert "census" in reasons[0]
+    assert "test file" in reasons[0]
+    assert reasons[1] is not None
+    assert "census" not in reasons[1]
+    assert carrier.readiness_asked == 3
