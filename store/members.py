@@ -8,7 +8,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -231,11 +231,20 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     """Note that the group has a snapshot to build; true when the caller must signal its loop,
     because nobody has since the loop's last build began (`take_wake`).
 
-    Run it last before the commit. It locks the group's wake row until then (also when the
-    row is already on), so a build beginning meanwhile reads the submitted snapshots only once
-    this one is committed; a build that began before turns the row off first, and this call
-    sees it off and answers true.
+    Run it last before the commit. It holds the group's wake lock shared until then, so a build
+    beginning meanwhile (which takes it alone) reads the submitted snapshots only once this one
+    is committed; a build that began before turned the row off first, and this call sees it
+    off, turns it on and answers true. Intakes finding the row on share the lock and take no
+    row lock: a burst to one group no longer commits one intake at a time. Turning it on locks
+    the row until the commit, so a group's signals never overlap.
     """
+    await session.execute(
+        select(func.pg_advisory_xact_lock_shared(func.hashtextextended(_wake_lock(group_id), 0)))
+    )
+    if await session.scalar(
+        select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == group_id)
+    ):
+        return False
     flipped = await session.scalar(
         insert(FulfillmentWake)
         .values(group_id=group_id, signalled=True)
@@ -253,16 +262,22 @@ async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     """A build begins: the next snapshot stored must signal the loop again. Commit it before
     reading the submitted snapshots.
 
-    It waits for any intake holding the row, also one that is turning it on, or creating it
-    with the group's first snapshot (an upsert waits for a conflicting insert in progress; an
-    `UPDATE` would not see that row). Not waiting would let that intake's commit leave the wake
-    on with no build to come, and no later snapshot of the group would signal.
+    It waits for every intake holding the group's wake lock (`needs_wake`), also one that is
+    turning the row on, or creating it with the group's first snapshot. Not waiting would let
+    that intake's commit leave the wake on with no build to come, and no later snapshot of the
+    group would signal.
     """
+    await hold_locks(session, [_wake_lock(group_id)])
     await session.execute(
         insert(FulfillmentWake)
         .values(group_id=group_id, signalled=False)
         .on_conflict_do_update(index_elements=[FulfillmentWake.group_id], set_={"signalled": False})
     )
+
+
+def _wake_lock(group_id: uuid.UUID) -> str:
+    """The advisory lock ordering a group's intakes (shared) before or after a build's read."""
+    return f"fulfillment-wake:{group_id}"
 
 
 # An employee at a carrier: whose transactions are built and sent in turn.
