@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,6 +228,11 @@ async def replace_in_progress(
     return [row.id for row in rows]
 
 
+# How often an intake that found the wake off looks again while another intake turns it on
+# (that one's signal and commit).
+WAKE_RECHECK = 0.05
+
+
 async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     """Note that the group has a snapshot to build; true when the caller must signal its loop,
     because nobody has since the loop's last build began (`take_wake`).
@@ -236,26 +242,56 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     is committed; a build that began before turned the row off first, and this call sees it
     off, turns it on and answers true. Intakes finding the row on share the lock and take no
     row lock: a burst to one group no longer commits one intake at a time. Turning it on locks
-    the row until the commit, so a group's signals never overlap.
+    the row until the commit, so a group's signals never overlap; intakes that found it off
+    meanwhile look again until that one committed (they see it on) or rolled back (one of
+    them turns it on).
     """
     await session.execute(
         select(func.pg_advisory_xact_lock_shared(func.hashtextextended(_wake_lock(group_id), 0)))
     )
-    if await session.scalar(
-        select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == group_id)
-    ):
-        return False
-    flipped = await session.scalar(
-        insert(FulfillmentWake)
-        .values(group_id=group_id, signalled=True)
-        .on_conflict_do_update(
-            index_elements=[FulfillmentWake.group_id],
-            set_={"signalled": True},
-            where=~FulfillmentWake.signalled,
+    signalled = await _signalled(session, group_id)
+    if signalled is None:
+        # The group's first snapshots create the row: an upsert waits for another one
+        # creating it (an UPDATE would not see that row). Once per group.
+        flipped = await session.scalar(
+            insert(FulfillmentWake)
+            .values(group_id=group_id, signalled=True)
+            .on_conflict_do_update(
+                index_elements=[FulfillmentWake.group_id],
+                set_={"signalled": True},
+                where=~FulfillmentWake.signalled,
+            )
+            .returning(FulfillmentWake.group_id)
         )
-        .returning(FulfillmentWake.group_id)
+        return flipped is not None
+    while not signalled:
+        # Turn it on if no other intake is: that one holds the row until its commit.
+        mine = await session.scalar(
+            select(FulfillmentWake.group_id)
+            .where(FulfillmentWake.group_id == group_id, ~FulfillmentWake.signalled)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+        if mine is not None:
+            await session.execute(
+                update(FulfillmentWake)
+                .where(FulfillmentWake.group_id == group_id)
+                .values(signalled=True)
+            )
+            return True
+        # Another intake is turning it on: look again shortly, holding no lock on the row. Any
+        # lock a statement takes on it (a locking read, an UPDATE or the upsert, even one that
+        # then changes nothing) is held to the commit, so every intake that found the row off
+        # would wait for the commit of the one before it.
+        await asyncio.sleep(WAKE_RECHECK)
+        signalled = bool(await _signalled(session, group_id))
+    return False
+
+
+async def _signalled(session: AsyncSession, group_id: uuid.UUID) -> bool | None:
+    """Whether the group's wake is on; None when it has no wake row yet."""
+    return await session.scalar(
+        select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == group_id)
     )
-    return flipped is not None
 
 
 async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
