@@ -1,6 +1,9 @@
 """Member snapshot benchmark against the running stack (start it with `make run`).
 
-    .venv/bin/python -m bench.snapshots [--groups 100 --employees 50 --concurrency 100]
+    .venv/bin/python -m bench.snapshots [--snapshots 5000 --employees 50 --concurrency 100]
+
+The documented run is the default, 5,000 snapshots (100 groups of 50, about 6,600 carrier
+transactions); `--snapshots 1000` is a quick one (20 groups).
 
 Setup (not timed): `--groups` groups, each connected to Principal and to Unum, and a valid
 choice per plan (`tools.sample_snapshots`). The mix, by an employee's index in the group:
@@ -25,6 +28,13 @@ to the measured phase and keep running afterwards (`--keep-audits` leaves them r
 Floor, in the same run: the same carrier writes (the members the engine sent, under a fresh
 employee id, transaction id and Idempotency-Key) made straight to the sandbox by a plain asyncio
 loop with the same concurrency, through the engine's own carrier client.
+
+Headline (issue 23): the engine's own CPU per carrier transaction, the CPU-ms that the API, the
+worker, Temporal and PostgreSQL (the postmaster and every backend, ended ones included) spent in
+the measured phase over the transactions the carrier received, against the floor's CPU-ms per
+write (its client and the sandbox, over the floor phase); the target is a ratio of at most 2.
+CPU time is far less sensitive than throughput to whatever else runs on the machine, so it is
+the figure to compare runs by; the load average is printed beside every phase.
 """
 
 from __future__ import annotations
@@ -72,6 +82,11 @@ CONNECTION_TIMEOUT = 120.0
 SAMPLE_INTERVAL = 0.25
 P90_TARGET = 60.0
 FLOOR_TARGET = 1 / 3
+CPU_RATIO_TARGET = 2.0
+# Whose CPU is the engine's: the sandbox (the carriers) and the bench client are not.
+ENGINE = ("api", "worker", "temporal", "postgres")
+# The floor's: its client (this process) and the carrier; "other" is the rest of the machine.
+NAMES = ("bench", "sandbox", "other")
 # Plain IDs (no sandbox test prefix), in sequence so no two in a run collide.
 _SEQUENCE = itertools.count(random.randrange(10**6))
 
@@ -105,6 +120,16 @@ def p90(values: list[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min): other work skews every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def per_unit_ms(seconds: float, count: int) -> float:
+    return 1000 * seconds / count if count else float("nan")
 
 
 async def checked(response: Awaitable[httpx.Response], what: str, *ok: int) -> Json:
@@ -628,6 +653,13 @@ def received_at(receipt: Json) -> float:
 class Measured:
     transactions: list[Json]
     tx_per_s: float
+    delivered: int  # transactions the carrier received
+    cpu_used: dict[str, float]  # CPU seconds by process over the measured phase
+
+    @property
+    def engine_cpu_ms(self) -> float:
+        """The engine's CPU-ms per transaction the carrier received."""
+        return per_unit_ms(sum(self.cpu_used.get(name, 0.0) for name in ENGINE), self.delivered)
 
 
 async def measure(
@@ -645,11 +677,16 @@ async def measure(
     if missing:
         print(f"  (no {', '.join(sorted(missing))} process found: no memory figure for it)")
     sampler.start()
+    load_before = load()
     t0 = time.perf_counter()
     await post_all(api, posts, args.concurrency)
     posted_in = time.perf_counter() - t0
-    await wait_accepted(api, baseline, expected, args.timeout, args.stall)
+    # A refused POST makes no transaction: waiting for its would only stall the phase (and
+    # count the engine's idle CPU against the transactions).
+    taken = sum(p.expected for p in posts if p.snapshot_id)
+    await wait_accepted(api, baseline, taken, args.timeout, args.stall)
     await sampler.stop()
+    load_after = load()
     # Measured phase over; the rest reads results and is not timed.
     unsettled = await wait_settled(api, 120)
     writes_after = await sandbox_writes(sandbox)
@@ -691,7 +728,10 @@ async def measure(
         label = f"{e.kind}/{'+'.join(NAME[c] for c in e.carriers)}"
         kinds[label] = kinds.get(label, 0) + 1
     n = len(posts)
-    print(f"measured: {n} snapshots posted at once (client concurrency {args.concurrency})")
+    print(
+        f"measured: {n} snapshots posted at once (client concurrency {args.concurrency}); "
+        f"{load_before} at the start, {load_after} at the end"
+    )
     print("  mix: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     print(
         f"  POSTs done in {posted_in:.2f} s ({n / posted_in:.1f}/s); "
@@ -723,18 +763,42 @@ async def measure(
         f"  CPU seconds in the measured phase ({psutil.cpu_count()} CPUs, "
         f"{sampler.busy:.1f} busy): {cpu}"
     )
+    per_tx = "  ".join(
+        f"{name} {per_unit_ms(s, delivered):.2f}"
+        for name, s in sorted(sampler.cpu_used.items())
+        if name != "other"
+    )
+    print(f"  CPU-ms per transaction received: {per_tx}")
 
     all_sent = not failed_posts and not lost and len(latencies) == n
     print(f"  target: all {n} sent, none lost: {verdict(all_sent)}")
     print(f"  target: none doubled: {verdict(doubled == 0 and sent_twice == 0)}")
     print(f"  target: p90 <= {P90_TARGET:.0f} s: {verdict(p90(latencies) <= P90_TARGET)}")
-    return Measured(transactions=sent, tx_per_s=delivered / window)
+    return Measured(
+        transactions=sent,
+        tx_per_s=delivered / window,
+        delivered=delivered,
+        cpu_used=dict(sampler.cpu_used),
+    )
 
 
 # --- the floor -----------------------------------------------------------------------------------
 
 
-async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) -> float:
+@dataclass
+class Floor:
+    writes_per_s: float
+    writes: int
+    cpu_used: dict[str, float]  # CPU seconds of the client ("bench") and the sandbox
+
+    @property
+    def cpu_ms(self) -> float:
+        """The client's and the carrier's CPU-ms per write."""
+        spent = self.cpu_used.get("bench", 0.0) + self.cpu_used.get("sandbox", 0.0)
+        return per_unit_ms(spent, self.writes)
+
+
+async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) -> Floor:
     """The same writes made straight to the sandbox by a plain asyncio loop, through the
     engine's own carrier client (`carriers.carrier_adapters`)."""
     writes: list[tuple[uuid.UUID, str, str, CarrierMember]] = []
@@ -768,16 +832,31 @@ async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) ->
             except (CarrierRejected, CarrierUnavailable) as exc:
                 errors.append(str(exc)[:200])
 
+        # This process is the floor's client ("bench", added by the sampler).
+        sandbox = {k: p for k, p in stack_processes().items() if k == "sandbox"}
+        if not sandbox:
+            print("  (no sandbox process found: the floor's CPU figure is the client's alone)")
+        sampler = Sampler(sandbox)
+        sampler.start()
+        load_before = load()
         start = time.perf_counter()
         await gather_limited(concurrency, one, writes)
         elapsed = time.perf_counter() - start
+        await sampler.stop()
     rate = len(writes) / elapsed if writes else 0.0
     print(
         f"floor: {len(writes)} carrier writes by a plain asyncio loop (concurrency "
         f"{concurrency}) in {elapsed:.2f} s: {rate:.1f} writes/s"
         + (f"; {len(errors)} refused, e.g. {errors[0]}" if errors else "")
+        + f"; {load_before} at the start, {load()} at the end"
     )
-    return rate
+    result = Floor(writes_per_s=rate, writes=len(writes), cpu_used=dict(sampler.cpu_used))
+    spent = {name: per_unit_ms(result.cpu_used.get(name, 0.0), len(writes)) for name in NAMES}
+    print(
+        f"  CPU-ms per write: client {spent['bench']:.2f}  sandbox {spent['sandbox']:.2f}"
+        f"  (other {spent['other']:.2f})"
+    )
+    return result
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -834,10 +913,21 @@ async def run(args: argparse.Namespace) -> None:
             print("floor: skipped (no transaction reached the carrier)")
             return
         base = await floor(args.sandbox, measured.transactions, args.concurrency)
-        ratio = measured.tx_per_s / base if base else 0.0
+        ratio = measured.tx_per_s / base.writes_per_s if base.writes_per_s else 0.0
         print(
-            f"engine / floor: {measured.tx_per_s:.1f} / {base:.1f} = {ratio:.2f} "
-            f"(target >= {FLOOR_TARGET:.2f}): {verdict(ratio >= FLOOR_TARGET)}"
+            f"engine / floor throughput: {measured.tx_per_s:.1f} / {base.writes_per_s:.1f} = "
+            f"{ratio:.2f} (target >= {FLOOR_TARGET:.2f}): {verdict(ratio >= FLOOR_TARGET)}"
+        )
+        engine = measured.engine_cpu_ms
+        parts = " + ".join(
+            f"{name} {per_unit_ms(measured.cpu_used.get(name, 0.0), measured.delivered):.2f}"
+            for name in ENGINE
+        )
+        cpu_ratio = engine / base.cpu_ms if base.cpu_ms else float("inf")
+        print(
+            f"HEADLINE engine CPU-ms per transaction {engine:.2f} ({parts}) / floor CPU-ms per "
+            f"write {base.cpu_ms:.2f} = {cpu_ratio:.2f} (target <= {CPU_RATIO_TARGET:.0f}): "
+            f"{verdict(cpu_ratio <= CPU_RATIO_TARGET)}; {load()}"
         )
 
 
@@ -857,6 +947,12 @@ def main() -> None:
         action="store_true",
         help="leave the audit schedules of the run's groups running (every 2 min under make run)",
     )
+    parser.add_argument(
+        "--snapshots",
+        type=int,
+        help="measured snapshots in all (sets --groups to this over --employees); the "
+        "documented run is 5000, 1000 is a quick one",
+    )
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--employees", type=int, default=50, help="per group")
     parser.add_argument(
@@ -875,6 +971,8 @@ def main() -> None:
         "--stall", type=float, default=120, help="give up after this long with no acceptance"
     )
     args = parser.parse_args()
+    if args.snapshots is not None:
+        args.groups = max(1, -(-args.snapshots // args.employees))
     try:
         asyncio.run(run(args))
     except (BenchError, httpx.HTTPError, RPCError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -88,10 +89,28 @@ class Confirmation:
         held = await self._read_all(due)
         faults = _carrier_faults(held)
         reading = _Reading(today=check.now.astimezone(UTC).date(), fetched_at=unix_now())
+        read = [
+            (item, record)
+            for item, record in zip(due, held, strict=True)
+            if not isinstance(record, BaseException)  # else still due: the retry reads it
+        ]
         async with self._db.transaction() as session:
-            for item, record in zip(due, held, strict=True):
-                if not isinstance(record, BaseException):  # else still due: the retry reads it
-                    await _confirm(session, item, record, reading)
+            # The batch's rows and plans in two statements, not two per transaction.
+            transactions = await store.transactions_for_update(session, [i.id for i, _ in read])
+            sent = {
+                transaction.id: CarrierMember.model_validate(transaction.body["member"])
+                for transaction in transactions.values()
+            }
+            plans = await plan_facts(
+                session, {c.plan_id for member in sent.values() for c in member.coverages}
+            )
+            for item, record in read:
+                transaction = transactions.get(item.id)
+                if transaction is None or transaction.confirm_stage != item.stage.value:
+                    continue  # confirmed by an earlier attempt of this turn
+                await _confirm(
+                    session, item, transaction, sent[item.id], record, reading, plans=plans
+                )
             next_due = await store.next_confirmation_due(session, check.group_id)
         confirmed = len(due) - len(faults)
         if confirmed:
@@ -140,14 +159,17 @@ def _carrier_faults(held: list[_Read]) -> list[BaseException]:
 
 
 async def _confirm(
-    session: AsyncSession, item: _Due, record: CarrierMemberRecord | None, reading: _Reading
+    session: AsyncSession,
+    item: _Due,
+    transaction: MemberTransaction,
+    sent: CarrierMember,
+    record: CarrierMemberRecord | None,
+    reading: _Reading,
+    *,
+    plans: dict[uuid.UUID, PlanFacts],
 ) -> None:
-    """Compare the carrier's copy with what was sent, record the differences, and verify the
-    transaction or set its effective-date check."""
-    transaction = await store.transaction_for_update(session, item.id)
-    if transaction is None or transaction.confirm_stage != item.stage.value:
-        return  # confirmed by an earlier attempt of this turn
-    sent = CarrierMember.model_validate(transaction.body["member"])
+    """Compare the carrier's copy with what was sent (the transaction, locked), record the
+    differences, and verify the transaction or set its effective-date check."""
     takes_effect = effective_date(sent, transaction.lines_of_coverage)
     last = is_last_check(
         item.stage,
@@ -161,7 +183,7 @@ async def _confirm(
         record.as_member() if record is not None else None,
         carrier=CARRIERS[item.carrier_id].slug,
         today=reading.today,
-        plans=await plan_facts(session, [c.plan_id for c in sent.coverages]),
+        plans={c.plan_id: plans[c.plan_id] for c in sent.coverages if c.plan_id in plans},
         stage=stage,
         # What the carrier is documented to show otherwise still matches a pending difference
         # (kept suppressed); it never opens one.
@@ -179,9 +201,9 @@ async def _confirm(
 
 
 async def plan_facts(
-    session: AsyncSession, plan_ids: list[uuid.UUID]
+    session: AsyncSession, plan_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, PlanFacts]:
-    """What the comparison needs of the plans a member was sent in."""
+    """What the comparison needs of the plans the members were sent in."""
     return {
         plan.id: PlanFacts(
             voluntary=is_voluntary(plan.details),

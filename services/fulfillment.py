@@ -317,9 +317,10 @@ async def _build(session: AsyncSession, snapshots: Sequence[MemberSnapshot]) -> 
     believed: dict[uuid.UUID, CarrierMember | None] = {}
     for snapshot in snapshots:
         built += _build_snapshot(snapshot, last_sent, believed)
-    await save_versions(session, stale)
+    # The snapshots are stamped with the replaced transactions, in the first flush: stamped
+    # after the inserts, each snapshot was written twice (its status, then its version).
+    await save_versions(session, [*stale, *snapshots])
     await save_versions(session, built, is_new=True)
-    await save_versions(session, snapshots)
     await _expect(session, built, believed)
     return len(built)
 

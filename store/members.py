@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,42 +257,92 @@ async def replace_in_progress(
     return [row.id for row in rows]
 
 
+# How often an intake that found the wake off looks again while another intake turns it on
+# (that one's signal and commit).
+WAKE_RECHECK = 0.05
+
+
 async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     """Note that the group has a snapshot to build; true when the caller must signal its loop,
     because nobody has since the loop's last build began (`take_wake`).
 
-    Run it last before the commit. It locks the group's wake row until then (also when the
-    row is already on), so a build beginning meanwhile reads the submitted snapshots only once
-    this one is committed; a build that began before turns the row off first, and this call
-    sees it off and answers true.
+    Run it last before the commit. It holds the group's wake lock shared until then, so a build
+    beginning meanwhile (which takes it alone) reads the submitted snapshots only once this one
+    is committed; a build that began before turned the row off first, and this call sees it
+    off, turns it on and answers true. Intakes finding the row on share the lock and take no
+    row lock: a burst to one group no longer commits one intake at a time. Turning it on locks
+    the row until the commit, so a group's signals never overlap; intakes that found it off
+    meanwhile look again until that one committed (they see it on) or rolled back (one of
+    them turns it on).
     """
-    flipped = await session.scalar(
-        insert(FulfillmentWake)
-        .values(group_id=group_id, signalled=True)
-        .on_conflict_do_update(
-            index_elements=[FulfillmentWake.group_id],
-            set_={"signalled": True},
-            where=~FulfillmentWake.signalled,
-        )
-        .returning(FulfillmentWake.group_id)
+    await session.execute(
+        select(func.pg_advisory_xact_lock_shared(func.hashtextextended(_wake_lock(group_id), 0)))
     )
-    return flipped is not None
+    signalled = await _signalled(session, group_id)
+    if signalled is None:
+        # The group's first snapshots create the row: an upsert waits for another one
+        # creating it (an UPDATE would not see that row). Once per group.
+        flipped = await session.scalar(
+            insert(FulfillmentWake)
+            .values(group_id=group_id, signalled=True)
+            .on_conflict_do_update(
+                index_elements=[FulfillmentWake.group_id],
+                set_={"signalled": True},
+                where=~FulfillmentWake.signalled,
+            )
+            .returning(FulfillmentWake.group_id)
+        )
+        return flipped is not None
+    while not signalled:
+        # Turn it on if no other intake is: that one holds the row until its commit.
+        mine = await session.scalar(
+            select(FulfillmentWake.group_id)
+            .where(FulfillmentWake.group_id == group_id, ~FulfillmentWake.signalled)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+        if mine is not None:
+            await session.execute(
+                update(FulfillmentWake)
+                .where(FulfillmentWake.group_id == group_id)
+                .values(signalled=True)
+            )
+            return True
+        # Another intake is turning it on: look again shortly, holding no lock on the row. Any
+        # lock a statement takes on it (a locking read, an UPDATE or the upsert, even one that
+        # then changes nothing) is held to the commit, so every intake that found the row off
+        # would wait for the commit of the one before it.
+        await asyncio.sleep(WAKE_RECHECK)
+        signalled = bool(await _signalled(session, group_id))
+    return False
+
+
+async def _signalled(session: AsyncSession, group_id: uuid.UUID) -> bool | None:
+    """Whether the group's wake is on; None when it has no wake row yet."""
+    return await session.scalar(
+        select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == group_id)
+    )
 
 
 async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     """A build begins: the next snapshot stored must signal the loop again. Commit it before
     reading the submitted snapshots.
 
-    It waits for any intake holding the row, also one that is turning it on, or creating it
-    with the group's first snapshot (an upsert waits for a conflicting insert in progress; an
-    `UPDATE` would not see that row). Not waiting would let that intake's commit leave the wake
-    on with no build to come, and no later snapshot of the group would signal.
+    It waits for every intake holding the group's wake lock (`needs_wake`), also one that is
+    turning the row on, or creating it with the group's first snapshot. Not waiting would let
+    that intake's commit leave the wake on with no build to come, and no later snapshot of the
+    group would signal.
     """
+    await hold_locks(session, [_wake_lock(group_id)])
     await session.execute(
         insert(FulfillmentWake)
         .values(group_id=group_id, signalled=False)
         .on_conflict_do_update(index_elements=[FulfillmentWake.group_id], set_={"signalled": False})
     )
+
+
+def _wake_lock(group_id: uuid.UUID) -> str:
+    """The advisory lock ordering a group's intakes (shared) before or after a build's read."""
+    return f"fulfillment-wake:{group_id}"
 
 
 # An employee at a carrier: whose transactions are built and sent in turn.

@@ -548,8 +548,9 @@ class FulfillmentWake(Base):
 
     Intake signals the loop only when it turns this on; the build turns it off before it reads
     the submitted snapshots. So a burst costs one signal per build, not one per snapshot, and
-    no snapshot is left unsignalled: the row lock orders every intake commit before or after
-    the build's read (see `store.members.needs_wake`).
+    no snapshot is left unsignalled: the group's wake lock (shared by intakes, taken alone by a
+    build) orders every intake commit before or after the build's read (see
+    `store.members.needs_wake`).
     """
 
     __tablename__ = "fulfillment_wakes"

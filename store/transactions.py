@@ -272,6 +272,21 @@ async def transaction_for_update(
     return await session.get(MemberTransaction, transaction_id, with_for_update=NO_KEY_UPDATE)
 
 
+async def transactions_for_update(
+    session: AsyncSession, transaction_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, MemberTransaction]:
+    """The transactions (whole: a check compares the body), locked in id order, by id."""
+    if not transaction_ids:
+        return {}
+    rows = await session.scalars(
+        select(MemberTransaction)
+        .where(MemberTransaction.id.in_(transaction_ids))
+        .order_by(MemberTransaction.id)
+        .with_for_update(**NO_KEY_UPDATE)
+    )
+    return {row.id: row for row in rows}
+
+
 async def plans(session: AsyncSession, plan_ids: Collection[uuid.UUID]) -> Sequence[Plan]:
     return (await session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))).all()
 

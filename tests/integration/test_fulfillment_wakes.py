@@ -157,3 +157,54 @@ async def test_transactions_beyond_one_send_are_sent_though_no_signal_brings_the
     group_id, choices = await both_carriers(api)
     snapshot = await submitted(api, group_id, new_hire(unique_id(), coverages(choices)))
     assert (await settled(api, snapshot["id"], within=60))["status"] == "completed"
+
+
+async def test_intakes_finding_the_wake_on_do_not_wait_for_each_other(
+    database: Database,
+) -> None:
+    """A burst to one group: intakes relying on an earlier signal commit side by side (issue 23:
+    the row lock made each wait for the commit of the one before)."""
+    group_id = await a_group(database)
+    assert await wake(database, group_id)
+    both_open = asyncio.Barrier(2)
+
+    async def intake() -> None:
+        async with database.transaction() as session:
+            assert not await needs_wake(session, group_id)
+            await both_open.wait()  # neither commits before the other has answered
+
+    await asyncio.wait_for(asyncio.gather(intake(), intake()), timeout=10)
+
+
+@pytest.mark.parametrize("commits", [True, False])
+async def test_an_intake_finding_the_wake_off_while_another_turns_it_on_waits_for_its_outcome(
+    database: Database, commits: bool
+) -> None:
+    """It does not signal too when that one commits, and signals itself when that one's signal
+    failed (rolled back)."""
+    group_id = await a_group(database)
+    assert await wake(database, group_id)
+    await build_begins(database, group_id)
+    turned_on = asyncio.Event()
+    decided = asyncio.Event()
+
+    async def signalling_intake() -> None:
+        async with database.transaction() as session:
+            assert await needs_wake(session, group_id)
+            turned_on.set()
+            await decided.wait()
+            if not commits:
+                raise RuntimeError("the signal failed: the POST's transaction rolls back")
+
+    first = asyncio.create_task(signalling_intake())
+    await turned_on.wait()
+    second = asyncio.create_task(wake(database, group_id))
+    await asyncio.sleep(0.3)
+    assert not second.done(), "it must wait for the intake turning the wake on"
+    decided.set()
+    if commits:
+        await first
+    else:
+        with pytest.raises(RuntimeError):
+            await first
+    assert await asyncio.wait_for(second, timeout=10) is not commits

@@ -30,7 +30,7 @@ async def test_a_batch_beats_several_times_per_heartbeat_timeout_while_it_works(
 
     assert await env.run(long_batch, 0.45) == "done"
 
-    # Every 0.1 s (a third of the timeout) from the start: five on an idle machine; at least
+    # Every 0.1 s (a third of the timeout) after the start: four on an idle machine; at least
     # two however late the event loop wakes it.
     assert len(beats) >= 2
 
