@@ -155,6 +155,7 @@ def spawn_sandbox(
         **os.environ,
         "CARRIERLINK_SANDBOX_HOST": "127.0.0.1",
         "CARRIERLINK_SANDBOX_PORT": str(port),
+        "CARRIERLINK_SANDBOX_SFTP_PORT": "0",  # no file carrier here: no SFTP port to collide
         "CARRIERLINK_SANDBOX_PROCESSING_DELAY_SECONDS": str(delay),
         "CARRIERLINK_SANDBOX_LATENCY_MS": str(latency_ms),
         "CARRIERLINK_SANDBOX_ERROR_RATE": str(error_rate),

@@ -228,7 +228,9 @@ def check_serving(ports: dict[str, int]) -> None:
         assert http.get(f"{api}/ping").status_code == 200
         response = http.get(f"{api}/api/v1/carriers", headers={"Authorization": "Bearer dev-token"})
         assert response.status_code == 200, response.text
-        assert len(carriers_in(response.json())) == 2, response.text
+        assert len(carriers_in(response.json())) == 3, (
+            response.text
+        )  # Principal, Unum, Larkspur (sandbox)
         assert http.get(f"http://127.0.0.1:{ports['ui']}/").status_code == 200
         # The worker's probe answers once it polls (it may still be starting at the banner).
         deadline = time.monotonic() + 30
