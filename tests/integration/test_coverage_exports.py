@@ -18,6 +18,7 @@ from sqlalchemy import update
 from temporalio.client import Client
 
 from carriers import principal, unum
+from carriers.registry import CARRIERS
 from domain.enums import LineOfCoverage
 from domain.members import (
     OPEN_END,
@@ -228,7 +229,8 @@ async def test_an_export_as_of_a_past_date_is_what_each_carrier_held_then(
 
     january = await exported(api, census.group_id, as_of="2026-02-01")
     assert january["employees"] == 2
-    assert set(january["carrier_ids"]) == {str(PRINCIPAL), str(UNUM)}
+    # No carrier_ids asked for: every registered carrier (Larkspur, the file carrier, too).
+    assert set(january["carrier_ids"]) == {str(carrier_id) for carrier_id in CARRIERS}
     held = await records(api, january["id"])
     assert seen(held) == {
         ("employee", "Old", "dental", str(PRINCIPAL)),
