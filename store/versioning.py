@@ -28,21 +28,7 @@ async def save_version(
     read asks "as of a date" (snapshots, transactions) pass `history=False`: their payloads
     hold PII, and one copy of it is enough.
     """
-    now = time.time()
-    _stamp(session, record, now, is_new=is_new)
-    await session.flush()
-    if not history:
-        return record
-    session.add(
-        RecordVersion(
-            record_type=type(record).__tablename__,  # type: ignore[attr-defined]
-            record_id=record.id,
-            version=record.version,
-            valid_from=int(now * 1_000_000),
-            data=record.as_contract(),
-        )
-    )
-    await session.flush()
+    await save_versions(session, [record], is_new=is_new, history=history)
     return record
 
 
