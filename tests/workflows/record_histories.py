@@ -9,6 +9,13 @@ Re-record only for an intentional change that running workflows can survive, i.e
 behind `workflow.patched(...)`: keep the old files (rename them, e.g. `<scenario>_v1`)
 so the replay test still proves the old histories replay, and add the new ones beside them.
 Re-recording to make a failing replay pass hides exactly the nondeterminism the test is for.
+
+Three histories come from a real stack instead, because a file carrier's run needs the sandbox's
+SFTP server and pyx12: `feed_run_accepted_with_errors`, `feed_run_held_then_discarded` and
+`connection_file_carrier_census_and_test_file` were fetched from a dev stack after the steps of
+tests/integration/test_feeds.py (an on-demand test run with one member refused; a run held for
+review and discarded by its signal; the connection that the first run's test file completed).
+They hold ids and counts only: no member's name, SSN or date of birth.
 """
 
 from __future__ import annotations
