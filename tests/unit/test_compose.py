@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from carriers.registry import CARRIERS
 from runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,6 +260,13 @@ def test_app_environment_is_read_by_settings(
     assert settings.sandbox_host == "0.0.0.0"
     assert settings.carrier_base_url("principal") == "http://sandbox:8100/principal"
     assert settings.carrier_base_url("unum") == "http://sandbox:8100/unum"
+    # Every registered carrier is reached at the sandbox service, not at the bind address the
+    # shared environment gives the sandbox to listen on (0.0.0.0 would be the worker's own).
+    for info in CARRIERS.values():
+        assert settings.carrier_base_url(info.slug) == f"http://sandbox:8100/{info.slug}"
+        if info.network == "send":
+            assert settings.carrier_sftp_url(info.slug).endswith("@sandbox:8122")
+            assert "8122" in service(config, "sandbox")["expose"]
     assert settings.connection_recheck_initial == timedelta(minutes=15)
     assert settings.connection_recheck_max > settings.connection_recheck_initial
     assert settings.connection_wait_limit > settings.connection_recheck_max
