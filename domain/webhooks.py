@@ -45,6 +45,9 @@ class EventType(enum.StrEnum):
     # Beyond the contract's eleven: the renewal decisions this engine adds (contract section 5).
     RENEWAL_DECISION_CREATED = "renewal_decision.created"
     RENEWAL_DECISION_STATUS_CHANGE = "renewal_decision.status_change"
+    # And the runs of a file carrier's feed (one file each: built, sent, acknowledged by a 999).
+    FEED_RUN_CREATED = "feed_run.created"
+    FEED_RUN_STATUS_CHANGE = "feed_run.status_change"
     TEST_HELLO_WORLD = "test.hello_world"
 
 

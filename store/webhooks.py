@@ -1,12 +1,13 @@
 """Webhook tables and SQL: subscriptions, the event outbox, deliveries and their attempts.
 
-The outbox. Every state change a webhook reports is an ORM write of one of five records
-(groups, connection and disconnection requests, member snapshots, differences), so the events
-are found where those writes happen: `OutboxSession` looks at each flush before it is sent and
-inserts, in the same transaction, one event per change and one pending delivery per matching
-subscription. A crash can therefore never separate a change from its event, and no caller has to
-remember to record one; `record_event` is there for an event no record write carries (the test
-event). Nothing is written for an organization with no subscription.
+The outbox. Every state change a webhook reports is an ORM write of one of the records in
+`_WATCHED` (groups, connection and disconnection requests, member snapshots, differences,
+renewal decisions, feed runs), so the events are found where those writes happen:
+`OutboxSession` looks at each flush before it is sent and inserts, in the same transaction,
+one event per change and one pending delivery per matching subscription. A crash can
+therefore never separate a change from its event, and no caller has to remember to record
+one; `record_event` is there for an event no record write carries (the test event). Nothing
+is written for an organization with no subscription.
 
 The signing secret is stored as given, not hashed: signing needs it back. Whoever can read this
 table can read every record the webhooks describe, so encrypting it with a key held next to the
@@ -48,6 +49,7 @@ from domain.webhooks import DeliveryStatus, EventType, SubscriptionStatus
 from store.models import (
     Base,
     Difference,
+    FeedRun,
     Group,
     GroupConnection,
     GroupDisconnectionRequest,
@@ -249,6 +251,7 @@ def _record_changes(session: Session, _context: Any, _instances: Any) -> None:
 
 
 _WATCHED = (
+    FeedRun,
     Group,
     GroupConnection,
     GroupDisconnectionRequest,
@@ -260,11 +263,20 @@ _WATCHED = (
 
 def _created(record: object) -> list[_Found]:
     if not isinstance(
-        record, Group | GroupConnection | GroupDisconnectionRequest | Difference | RenewalDecision
+        record,
+        Group
+        | GroupConnection
+        | GroupDisconnectionRequest
+        | Difference
+        | RenewalDecision
+        | FeedRun,
     ):
         return []
     if record.id is None:
         record.id = uuid.uuid4()  # the column default would come only with the INSERT
+    if isinstance(record, FeedRun):
+        data = rules.with_status(rules.created(record.id, group_id=record.group_id), record.status)
+        return [_Found(record.organization_id, EventType.FEED_RUN_CREATED, data)]
     if isinstance(record, RenewalDecision):
         data = rules.with_status(rules.created(record.id, group_id=record.group_id), record.status)
         return [_Found(record.organization_id, EventType.RENEWAL_DECISION_CREATED, data)]
@@ -300,12 +312,17 @@ def _difference_created(record: Difference) -> list[_Found]:
 
 
 def _changed(record: object) -> list[_Found]:
-    if isinstance(record, RenewalDecision):
+    if isinstance(record, RenewalDecision | FeedRun):
         old, new = _old_new(record, "status")
         if new is None or old == new:
             return []
         data = rules.status_change(record.id, old, new, group_id=record.group_id)
-        return [_Found(record.organization_id, EventType.RENEWAL_DECISION_STATUS_CHANGE, data)]
+        kind = (
+            EventType.RENEWAL_DECISION_STATUS_CHANGE
+            if isinstance(record, RenewalDecision)
+            else EventType.FEED_RUN_STATUS_CHANGE
+        )
+        return [_Found(record.organization_id, kind, data)]
     if isinstance(record, GroupConnection | GroupDisconnectionRequest):
         old, new = _old_new(record, "status")
         if new is None or old == new:

@@ -303,6 +303,35 @@ async def test_renewal_decision_events_arrive_as_the_decision_becomes_ready(
     }
 
 
+async def test_feed_run_events_follow_a_run_from_building_to_the_carriers_999(
+    api: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    from tests.integration.test_feeds import built, feed_of_group, hire
+
+    await subscribe(api, receiver, event_types=["feed_run.created", "feed_run.status_change"])
+    group_id, feed, choices, _ = await feed_of_group(api)
+    employee = await hire(api, group_id, choices, ssn="318530718")
+    await built(api, employee)
+    response = await api.post(f"/api/v1/feeds/{feed['id']}/runs")
+    assert response.status_code == 201, response.text
+    run_id = response.json()["id"]
+
+    created = await receiver.receives("feed_run.created", id=run_id)
+    assert created["data"] == {"id": run_id, "group_id": group_id, "status": "building"}
+    accepted = await receiver.receives(
+        "feed_run.status_change", id=run_id, new_status="accepted", within=60
+    )
+    assert accepted["data"]["old_status"] == "sent"
+    changes = [
+        (e["data"]["old_status"], e["data"]["new_status"])
+        for e in receiver.of_type("feed_run.status_change")
+        if e["data"]["id"] == run_id
+    ]
+    assert set(changes) == {("building", "built"), ("built", "sent"), ("sent", "accepted")}
+    for event in receiver.events:
+        only_ids_and_statuses(event)
+
+
 async def test_an_event_is_recorded_with_its_change_and_rolled_back_with_it(
     api: httpx.AsyncClient, receiver: Receiver, database: Database
 ) -> None:

@@ -147,7 +147,7 @@ def test_event_type_filters_name_known_types_and_never_the_test_event() -> None:
             rules.check_event_types(bad)
 
 
-def test_the_eleven_contract_keys_the_renewal_events_and_the_test_event() -> None:
+def test_the_eleven_contract_keys_the_renewal_and_feed_run_events_and_the_test_event() -> None:
     assert {t.value for t in SUBSCRIBABLE} == {
         "member_snapshot.status_change",
         "member_snapshot_carrier_fulfillment_status.status_change",
@@ -162,6 +162,8 @@ def test_the_eleven_contract_keys_the_renewal_events_and_the_test_event() -> Non
         "group_disconnection_request.status_change",
         "renewal_decision.created",
         "renewal_decision.status_change",
+        "feed_run.created",
+        "feed_run.status_change",
     }
     assert EventType.TEST_HELLO_WORLD.value == "test.hello_world"
 
