@@ -25,6 +25,7 @@ from domain.connections import ConnectionStatus
 from tools.disconnections_cli import (
     _answer,
     _carrier_name,
+    api_parser,
     run_against_api,
 )
 
@@ -46,21 +47,10 @@ TIMESTAMPS = frozenset({"created", "modified", "completed"})
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser, commands = api_parser(
         prog="carrierlink-connections",
         description="Find waiting group connections and decide reviews through the REST API.",
     )
-    parser.add_argument(
-        "--api-url",
-        default=None,
-        help="the API's base URL (default: $CARRIERLINK_API_URL, else the settings' API host:port)",
-    )
-    parser.add_argument(
-        "--token",
-        default=None,
-        help="the organization's API token (default: $CARRIERLINK_TOKEN, else the dev token)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list connections (oldest first)")
     listing.add_argument(

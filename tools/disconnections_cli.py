@@ -72,11 +72,11 @@ def _iso_date(raw: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {raw!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="carrierlink-disconnections",
-        description="Review group disconnection requests through the carrierlink REST API.",
-    )
+def api_parser(
+    *, prog: str, description: str
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """A review CLI's parser: where the API is and whose token, then its commands."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--api-url",
         default=None,
@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the organization's API token (default: $CARRIERLINK_TOKEN, else the dev token)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, commands
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser, commands = api_parser(
+        prog="carrierlink-disconnections",
+        description="Review group disconnection requests through the carrierlink REST API.",
+    )
 
     listing = commands.add_parser("list", help="list requests (newest first)")
     listing.add_argument(
