@@ -7,8 +7,9 @@ when each event arrives; a fresh organization subscribes it to every event type.
 
 Burst: the snapshots bench's load (`bench.snapshots`: setup connects the groups, then one snapshot
 per employee posted at once). Every event the outbox recorded for the subscription must reach the
-receiver: none lost. Latency runs from the event's row being written (`recorded_at`, in the
-transaction of the change, just before its commit) to its receipt; target p99 <= 5 s.
+receiver: none lost. Latency runs from the commit of the change's transaction (PostgreSQL's commit
+timestamp of the event's row; the dev stack's server keeps them) to its receipt; target p99 <= 5 s.
+A server without commit timestamps gives the row's write time instead, and the bench says so.
 
 Drain, in the same run: each of the burst's events owed once more at once (rows inserted due
 now), measured alone: deliveries/s and the CPU per delivery of the worker, Temporal and
@@ -34,7 +35,7 @@ from urllib.parse import quote
 import aiohttp
 import httpx
 from aiohttp import web
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal_column, select, text
 
 from bench import snapshots as load
 from domain import webhooks as rules
@@ -104,16 +105,36 @@ def database_settings() -> Settings:
     return settings
 
 
-async def owed(db: Database, subscription_id: uuid.UUID) -> list[tuple[str, float, str]]:
-    """Every event owed to the subscription, with when its row was written, and its type."""
+async def commit_times_kept(db: Database) -> bool:
+    """Whether the server keeps commit timestamps (the dev stack's does)."""
+    async with db.transaction() as session:
+        return (
+            await session.scalar(text("SELECT current_setting('track_commit_timestamp')")) == "on"
+        )
+
+
+async def owed(
+    db: Database, subscription_id: uuid.UUID, *, from_commit: bool
+) -> list[tuple[str, float, str]]:
+    """Every event owed to the subscription, with when it was committed (`from_commit`; else
+    when its row was written, earlier by the rest of its transaction), and its type. Event rows
+    are only ever inserted, so a row's `xmin` is the transaction that recorded the change."""
+    since = (
+        func.coalesce(
+            func.pg_xact_commit_timestamp(literal_column("webhook_events.xmin")),
+            WebhookEvent.recorded_at,
+        )
+        if from_commit
+        else WebhookEvent.recorded_at
+    )
     async with db.transaction() as session:
         rows = await session.execute(
-            select(WebhookEvent.id, WebhookEvent.recorded_at, WebhookEvent.event_type)
+            select(WebhookEvent.id, since.label("since"), WebhookEvent.event_type)
             .join(WebhookDelivery, WebhookDelivery.event_id == WebhookEvent.id)
             .where(WebhookDelivery.subscription_id == subscription_id)
             .distinct()
         )
-        return [(str(row.id), row.recorded_at.timestamp(), row.event_type) for row in rows]
+        return [(str(row.id), row.since.timestamp(), row.event_type) for row in rows]
 
 
 async def pending(db: Database, subscription_id: uuid.UUID) -> int:
@@ -243,7 +264,8 @@ async def run(args: argparse.Namespace) -> None:
             await load.measure(api, sandbox, employees, args)
             await settle(db, subscription_id, args.stall)
 
-        recorded = await owed(db, subscription_id)
+        from_commit = await commit_times_kept(db)
+        recorded = await owed(db, subscription_id, from_commit=from_commit)
         lost = [event_id for event_id, _, _ in recorded if event_id not in receiver.first_seen]
         by_type: dict[str, list[float]] = {}
         for event_id, at, event_type in recorded:
@@ -258,7 +280,14 @@ async def run(args: argparse.Namespace) -> None:
             f"{len(receiver.first_seen)} received ({receiver.received} POSTs, "
             f"{receiver.unverified} failed verification), lost {len(lost)}"
         )
-        print(f"  change committed -> received: {percentiles(latencies)}")
+        if from_commit:
+            print(f"  change committed -> received: {percentiles(latencies)}")
+        else:
+            print(
+                "  the server keeps no commit timestamps (track_commit_timestamp is off): "
+                "measured from each event's row write, earlier than its commit"
+            )
+            print(f"  row written -> received: {percentiles(latencies)}")
         for event_type, values in sorted(by_type.items()):
             print(f"    {event_type}: {percentiles(values)}")
         if window > 0:

