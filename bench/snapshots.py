@@ -59,15 +59,19 @@ from urllib.parse import quote
 
 import httpx
 import psutil
-from temporalio.client import Client
+from sqlalchemy import text
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from carriers import CARRIERS, CarrierRejected, CarrierUnavailable, carrier_adapters
 from domain.members import CarrierMember
 from runtime.settings import get_settings
 from services.audits import schedule_id
+from store.db import DATABASE_ERRORS, Database
 from tools.admin import issue_token
 from tools.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
+from workflows import confirmation as confirmation_workflow
+from workflows import fulfillment as fulfillment_workflow
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -522,6 +526,48 @@ class Sampler:
 # --- the measured phase ----------------------------------------------------------------------
 
 
+def database_url() -> str:
+    """The stack's database: DATABASE_URL, else the embedded server under the data dir."""
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url
+    socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
+    return f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
+
+
+async def statements_run(db: Database) -> int | None:
+    """Statements PostgreSQL has run so far (pg_stat_statements, which the dev stack's server
+    keeps); None without the extension."""
+    try:
+        async with db.transaction() as session:
+            return int(await session.scalar(text("SELECT sum(calls) FROM pg_stat_statements")))
+    except DATABASE_ERRORS:  # no extension (or no server): the figure is not shown
+        return None
+
+
+async def history_events(args: argparse.Namespace, groups: list[Group]) -> int:
+    """Events in every run so far of the groups' fulfillment and confirmation workflows: a
+    closed run's count from visibility, the running one's from its description (exact)."""
+    client = await Client.connect(args.temporal, namespace=args.namespace)
+    ids = [
+        module.workflow_id(uuid.UUID(group.id))
+        for group in groups
+        for module in (fulfillment_workflow, confirmation_workflow)
+    ]
+
+    async def count(workflow_id: str) -> int:
+        total = 0
+        async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+            if run.status == WorkflowExecutionStatus.RUNNING:
+                handle = client.get_workflow_handle(workflow_id, run_id=run.run_id)
+                total += (await handle.describe()).history_length
+            else:
+                total += run.history_length
+        return total
+
+    return sum(await gather_limited(20, count, ids))
+
+
 @dataclass
 class Posted:
     employee: Employee
@@ -782,6 +828,22 @@ async def measure(
     )
 
 
+def work_per_transaction(delivered: int, *, statements: int | None, events: int) -> None:
+    """What the engine did per transaction, from the first POST until every snapshot settled
+    (so the round-trip confirmations are in, which the CPU window may end before)."""
+    if not delivered:
+        return
+    sql = (
+        "n/a (no pg_stat_statements)"
+        if statements is None
+        else f"{statements / delivered:.1f} PostgreSQL statements"
+    )
+    print(
+        f"  work per transaction, first POST until settled: {sql}, "
+        f"{events / delivered:.2f} Temporal history events (fulfillment and confirmation runs)"
+    )
+
+
 # --- the floor -----------------------------------------------------------------------------------
 
 
@@ -908,7 +970,24 @@ async def run(args: argparse.Namespace) -> None:
             t = time.perf_counter()
             await hire_in_setup(api, changes, args.concurrency, args.timeout)
             print(f"setup: {len(changes)} members hired in {time.perf_counter() - t:.1f} s")
-        measured = await measure(api, sandbox, employees, args)
+        db = Database(database_url(), pool_size=1)
+        try:
+            statements_before = await statements_run(db)
+            events_before = await history_events(args, groups)
+            measured = await measure(api, sandbox, employees, args)
+            statements_after = await statements_run(db)
+            events_after = await history_events(args, groups)
+        finally:
+            await db.dispose()
+        work_per_transaction(
+            measured.delivered,
+            statements=(
+                None
+                if statements_before is None or statements_after is None
+                else statements_after - statements_before
+            ),
+            events=events_after - events_before,
+        )
         if not measured.transactions:
             print("floor: skipped (no transaction reached the carrier)")
             return

@@ -30,7 +30,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 from functools import partial
-from urllib.parse import quote
 
 import aiohttp
 import httpx
@@ -39,7 +38,7 @@ from sqlalchemy import func, literal_column, select, text
 
 from bench import snapshots as load
 from domain import webhooks as rules
-from runtime.settings import Settings, get_settings
+from runtime.settings import get_settings
 from store.db import Database
 from store.webhooks import WebhookDelivery, WebhookEvent
 
@@ -94,15 +93,6 @@ class Receiver:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-
-def database_settings() -> Settings:
-    settings = get_settings()
-    if settings.database_url is None:
-        socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
-        url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
-        settings = settings.model_copy(update={"database_url": url})
-    return settings
 
 
 async def commit_times_kept(db: Database) -> bool:
@@ -230,8 +220,7 @@ async def floor(receiver: Receiver, count: int, concurrency: int) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    settings = database_settings()
-    db = Database(settings.require_database_url(), pool_size=2)
+    db = Database(load.database_url(), pool_size=2)
     receiver = Receiver()
     await receiver.start()
     token = args.token or await load.fresh_organization_token()
