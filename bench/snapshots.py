@@ -17,9 +17,9 @@ Measured: one snapshot per employee (`--groups` x `--employees`) posted at once,
 its POST to the last of its transactions the carrier accepted (the sandbox's `received_at`).
 Throughput is over the window from the first POST to the last acceptance. Lost: snapshots with
 a transaction the carrier never received within `--timeout`; doubled: the sandbox's `doubled`
-counter and any engine transaction the carrier received more than once. The RSS of the worker
-and the API is sampled every 0.25 s; the CPU time of every service (and of whatever else ran on
-the machine: "other") is printed too.
+counter and any engine transaction the carrier received more than once. The RSS of the workers
+(the engine's and the webhook deliveries') and the API is sampled every 0.25 s; the CPU time of
+every service (and of whatever else ran on the machine: "other") is printed too.
 
 `make run` audits each connected group every 2 minutes (production: daily); the run pauses the
 audit schedules of its own groups after setup, so 200 connections do not add about 1.7 audits/s
@@ -30,7 +30,7 @@ employee id, transaction id and Idempotency-Key) made straight to the sandbox by
 loop with the same concurrency, through the engine's own carrier client.
 
 Headline (issue 23): the engine's own CPU per carrier transaction, the CPU-ms that the API, the
-worker, Temporal and PostgreSQL (the postmaster and every backend, ended ones included) spent in
+workers, Temporal and PostgreSQL (the postmaster and every backend, ended ones included) spent in
 the measured phase over the transactions the carrier received, against the floor's CPU-ms per
 write (its client and the sandbox, over the floor phase); the target is a ratio of at most 2.
 CPU time is far less sensitive than throughput to whatever else runs on the machine, so it is
@@ -87,8 +87,10 @@ SAMPLE_INTERVAL = 0.25
 P90_TARGET = 60.0
 FLOOR_TARGET = 1 / 3
 CPU_RATIO_TARGET = 2.0
-# Whose CPU is the engine's: the sandbox (the carriers) and the bench client are not.
-ENGINE = ("api", "worker", "temporal", "postgres")
+# Whose CPU is the engine's: the sandbox (the carriers) and the bench client are not. The
+# webhook worker (`make run`'s process for the deliveries' own task queue) is the engine's too,
+# shown on its own; the names are the run record's (`{data_dir}/devstack.json`).
+ENGINE = ("api", "worker", "webhook-worker", "temporal", "postgres")
 # The floor's: its client (this process) and the carrier; "other" is the rest of the machine.
 NAMES = ("bench", "sandbox", "other")
 # Plain IDs (no sandbox test prefix), in sequence so no two in a run collide.
@@ -485,7 +487,7 @@ def busy_seconds() -> float:
 
 @dataclass
 class Sampler:
-    """Peak RSS of the worker and the API, and every service's CPU time, over a phase."""
+    """Peak RSS of the workers and the API, and every service's CPU time, over a phase."""
 
     processes: dict[str, psutil.Process]
     peaks: dict[str, float] = field(default_factory=dict)
@@ -504,7 +506,7 @@ class Sampler:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
-            for name in ("worker", "api"):
+            for name in ("worker", "webhook-worker", "api"):
                 if name in self.processes:
                     value = await asyncio.to_thread(rss_mb, self.processes[name])
                     self.peaks[name] = max(self.peaks.get(name, 0.0), value)

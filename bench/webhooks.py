@@ -12,9 +12,10 @@ timestamp of the event's row; the dev stack's server keeps them) to its receipt;
 A server without commit timestamps gives the row's write time instead, and the bench says so.
 
 Drain, in the same run: each of the burst's events owed once more at once (rows inserted due
-now), measured alone: deliveries/s and the CPU per delivery of the worker, Temporal and
-PostgreSQL. Floor: the same number of signed POSTs to the same receiver from a plain asyncio
-loop (one aiohttp client, the subscription's concurrency), as a ratio.
+now), measured alone: deliveries/s and the CPU per delivery of each process: the engine
+worker, the webhook worker (which runs the deliveries, on their own task queue), Temporal,
+PostgreSQL and the API. Floor: the same number of signed POSTs to the same receiver from a
+plain asyncio loop (one aiohttp client, the subscription's concurrency), as a ratio.
 """
 
 from __future__ import annotations
@@ -291,7 +292,7 @@ async def run(args: argparse.Namespace) -> None:
         per = "  ".join(
             f"{name} {1000 * seconds / max(delivered, 1):.2f} ms"
             for name, seconds in sorted(cpu.items())
-            if name in ("worker", "temporal", "postgres", "api", "other")
+            if name in (*load.ENGINE, "other")
         )
         print(f"  CPU per delivery: {per}")
         base = await floor(receiver, max(delivered, 1), get_settings().webhook_concurrency)

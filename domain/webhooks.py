@@ -266,3 +266,14 @@ class TurnResult(BaseModel):
     failed: int = 0
     # The subscription was deleted: the loop ends.
     gone: bool = False
+
+
+# Deliveries run on a task queue of their own, beside the engine's (`worker.py` polls it in its
+# own process when the role says so): a saturated engine worker's event loop delayed them by
+# tens of seconds, and a receiver that hangs then held engine capacity.
+DELIVERY_QUEUE_SUFFIX = "-webhooks"
+
+
+def delivery_queue(task_queue: str) -> str:
+    """The task queue that carries the deliveries of loops running on `task_queue`."""
+    return task_queue + DELIVERY_QUEUE_SUFFIX

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.connections import ConnectionStatus
 from domain.disconnections import DisconnectionStatus
 from domain.overdue import OverdueLimits
+
+# Which task queues a worker process polls (`worker.py`): `all` both (one process, as the tests
+# and simple deployments want), `engine` the main queue only, `webhooks` the deliveries' own
+# queue only (`domain.webhooks.delivery_queue`), so deliveries scale and stall on their own.
+WorkerRole = Literal["all", "engine", "webhooks"]
 
 
 class Settings(BaseSettings):
@@ -143,6 +149,11 @@ class Settings(BaseSettings):
     worker_probe_port: int | None = None
     worker_metrics_port: int | None = None
     worker_graceful_shutdown: timedelta = Field(default=timedelta(seconds=30), ge=timedelta(0))
+    worker_role: WorkerRole = "all"
+    # `make run` only: the probe and metrics ports of its webhook worker, a process of its own
+    # (each worker process gets its own: the SDK's Prometheus exporter cannot share one).
+    webhook_worker_probe_port: int | None = None
+    webhook_worker_metrics_port: int | None = None
 
     # Stuck work: how long a record may stay in a waiting status before it is overdue
     # (`?overdue=true` on the lists, the carrierlink_overdue gauge): a connection waiting on the

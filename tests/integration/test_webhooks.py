@@ -19,9 +19,11 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import delete, select
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from domain import webhooks as rules
+from domain.webhooks import delivery_queue
 from runtime.settings import Settings
 from store.db import Database
 from store.models import Difference, Group
@@ -33,6 +35,8 @@ from tests.integration.test_member_snapshots import both_carriers, coverages, se
 from tests.integration.test_worker_crash import WorkerProcess, api_on
 from tools import webhooks_cli
 from tools.sample_snapshots import new_hire, unique_id
+from worker import build_worker
+from workflows.webhooks import workflow_id as delivery_loop_id
 
 pytestmark = pytest.mark.integration
 
@@ -678,3 +682,47 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
             await receiver.receives("group.created", id=group_id, within=90)
     # At least once: a repeat only for what was in flight at the kill.
     assert len(receiver.events) <= len(groups) + receiver.requests
+
+
+async def test_an_engine_worker_alone_does_not_deliver_and_a_webhooks_worker_does(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    org_token: str,
+    receiver: Receiver,
+) -> None:
+    """The roles split the queues: the `engine` worker runs the delivery loop, whose turn waits
+    on `<queue>-webhooks` until a `webhooks` worker polls it."""
+    isolated = settings.model_copy(
+        update={
+            "task_queue": f"split-{uuid.uuid4().hex[:8]}",
+            # The turn in flight at the end is cancelled, not waited for (it lasts minutes).
+            "worker_graceful_shutdown": timedelta(seconds=1),
+        }
+    )
+    async with (
+        build_worker(isolated, client, database=database, role="engine") as engine,
+        engine,
+        api_on(isolated, database, client, org_token) as api,
+    ):
+        assert engine.task_queues == [isolated.task_queue]
+        subscription = await subscribe(api, receiver, event_types=["group.created"])
+        created = await api.post("/api/v1/groups", json={"name": "Split roles"})
+        assert created.status_code == 201, created.text
+        loop = client.get_workflow_handle(delivery_loop_id(uuid.UUID(subscription["id"])))
+
+        async def turn_waiting() -> bool:
+            pending = (await loop.describe()).raw_description.pending_activities
+            return any(
+                activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+                for activity in pending
+            )
+
+        await eventually(turn_waiting, within=30)
+        await asyncio.sleep(2)  # four of a turn's polls: it would have sent by now
+        assert receiver.requests == 0
+
+        async with build_worker(isolated, client, database=database, role="webhooks") as hooks:
+            assert hooks.task_queues == [delivery_queue(isolated.task_queue)]
+            async with hooks:
+                await receiver.receives("group.created", id=created.json()["id"])

@@ -41,11 +41,12 @@ SERVICES = {
     "migrate",
     "sandbox",
     "worker",
+    "webhook-worker",
     "api",
     "prometheus",
     "grafana",
 }
-APP_SERVICES = ("migrate", "sandbox", "worker", "api")
+APP_SERVICES = ("migrate", "sandbox", "worker", "webhook-worker", "api")
 APP_IMAGE = "carrierlink:local"
 SEARCH_ATTRIBUTES = (
     "CarrierId",
@@ -195,6 +196,7 @@ def test_app_commands(config: dict[str, Any]) -> None:
         "migrate": ["carrierlink-admin", "migrate"],
         "sandbox": ["python", "-m", "sandbox"],
         "worker": ["python", "worker.py"],
+        "webhook-worker": ["python", "worker.py"],
         "api": ["python", "-m", "api"],
     }
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
@@ -277,12 +279,31 @@ def test_app_environment_is_read_by_settings(
     assert settings.worker_graceful_shutdown < timedelta(seconds=_seconds(grace))
 
 
+def test_the_workers_split_the_task_queues(config: dict[str, Any]) -> None:
+    """`worker` polls the engine's queue, `webhook-worker` the deliveries' own; the rest of
+    their environment is the shared one, so both reach the same Temporal, database and queue."""
+    worker = service(config, "worker")["environment"]
+    webhooks = service(config, "webhook-worker")["environment"]
+    assert worker["CARRIERLINK_WORKER_ROLE"] == "engine"
+    assert webhooks["CARRIERLINK_WORKER_ROLE"] == "webhooks"
+    assert {k: v for k, v in worker.items() if k != "CARRIERLINK_WORKER_ROLE"} == {
+        k: v for k, v in webhooks.items() if k != "CARRIERLINK_WORKER_ROLE"
+    }
+    for name in ("migrate", "sandbox", "api"):
+        # Only the workers run worker.py, so only they carry a role.
+        assert "CARRIERLINK_WORKER_ROLE" not in service(config, name)["environment"], name
+    assert (
+        service(config, "webhook-worker")["stop_grace_period"]
+        == (service(config, "worker")["stop_grace_period"])
+    )
+
+
 def test_startup_order(config: dict[str, Any]) -> None:
     def conditions(name: str) -> dict[str, str]:
         deps: dict[str, dict[str, Any]] = service(config, name).get("depends_on", {})
         return {dep: spec["condition"] for dep, spec in deps.items()}
 
-    for name in ("worker", "api"):
+    for name in ("worker", "webhook-worker", "api"):
         assert conditions(name) == {
             "migrate": "service_completed_successfully",
             "temporal-setup": "service_completed_successfully",
@@ -304,6 +325,7 @@ def test_restart_policies(config: dict[str, Any]) -> None:
         "temporal-ui",
         "sandbox",
         "worker",
+        "webhook-worker",
         "api",
         "prometheus",
         "grafana",
@@ -316,9 +338,10 @@ def test_restart_policies(config: dict[str, Any]) -> None:
 def test_healthchecks(config: dict[str, Any]) -> None:
     api_check = " ".join(service(config, "api")["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/readyz" in api_check
-    worker_check = " ".join(service(config, "worker")["healthcheck"]["test"])
-    assert "http://127.0.0.1:8201/readyz" in worker_check
-    assert "urllib" in worker_check
+    for worker in ("worker", "webhook-worker"):
+        worker_check = " ".join(service(config, worker)["healthcheck"]["test"])
+        assert "http://127.0.0.1:8201/readyz" in worker_check, worker
+        assert "urllib" in worker_check, worker
     assert "urllib" in api_check  # python:3.11-slim has no curl
     assert "pg_isready" in " ".join(service(config, "postgres")["healthcheck"]["test"])
 
@@ -559,11 +582,25 @@ def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics(
 ) -> None:
     jobs = {job["job_name"]: job for job in prometheus_config(config)["scrape_configs"]}
     targets = {
-        name: [t for group in job["static_configs"] for t in group["targets"]]
+        name: [t for group in job.get("static_configs", []) for t in group["targets"]]
+        # The webhook workers by DNS: every replica of a scaled service.
+        + [
+            f"{n}:{group['port']}"
+            for group in job.get("dns_sd_configs", [])
+            for n in group["names"]
+        ]
         for name, job in jobs.items()
     }
-    assert targets == {"carrierlink-api": ["api:8000"], "carrierlink-worker": ["worker:8202"]}
-    settings_port = {"api": "CARRIERLINK_API_PORT", "worker": "CARRIERLINK_WORKER_METRICS_PORT"}
+    assert targets == {
+        "carrierlink-api": ["api:8000"],
+        "carrierlink-worker": ["worker:8202"],
+        "carrierlink-webhook-worker": ["webhook-worker:8202"],
+    }
+    settings_port = {
+        "api": "CARRIERLINK_API_PORT",
+        "worker": "CARRIERLINK_WORKER_METRICS_PORT",
+        "webhook-worker": "CARRIERLINK_WORKER_METRICS_PORT",
+    }
     for name, job in jobs.items():
         assert job.get("metrics_path", "/metrics") == "/metrics", name
         for target in targets[name]:
@@ -575,7 +612,7 @@ def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics(
                 str(p["target"]) for p in svc.get("ports", [])
             }
             assert port in exposed, target
-    assert set(service(config, "prometheus")["depends_on"]) == {"api", "worker"}
+    assert set(service(config, "prometheus")["depends_on"]) == {"api", "worker", "webhook-worker"}
 
 
 def grafana_mounts(config: dict[str, Any]) -> dict[str, Path]:

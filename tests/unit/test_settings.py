@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from domain.webhooks import delivery_queue
 from runtime.settings import Settings
+from worker import polls
 
 
 def fresh(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -63,3 +65,19 @@ def test_every_setting_reads_its_prefixed_variable(monkeypatch: pytest.MonkeyPat
 def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="sandbox_error_rate"):
         fresh(monkeypatch, CARRIERLINK_SANDBOX_ERROR_RATE="2")
+
+
+def test_the_worker_role_says_which_task_queues_a_process_polls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CARRIERLINK_WORKER_ROLE", raising=False)
+    assert fresh(monkeypatch).worker_role == "all"
+    role = fresh(monkeypatch, CARRIERLINK_WORKER_ROLE="webhooks").worker_role
+    assert role == "webhooks"
+    # (engine queue, deliveries' queue)
+    assert polls("all") == (True, True)
+    assert polls("engine") == (True, False)
+    assert polls(role) == (False, True)
+    assert delivery_queue("carrierlink") == "carrierlink-webhooks"
+    with pytest.raises(ValueError, match="worker_role"):
+        fresh(monkeypatch, CARRIERLINK_WORKER_ROLE="everything")

@@ -1,4 +1,5 @@
-"""WebhookDelivery: turns until its subscription is gone, retried faults, bounded runs."""
+"""WebhookDelivery: turns until its subscription is gone, retried faults, bounded runs, and
+turns on the deliveries' own task queue."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from domain.webhooks import TurnResult
+from domain.webhooks import TurnResult, delivery_queue
 from tests.workflows.webhook_fakes import busy_turns, delivering
-from workflows.webhooks import TURN, TURNS_PER_RUN
+from workflows.webhooks import OWN_QUEUE_PATCH, TURN, TURNS_PER_RUN
 
 
 async def test_the_loop_turns_until_its_subscription_is_gone(env: WorkflowEnvironment) -> None:
@@ -50,3 +51,27 @@ async def test_history_stays_bounded_by_continuing_as_new(env: WorkflowEnvironme
         # A handful of events per turn, whatever each turn delivered.
         assert len(history.events) < 7 * TURNS_PER_RUN + 10
         assert len(rig.deliveries.turns) == TURNS_PER_RUN + 6
+
+
+async def test_turns_run_on_the_deliveries_own_task_queue(env: WorkflowEnvironment) -> None:
+    """The rig's workflow worker registers no activity: only the worker polling
+    `<queue>-webhooks` can complete a turn."""
+    async with delivering(env, [TurnResult(delivered=1)]) as rig:
+        handle = await rig.start(uuid.uuid4())
+        await handle.result()
+        assert len(rig.deliveries.turns) == 2
+        history = await handle.fetch_history()
+        scheduled = [
+            event.activity_task_scheduled_event_attributes.task_queue.name
+            for event in history.events
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert scheduled == [f"{rig.task_queue}-webhooks"] * 2
+        assert delivery_queue(rig.task_queue) == f"{rig.task_queue}-webhooks"
+        (marker,) = [
+            event.marker_recorded_event_attributes
+            for event in history.events
+            if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        ]
+        assert marker.marker_name == "core_patch"
+        assert OWN_QUEUE_PATCH.encode() in marker.details["patch-data"].payloads[0].data

@@ -2,7 +2,8 @@
 
 Run `python -m tests.workflows.webhook_fakes` to record the WebhookDelivery histories into
 `tests/histories/` (the same rules as `tests.workflows.record_histories`: re-record only for a
-change running loops survive, keeping the old files).
+change running loops survive, keeping the old files). The `_v1` files are from before the
+`webhook-delivery-own-queue` patch: their turns ran on the workflow's own task queue.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.webhooks import WebhookActivities
-from domain.webhooks import DeliveryTurn, TurnResult
+from domain.webhooks import DeliveryTurn, TurnResult, delivery_queue
 from tests.workflows.fakes import fake_of, start_time_skipping
 from workflows.webhooks import (
     TURNS_PER_RUN,
@@ -71,13 +72,17 @@ class WebhookRig:
 async def delivering(
     env: WorkflowEnvironment, script: list[TurnResult | Exception]
 ) -> AsyncIterator[WebhookRig]:
+    """The workflow on a queue of its own, the fake turns on that queue's deliveries queue only
+    (as `worker.py` splits them), so a turn scheduled anywhere else never completes."""
     deliveries = FakeDeliveries(list(script))
     task_queue = f"webhooks-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[WebhookDeliveryWorkflow],
-        activities=[deliveries.deliver_due],
+    async with (
+        Worker(env.client, task_queue=task_queue, workflows=[WebhookDeliveryWorkflow]),
+        Worker(
+            env.client,
+            task_queue=delivery_queue(task_queue),
+            activities=[deliveries.deliver_due],
+        ),
     ):
         yield WebhookRig(env, deliveries, task_queue)
 
