@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 from domain.errors import Conflict, FieldProblem, NotFound, Unavailable, ValidationFailed
 from domain.snapshots import DuplicateDependent
 from runtime import logs
-from store.db import DATABASE_ERRORS, database_unreachable
+from store.db import DATABASE_ERRORS, PoolTimeout, database_unreachable
 
 log = logging.getLogger("carrierlink.api")
 
@@ -105,6 +105,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # the exception's text (the driver adds the failing row, people included) and close
         # the keep-alive connection. Only the type and SQLSTATE are logged.
         sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+        if isinstance(exc, PoolTimeout):
+            # Every pool connection stayed taken for the pool's timeout: a burst, not an
+            # outage. The client is told to come back, as for an outage, in its own words.
+            _log.warning(
+                "%s %s: no database connection came free in time", request.method, request.url.path
+            )
+            return _unavailable("the database is busy: try again later")
         if database_unreachable(exc):
             _log.warning(
                 "%s %s: the database is unreachable (%s, SQLSTATE %s)",

@@ -58,7 +58,8 @@ async def test_a_database_pool_with_no_free_connection_is_503_with_retry_after()
     response = await answer(busy)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
-    assert response.json() == {"message": "the database is unavailable", "status": 503}
+    # Busy, not down: the message does not send an operator looking for an outage.
+    assert response.json() == {"message": "the database is busy: try again later", "status": 503}
 
 
 async def test_not_found_is_404() -> None:
