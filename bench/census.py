@@ -20,16 +20,21 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import psutil
 from temporalio.client import Client
 
-from bench.snapshots import BenchError, cpu_seconds, principal_id, rss_mb, stack_processes
+from bench.snapshots import (
+    BenchError,
+    cpu_seconds,
+    fresh_organization_token,
+    principal_id,
+    rss_mb,
+    stack_processes,
+)
 from domain.census import CENSUS_PAGE_SIZE
 from runtime.settings import get_settings
-from tools.admin import issue_token
 from workflows.connection import workflow_id
 
 PRINCIPAL = "d0003042-eaae-4491-b219-4825456a3d16"
@@ -47,17 +52,6 @@ class Connected:
     worker_cpu_s: float
     postgres_cpu_s: float
     history: str
-
-
-async def fresh_organization_token() -> str:
-    """A token of a new organization, so runs never meet each other's groups or members."""
-    settings = get_settings()
-    if settings.database_url is None:
-        # The dev stack's embedded server listens on a Unix socket in its data dir.
-        socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
-        url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
-        settings = settings.model_copy(update={"database_url": url})
-    return await issue_token(settings, f"bench-census-{uuid.uuid4().hex[:8]}")
 
 
 async def connect(
@@ -154,7 +148,7 @@ async def census_people(sandbox: httpx.AsyncClient, carrier_group_id: str) -> li
 async def run(args: argparse.Namespace) -> None:
     if not 1 <= args.members < 10_000:
         raise BenchError("--members must be between 1 and 9999 (a 7-digit Principal ID)")
-    token = args.token or await fresh_organization_token()
+    token = args.token or await fresh_organization_token("bench-census")
     settings = get_settings()
     client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
     async with (

@@ -22,15 +22,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote
 
 import httpx
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from runtime.settings import get_settings
-from tools.admin import issue_token
+from bench.snapshots import fresh_organization_token
 
 PRINCIPAL = "d0003042-eaae-4491-b219-4825456a3d16"
 UNUM = "23054cd9-0a41-43e3-bd43-2d2138006536"
@@ -214,17 +212,6 @@ async def floor(temporal_address: str, namespace: str, n: int) -> float:
         f"{elapsed:.2f} s: {n / elapsed:.1f} workflows/s"
     )
     return n / elapsed
-
-
-async def fresh_organization_token() -> str:
-    """A token of a new organization, so runs never meet each other's live connections."""
-    settings = get_settings()
-    if settings.database_url is None:
-        # The dev stack's embedded server listens on a Unix socket in its data dir.
-        socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
-        url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
-        settings = settings.model_copy(update={"database_url": url})
-    return await issue_token(settings, f"bench-{uuid.uuid4().hex[:8]}")
 
 
 async def main() -> None:

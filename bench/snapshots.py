@@ -55,7 +55,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 import psutil
@@ -68,7 +67,7 @@ from domain.members import CarrierMember
 from runtime.settings import get_settings
 from services.audits import schedule_id
 from store.db import DATABASE_ERRORS, Database
-from tools.admin import issue_token
+from tools.admin import issue_token, with_database
 from tools.sample_snapshots import PlanChoice, new_hire, person, pick, plan_choices
 from workflows import confirmation as confirmation_workflow
 from workflows import fulfillment as fulfillment_workflow
@@ -529,12 +528,8 @@ class Sampler:
 
 
 def database_url() -> str:
-    """The stack's database: DATABASE_URL, else the embedded server under the data dir."""
-    settings = get_settings()
-    if settings.database_url is not None:
-        return settings.database_url
-    socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
-    return f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
+    """The stack's database: DATABASE_URL, else the running dev stack's embedded server."""
+    return with_database(get_settings()).require_database_url()
 
 
 async def statements_run(db: Database) -> int | None:
@@ -945,15 +940,10 @@ async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) ->
 # --- main ----------------------------------------------------------------------------------------
 
 
-async def fresh_organization_token() -> str:
-    """A token of a new organization, so runs never meet each other's groups or members."""
-    settings = get_settings()
-    if settings.database_url is None:
-        # The dev stack's embedded server listens on a Unix socket in its data dir.
-        socket_dir = quote(str((settings.data_dir / "postgres").resolve()))
-        url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
-        settings = settings.model_copy(update={"database_url": url})
-    return await issue_token(settings, f"bench-{uuid.uuid4().hex[:8]}")
+async def fresh_organization_token(prefix: str = "bench") -> str:
+    """A token of a new organization, so runs never meet each other's groups, members or
+    connections."""
+    return await issue_token(with_database(get_settings()), f"{prefix}-{uuid.uuid4().hex[:8]}")
 
 
 async def run(args: argparse.Namespace) -> None:
