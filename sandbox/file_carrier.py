@@ -170,7 +170,7 @@ class FileCarrierServer:
         earlier = self.state["interchanges"].get(key)
         if earlier is not None and earlier["sha256"] == digest:
             # The same interchange again (a retried upload): the same answer, nothing applied.
-            ack.write_text(earlier["ack"])
+            _write_whole(ack, earlier["ack"])
             self.state["files"][name] = {"sha256": digest, "code": earlier["code"]}
             self._save()
             return Received(name, earlier["code"], 0, tuple(earlier["refused"]), duplicate=True)
@@ -186,7 +186,7 @@ class FileCarrierServer:
             answer = self._ack(isa, gs, segments, refused, code) if refused else pyx12_ack
             applied = self._apply(loops, refused)
         refused_ids = tuple(loop.subscriber_id for loop in refused)
-        ack.write_text(answer)
+        _write_whole(ack, answer)
         self.state["files"][name] = {"sha256": digest, "code": code}
         self.state["interchanges"][key] = {
             "sha256": digest,
@@ -252,9 +252,16 @@ class FileCarrierServer:
         return "".join("*".join(s) + "~" for s in [head, group, *body, *tail])
 
     def _save(self) -> None:
-        temporary = self._state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.state))
-        temporary.replace(self._state_file)
+        _write_whole(self._state_file, json.dumps(self.state))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write `path` under a temporary name, then rename it: a reader (the engine polling for a
+    999 over SFTP, or a restart reading the state) sees no file or the whole file, never an
+    empty or half-written one. A 999 read half-written parsed as "rejected"."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 
 def _check(text: str) -> tuple[bool, str]:
