@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
@@ -43,13 +43,7 @@ async def feed_of(session: AsyncSession, group_id: uuid.UUID, carrier_id: uuid.U
 
 
 async def feed(session: AsyncSession, feed_id: uuid.UUID, *, for_update: bool = False) -> Feed:
-    query = select(Feed).where(Feed.id == feed_id)
-    if for_update:
-        query = query.with_for_update()
-    found = await session.scalar(query)
-    if found is None:
-        raise NotFound.of("feed")
-    return found
+    return await _by_id(session, Feed, feed_id, what="feed", for_update=for_update)
 
 
 async def owned_feed(
@@ -69,12 +63,22 @@ async def owned_run(
 
 
 async def run(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> FeedRun:
-    query = select(FeedRun).where(FeedRun.id == run_id)
+    return await _by_id(session, FeedRun, run_id, what="feed run", for_update=for_update)
+
+
+RowT = TypeVar("RowT", Feed, FeedRun)
+
+
+async def _by_id(
+    session: AsyncSession, model: type[RowT], row_id: uuid.UUID, *, what: str, for_update: bool
+) -> RowT:
+    """The feed or run by id, whoever owns it (the worker's reads), or `NotFound`."""
+    query = select(model).where(model.id == row_id)
     if for_update:
         query = query.with_for_update()
     found = await session.scalar(query)
     if found is None:
-        raise NotFound.of("feed run")
+        raise NotFound.of(what)
     return found
 
 
