@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import activity_refs
 
@@ -33,12 +36,66 @@ STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
 
+# A short step (a few statements, a carrier call or a batch of them) run as a local activity
+# costs the history one marker and no activity task through the server, and it runs inside the
+# workflow task that scheduled it: no second trip through Temporal's queue (issue 23). One that
+# keeps failing this long (the database or the carrier down) is left to an ordinary activity,
+# whose retries add nothing to the history while the local one's keep the workflow task beating.
+LOCAL_STEP_LIMIT = timedelta(minutes=1)
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
 # workflow must compare against the same classes and enum members, whatever the runner.
 with workflow.unsafe.imports_passed_through():
     from domain.audits import AccountSummary, PullRequest
     from domain.census import CensusPageRequest
     from domain.disconnections import CarrierEnded
+
+
+async def short_step(
+    activity: Callable[[Any, Arg], Awaitable[Result]],
+    arg: Arg,
+    *,
+    local: bool,
+    start_to_close_timeout: timedelta,
+    retry_policy: RetryPolicy,
+    heartbeat_timeout: timedelta | None = None,
+) -> Result:
+    """Run an activity method of `activity_refs`: as a local activity first when `local` (the
+    caller's `workflow.patched(...)`, so histories from before replay), as an ordinary one
+    otherwise or once the local one gave up after `LOCAL_STEP_LIMIT`. A refusal (a
+    non-retryable failure) is raised as it is: the ordinary activity would only refuse again.
+    Every step run this way must be safe to repeat, as an ordinary activity's retry is."""
+    if local:
+        try:
+            return await workflow.execute_local_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=min(start_to_close_timeout, LOCAL_STEP_LIMIT),
+                schedule_to_close_timeout=LOCAL_STEP_LIMIT,
+                retry_policy=retry_policy,
+            )
+        except ActivityError as err:
+            if _refused(err, retry_policy):
+                raise
+    return await workflow.execute_activity_method(
+        activity,
+        arg,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry_policy=retry_policy,
+    )
+
+
+def _refused(err: ActivityError, retry_policy: RetryPolicy) -> bool:
+    """Whether the activity failed for good (its retry policy would not try again), not for
+    want of time."""
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and (
+        cause.non_retryable or cause.type in (retry_policy.non_retryable_error_types or ())
+    )
 
 
 def at(moment: datetime) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows import activity_refs
-from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at, short_step
 
 with workflow.unsafe.imports_passed_through():
     from domain.confirmation import DueCheck
@@ -36,6 +36,9 @@ TURNS_PER_RUN = 50
 # Runs that started before the limit came down from 200 keep it, so their histories replay.
 SHORTER_RUNS = "confirmation-runs-of-50-turns"
 TURNS_PER_RUN_BEFORE = 200
+# A turn's check runs as a local activity (`workflows.common.short_step`): one workflow task
+# per turn, not two, and no activity task through the server (issue 23).
+LOCAL_CONFIRM = "confirm-as-local-activity"
 
 
 class GroupConfirmationsInput(BaseModel):
@@ -67,9 +70,10 @@ class GroupConfirmationsWorkflow:
             if taken == TURNS_PER_RUN and workflow.patched(SHORTER_RUNS):
                 break
             self._woken = False
-            turn = await workflow.execute_activity_method(
+            turn = await short_step(
                 activity_refs.ConfirmationActivities.confirm_due,
                 DueCheck(group_id=input.group_id, now=workflow.now()),
+                local=workflow.patched(LOCAL_CONFIRM),
                 start_to_close_timeout=CONFIRM_TIMEOUT,
                 heartbeat_timeout=BATCH_HEARTBEAT,
                 retry_policy=STORE_RETRY,

@@ -23,6 +23,7 @@ from workflows.common import (
     pull_census,
     report_carrier_ended,
     seconds_until,
+    short_step,
 )
 
 # The activities hand back domain types from outside the sandbox (`activity_refs`): the
@@ -58,6 +59,13 @@ CENSUS_PATCH = "census-pull"
 # Runs from before file carriers complete on the account pull; later ones ask whether the
 # carrier takes files, and then wait for the census and an approved test file first.
 FILE_CARRIER_PATCH = "file-carrier-census-and-test-file"
+# The short steps (statuses recorded, the data exchange, the audit schedule, the feed's
+# readiness) run as local activities (`workflows.common.short_step`): a completed connection
+# takes four workflow tasks instead of nine, each of which waited its turn in Temporal's queue
+# (issue 23). The lookup stays an ordinary activity: it repeats on timers for days while the
+# carrier is not ready, and its retries back off on the server's clock. So do the account and
+# census pulls: long, and beating so that a dead worker's pull is retried in seconds.
+LOCAL_STEPS = "short-steps-as-local-activities"
 
 
 def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
@@ -331,7 +339,7 @@ class GroupConnectionWorkflow:
         # Derived from the connection, so every replay and every later run sends the same key.
         key = str(uuid.uuid5(self._input.connection_id, "data-exchange"))
         try:
-            await workflow.execute_activity_method(
+            await short_step(
                 activity_refs.ConnectionActivities.register_data_exchange,
                 DataExchangeRequest(
                     carrier_id=self._input.carrier_id,
@@ -339,6 +347,7 @@ class GroupConnectionWorkflow:
                     platform_reference=str(self._input.connection_id),
                     idempotency_key=key,
                 ),
+                local=workflow.patched(LOCAL_STEPS),
                 start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
@@ -359,16 +368,18 @@ class GroupConnectionWorkflow:
         after_completion = workflow.patched(AFTER_COMPLETION_PATCH)
         if after_completion:
             # Before `completed` is recorded, so every completed connection has audits running.
-            await workflow.execute_activity_method(
+            await short_step(
                 activity_refs.AuditActivities.ensure_audit_schedule,
                 self._pull_request(),
+                local=workflow.patched(LOCAL_STEPS),
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
         if workflow.patched(FILE_CARRIER_PATCH):
-            readiness = await workflow.execute_activity_method(
+            readiness = await short_step(
                 activity_refs.FeedActivities.prepare_feed,
                 self._pull_request(),
+                local=workflow.patched(LOCAL_STEPS),
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
@@ -409,9 +420,10 @@ class GroupConnectionWorkflow:
             if self._pending:
                 raise _Restart  # an amendment: the attempt starts over with it
             delay = next_recheck_delay(delay, self._input.recheck)
-            readiness = await workflow.execute_activity_method(
+            readiness = await short_step(
                 activity_refs.FeedActivities.readiness,
                 self._pull_request(),
+                local=workflow.patched(LOCAL_STEPS),
                 start_to_close_timeout=STORE_WRITE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
@@ -462,7 +474,7 @@ class GroupConnectionWorkflow:
         result.update(setup_result or {})
         if self._decided is not None:
             result["review"] = self._decided.model_dump(exclude_none=True)
-        await workflow.execute_activity_method(
+        await short_step(
             activity_refs.ConnectionActivities.record_status,
             StatusChange(
                 connection=self._input,
@@ -472,6 +484,7 @@ class GroupConnectionWorkflow:
                 setup_result=result,
                 completed=completed,
             ),
+            local=workflow.patched(LOCAL_STEPS),
             start_to_close_timeout=STORE_WRITE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )

@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from workflows import activity_refs
-from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at
+from workflows.common import BATCH_HEARTBEAT, STORE_RETRY, at, short_step
 
 with workflow.unsafe.imports_passed_through():
     from domain.fulfillment import (
@@ -57,12 +56,11 @@ TURNS_PER_RUN = 500
 # Runs before it ignored `Built.more` unless a snapshot arrived meanwhile: what the batch left
 # stayed submitted (the fault suite's stuck snapshots after a worker kill).
 BUILD_MORE = "build-what-the-batch-left"
-# The build is a short database step: run as a local activity it costs the history one marker
-# and no activity task through the server (issue 23: Temporal's share of a transaction). One
-# that fails for this long (the database down) is left to an ordinary activity, whose retries
-# add nothing to the history while the local one's would keep the workflow task beating.
+# The turn's steps are short batches (`workflows.common.short_step`): run as local activities,
+# the build first, then the send and the track too, a turn is one workflow task instead of one
+# per step, each of which waited its turn in Temporal's queue (issue 23).
 LOCAL_BUILD = "build-as-local-activity"
-LOCAL_BUILD_LIMIT = timedelta(minutes=1)
+LOCAL_SEND_AND_TRACK = "send-and-track-as-local-activities"
 
 
 class FulfillmentInput(BaseModel):
@@ -153,9 +151,10 @@ class GroupFulfillmentWorkflow:
 
     async def _track(self) -> None:
         """Ask the carriers how far they are; poll less often while nothing finishes."""
-        tracked = await workflow.execute_activity_method(
+        tracked = await short_step(
             activity_refs.FulfillmentActivities.track_transactions,
             TrackRequest(group_id=self._group_id),
+            local=workflow.patched(LOCAL_SEND_AND_TRACK),
             start_to_close_timeout=BATCH_TIMEOUT,
             heartbeat_timeout=BATCH_HEARTBEAT,
             retry_policy=STORE_RETRY,
@@ -180,24 +179,14 @@ class GroupFulfillmentWorkflow:
         return built.more
 
     async def _build_transactions(self) -> Built:
-        request = BuildRequest(group_id=self._group_id, awaited=sorted(self._awaited))
-        built: Built | None = None
-        if workflow.patched(LOCAL_BUILD):
-            with contextlib.suppress(ActivityError):
-                built = await workflow.execute_local_activity_method(
-                    activity_refs.FulfillmentActivities.build_transactions,
-                    request,
-                    schedule_to_close_timeout=LOCAL_BUILD_LIMIT,
-                    retry_policy=STORE_RETRY,
-                )
-        if built is None:
-            built = await workflow.execute_activity_method(
-                activity_refs.FulfillmentActivities.build_transactions,
-                request,
-                start_to_close_timeout=BATCH_TIMEOUT,
-                heartbeat_timeout=BATCH_HEARTBEAT,
-                retry_policy=STORE_RETRY,
-            )
+        built = await short_step(
+            activity_refs.FulfillmentActivities.build_transactions,
+            BuildRequest(group_id=self._group_id, awaited=sorted(self._awaited)),
+            local=workflow.patched(LOCAL_BUILD),
+            start_to_close_timeout=BATCH_TIMEOUT,
+            heartbeat_timeout=BATCH_HEARTBEAT,
+            retry_policy=STORE_RETRY,
+        )
         for snapshot_id in built.stored:
             self._awaited.pop(snapshot_id, None)
         # Signalled but never committed: the API's transaction failed.
@@ -211,7 +200,7 @@ class GroupFulfillmentWorkflow:
         """Send under fresh idempotency keys; what a carrier fault held back is built again."""
         # Made once per attempt to send; the first one sent is stored with the transaction,
         # and every later send of it reuses that one.
-        sent = await workflow.execute_activity_method(
+        sent = await short_step(
             activity_refs.FulfillmentActivities.send_transactions,
             SendRequest(
                 group_id=self._group_id,
@@ -222,6 +211,7 @@ class GroupFulfillmentWorkflow:
                     for transaction_id in unsent
                 ],
             ),
+            local=workflow.patched(LOCAL_SEND_AND_TRACK),
             start_to_close_timeout=BATCH_TIMEOUT,
             heartbeat_timeout=BATCH_HEARTBEAT,
             retry_policy=STORE_RETRY,

@@ -519,6 +519,12 @@ class FakeSnapshotStore:
     turns: list[datetime] = field(default_factory=list)
     # At most this many snapshots per build (the rest answer `more`); None: all of them.
     build_batch: int | None = None
+    # The test server's (virtual) clock: sends and tracks run as local activities, whose
+    # scheduled time is the worker's wall clock.
+    clock: Callable[[], Awaitable[datetime]] | None = None
+
+    async def _now(self) -> datetime:
+        return activity.info().scheduled_time if self.clock is None else await self.clock()
 
     @property
     def activities(self) -> Sequence[Callable[..., Any]]:
@@ -552,7 +558,7 @@ class FakeSnapshotStore:
         if self.during_send is not None:
             during, self.during_send = self.during_send, None
             await during()
-        self.sent_at.append(activity.info().scheduled_time)
+        self.sent_at.append(await self._now())
         transactions = self.transactions()
         sent, retry = 0, []
         for keyed in request.transactions:
@@ -571,7 +577,7 @@ class FakeSnapshotStore:
 
     @fake_of(FulfillmentActivities.track_transactions)
     async def track(self, request: TrackRequest) -> Tracked:
-        self.tracks.append(activity.info().scheduled_time)
+        self.tracks.append(await self._now())
         finished = 0
         pending = [t for t in self.transactions().values() if t.sent and t.final is None]
         for transaction in pending:
@@ -679,7 +685,7 @@ async def running(env: WorkflowEnvironment, **worker_options: Any) -> AsyncItera
     """A worker for the connection and audit workflows with a fresh mocked carrier."""
     carrier = FakeCarrier()
     disconnections = FakeDisconnectionStore()
-    snapshots = FakeSnapshotStore()
+    snapshots = FakeSnapshotStore(clock=env.get_current_time)
     renewals = FakeRenewals()
     task_queue = f"connections-{uuid.uuid4().hex[:8]}"
     async with Worker(
