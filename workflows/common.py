@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from workflows import activity_refs
 
@@ -40,7 +41,8 @@ STORE_RETRY = RetryPolicy(
 # costs the history one marker and no activity task through the server, and it runs inside the
 # workflow task that scheduled it: no second trip through Temporal's queue (issue 23). One that
 # keeps failing this long (the database or the carrier down) is left to an ordinary activity,
-# whose retries add nothing to the history while the local one's keep the workflow task beating.
+# whose retries add nothing to the history while the local one's keep the workflow task beating
+# (`local_attempts`).
 LOCAL_STEP_LIMIT = timedelta(minutes=1)
 
 Arg = TypeVar("Arg")
@@ -66,20 +68,36 @@ async def short_step(
     """Run an activity method of `activity_refs`: as a local activity first when `local` (the
     caller's `workflow.patched(...)`, so histories from before replay), as an ordinary one
     otherwise or once the local one gave up after `LOCAL_STEP_LIMIT`. A refusal (a
-    non-retryable failure) is raised as it is: the ordinary activity would only refuse again.
-    Every step run this way must be safe to repeat, as an ordinary activity's retry is."""
+    non-retryable failure) is raised as an `ActivityError` whichever ran, since the ordinary
+    activity would only refuse again. Every step run this way must be safe to repeat, as an
+    ordinary activity's retry is."""
     if local:
         try:
             return await workflow.execute_local_activity_method(
                 activity,
                 arg,
-                start_to_close_timeout=min(start_to_close_timeout, LOCAL_STEP_LIMIT),
                 schedule_to_close_timeout=LOCAL_STEP_LIMIT,
-                retry_policy=retry_policy,
+                retry_policy=dataclasses.replace(
+                    retry_policy, maximum_attempts=local_attempts(retry_policy)
+                ),
             )
         except ActivityError as err:
-            if _refused(err, retry_policy):
+            if _refused(err.cause, retry_policy):
                 raise
+        except ApplicationError as err:
+            # A local activity's own failure (a refusal, or its last attempt's) reaches the
+            # workflow as the activity raised it, where an ordinary one's comes wrapped: a
+            # refusal is wrapped here, so callers handle both alike.
+            if _refused(err, retry_policy):
+                raise ActivityError(
+                    f"local activity {getattr(activity, '__name__', activity)} failed",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=getattr(activity, "__name__", str(activity)),
+                    activity_id="",
+                    retry_state=RetryState.NON_RETRYABLE_FAILURE,
+                ) from err
     return await workflow.execute_activity_method(
         activity,
         arg,
@@ -89,10 +107,27 @@ async def short_step(
     )
 
 
-def _refused(err: ActivityError, retry_policy: RetryPolicy) -> bool:
+def local_attempts(retry_policy: RetryPolicy, limit: timedelta | None = None) -> int:
+    """How many attempts the policy's backoff fits in `limit` (`LOCAL_STEP_LIMIT`): the local
+    run's bound. The SDK's worker does not end a local activity at its schedule-to-close
+    timeout while its attempts keep failing (measured: still retrying after 20 s of a 3 s
+    timeout), so the attempts are what hand a failing step to the ordinary activity."""
+    limit = LOCAL_STEP_LIMIT if limit is None else limit
+    interval = retry_policy.initial_interval or timedelta(seconds=1)
+    ceiling = retry_policy.maximum_interval or interval * 100
+    attempts, waited = 1, timedelta(0)
+    while waited + interval <= limit:
+        waited += interval
+        attempts += 1
+        interval = min(interval * retry_policy.backoff_coefficient, ceiling)
+    if retry_policy.maximum_attempts:
+        attempts = min(attempts, retry_policy.maximum_attempts)
+    return attempts
+
+
+def _refused(cause: BaseException | None, retry_policy: RetryPolicy) -> bool:
     """Whether the activity failed for good (its retry policy would not try again), not for
     want of time."""
-    cause = err.cause
     return isinstance(cause, ApplicationError) and (
         cause.non_retryable or cause.type in (retry_policy.non_retryable_error_types or ())
     )
@@ -129,16 +164,20 @@ async def report_carrier_ended(request: PullRequest, summary: AccountSummary) ->
     )
 
 
-async def pull_census(request: PullRequest, *, source: str | None) -> tuple[int, int]:
+async def pull_census(
+    request: PullRequest, *, source: str | None, local: bool = False
+) -> tuple[int, int]:
     """Pull the group's census from its carrier page by page: (employees stored, differences
     opened). Each activity reads and stores one page itself, so history holds a cursor and
-    counts per page, never a person; a group of thousands costs a few events per page."""
+    counts per page, never a person; a group of thousands costs a few events per page. With
+    `local`, each page is a `short_step` run locally first."""
     cursor: str | None = None
     members = differences = 0
     while True:
-        page = await workflow.execute_activity_method(
+        page = await short_step(
             activity_refs.AuditActivities.pull_census_page,
             CensusPageRequest(pull=request, cursor=cursor, source=source),
+            local=local,
             start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
             heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
             retry_policy=CARRIER_RETRY,

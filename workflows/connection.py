@@ -59,12 +59,14 @@ CENSUS_PATCH = "census-pull"
 # Runs from before file carriers complete on the account pull; later ones ask whether the
 # carrier takes files, and then wait for the census and an approved test file first.
 FILE_CARRIER_PATCH = "file-carrier-census-and-test-file"
-# The short steps (statuses recorded, the data exchange, the audit schedule, the feed's
-# readiness) run as local activities (`workflows.common.short_step`): a completed connection
-# takes four workflow tasks instead of nine, each of which waited its turn in Temporal's queue
-# (issue 23). The lookup stays an ordinary activity: it repeats on timers for days while the
-# carrier is not ready, and its retries back off on the server's clock. So do the account and
-# census pulls: long, and beating so that a dead worker's pull is retried in seconds.
+# Every step after the lookup (statuses recorded, the data exchange, the account and census
+# pulls, the audit schedule, the feed's readiness) runs as a local activity
+# (`workflows.common.short_step`): a completed connection takes three workflow tasks instead
+# of nine, each of which waited its turn in Temporal's queue (issue 23). A worker that dies
+# mid-step loses its workflow task, and the next worker runs the step again after the task's
+# timeout (10 s), as an ordinary pull was retried after its heartbeat timeout (15 s). The
+# lookup stays an ordinary activity: it repeats on timers for days while the carrier is not
+# ready, and its retries back off on the server's clock.
 LOCAL_STEPS = "short-steps-as-local-activities"
 
 
@@ -351,9 +353,10 @@ class GroupConnectionWorkflow:
                 start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )
-            summary = await workflow.execute_activity_method(
+            summary = await short_step(
                 activity_refs.AuditActivities.pull_account,
                 self._pull_request(),
+                local=workflow.patched(LOCAL_STEPS),
                 start_to_close_timeout=ACCOUNT_PULL_TIMEOUT,
                 heartbeat_timeout=ACCOUNT_PULL_HEARTBEAT,
                 retry_policy=CARRIER_RETRY,
@@ -361,7 +364,11 @@ class GroupConnectionWorkflow:
             if workflow.patched(CENSUS_PATCH):
                 # The members the carrier already holds, compared with what the platform sent
                 # (the counts stay in history; the members are read through the API).
-                await pull_census(self._pull_request(), source="connection")
+                await pull_census(
+                    self._pull_request(),
+                    source="connection",
+                    local=workflow.patched(LOCAL_STEPS),
+                )
         except ActivityError as err:
             await self._move(ConnectionStatus.NOYO_REVIEW, reason=_cause(err))
             return False

@@ -104,6 +104,9 @@ def fake_of(real: Callable[..., Any]) -> Callable[[FakeActivity], FakeActivity]:
     return activity.defn(name=wire_name(real))
 
 
+# The marker a local activity's result is recorded in (the SDK's name for it).
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
 # The figures a mocked pull reports; tests compare the workflow's setup_result against them.
 SUMMARY = {
     "locations": 2,

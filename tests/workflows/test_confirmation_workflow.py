@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities.confirmation import ConfirmationActivities
 from domain.confirmation import ConfirmedTurn, DueCheck
-from tests.workflows.fakes import fake_of
+from tests.workflows.fakes import LOCAL_ACTIVITY_MARKER, fake_of
 from workflows.confirmation import (
     TURNS_PER_RUN,
     WAKE,
@@ -23,9 +23,6 @@ from workflows.confirmation import (
     GroupConfirmationsWorkflow,
     workflow_id,
 )
-
-# The marker a local activity's result is recorded in (the SDK's name for it).
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 @dataclass
