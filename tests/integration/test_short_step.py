@@ -84,20 +84,20 @@ async def step(client: Client, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
         yield fake, queue
 
 
-async def run(client: Client, queue: str) -> tuple[str, list[EventType.ValueType]]:
+async def run(client: Client, queue: str) -> tuple[str, list[object]]:
     handle: WorkflowHandle[ShortStepWorkflow, str] = await client.start_workflow(
         ShortStepWorkflow.run, "step", id=f"short-step-{uuid.uuid4()}", task_queue=queue
     )
     result = await handle.result()
     events = (await handle.fetch_history()).events
-    kinds = [
+    kinds: list[object] = [
         LOCAL_ACTIVITY_MARKER
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
         else e.event_type
         for e in events
     ]
-    return result, kinds  # type: ignore[return-value]
+    return result, kinds
 
 
 async def test_a_step_runs_locally_with_no_activity_task(
@@ -107,7 +107,7 @@ async def test_a_step_runs_locally_with_no_activity_task(
     result, kinds = await run(client, queue)
     assert result == "step (local)"
     assert fake.runs == [True]
-    assert kinds.count(LOCAL_ACTIVITY_MARKER) == 1  # type: ignore[arg-type]
+    assert kinds.count(LOCAL_ACTIVITY_MARKER) == 1
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
 
 
