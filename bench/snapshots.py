@@ -83,7 +83,8 @@ CARRIER_ROTATION = [(PRINCIPAL,), (UNUM,), (PRINCIPAL, UNUM)]
 SPOUSE_EVERY = 4
 CONNECTION_TIMEOUT = 120.0
 SAMPLE_INTERVAL = 0.25
-P90_TARGET = 60.0
+P90_TARGET = 60.0  # the snapshot issue's bound
+P90_GOAL = 10.0  # issue 23's goal for the same figure
 FLOOR_TARGET = 1 / 3
 CPU_RATIO_TARGET = 2.0
 # Whose CPU is the engine's: the sandbox (the carriers) and the bench client are not. The
@@ -836,6 +837,7 @@ async def measure(
     print(f"  target: all {n} sent, none lost: {verdict(all_sent)}")
     print(f"  target: none doubled: {verdict(doubled == 0 and sent_twice == 0)}")
     print(f"  target: p90 <= {P90_TARGET:.0f} s: {verdict(p90(latencies) <= P90_TARGET)}")
+    print(f"  goal (issue 23): p90 <= {P90_GOAL:.0f} s: {verdict(p90(latencies) <= P90_GOAL)}")
     return Measured(
         transactions=sent,
         tx_per_s=delivered / window,
