@@ -89,12 +89,13 @@ async def short_step(
             # workflow as the activity raised it, where an ordinary one's comes wrapped: a
             # refusal is wrapped here, so callers handle both alike.
             if _refused(err, retry_policy):
+                name = getattr(activity, "__name__", str(activity))
                 raise ActivityError(
-                    f"local activity {getattr(activity, '__name__', activity)} failed",
+                    f"local activity {name} failed",
                     scheduled_event_id=0,
                     started_event_id=0,
                     identity="",
-                    activity_type=getattr(activity, "__name__", str(activity)),
+                    activity_type=name,
                     activity_id="",
                     retry_state=RetryState.NON_RETRYABLE_FAILURE,
                 ) from err

@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from tests.workflows.fakes import LOCAL_ACTIVITY_MARKER
+from tests.workflows.fakes import LOCAL_ACTIVITY_MARKER, is_local_step
 from workflows import common
 from workflows.common import CARRIER_RETRY, STORE_RETRY, local_attempts, short_step
 
@@ -91,11 +91,7 @@ async def run(client: Client, queue: str) -> tuple[str, list[object]]:
     result = await handle.result()
     events = (await handle.fetch_history()).events
     kinds: list[object] = [
-        LOCAL_ACTIVITY_MARKER
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
-        else e.event_type
-        for e in events
+        LOCAL_ACTIVITY_MARKER if is_local_step(e) else e.event_type for e in events
     ]
     return result, kinds
 

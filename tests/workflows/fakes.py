@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio import activity
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -106,6 +107,15 @@ def fake_of(real: Callable[..., Any]) -> Callable[[FakeActivity], FakeActivity]:
 
 # The marker a local activity's result is recorded in (the SDK's name for it).
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def is_local_step(event: HistoryEvent) -> bool:
+    """Whether the history event records a local activity's result (`short_step`)."""
+    return (
+        event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    )
+
 
 # The figures a mocked pull reports; tests compare the workflow's setup_result against them.
 SUMMARY = {

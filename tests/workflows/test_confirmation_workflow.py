@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities.confirmation import ConfirmationActivities
 from domain.confirmation import ConfirmedTurn, DueCheck
-from tests.workflows.fakes import LOCAL_ACTIVITY_MARKER, fake_of
+from tests.workflows.fakes import fake_of, is_local_step
 from workflows.confirmation import (
     TURNS_PER_RUN,
     WAKE,
@@ -129,12 +129,7 @@ async def test_a_loop_continues_as_new_after_a_run_of_turns_and_confirms_the_res
     first = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).fetch_history()
     kinds = [e.event_type for e in first.events]
     # One check per turn, each a local activity's marker (no activity task).
-    checks = [
-        e
-        for e in first.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
-    ]
+    checks = [e for e in first.events if is_local_step(e)]
     assert len(checks) == TURNS_PER_RUN
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
     assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW

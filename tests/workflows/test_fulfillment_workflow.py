@@ -10,7 +10,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from tests.workflows.fakes import LOCAL_ACTIVITY_MARKER, Rig
+from tests.workflows.fakes import Rig, is_local_step
 from workflows.fulfillment import (
     SNAPSHOT_ARRIVAL,
     SNAPSHOTS_STORED,
@@ -56,11 +56,7 @@ async def test_a_burst_of_snapshots_is_sent_once_each_tracked_and_the_loop_ends(
     steps = [
         e
         for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        or (
-            e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
-        )
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED or is_local_step(e)
     ]
     assert 0 < len(steps) < len(transactions)
 
