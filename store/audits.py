@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.account import AccountStructure
 from domain.audits import MAX_FAILURE_REASON, AuditFailure, AuditTrigger, PullRequest
 from store.account import store_account_structure
-from store.db import NO_KEY_UPDATE
+from store.db import NO_KEY_UPDATE, Statement
 from store.models import CarrierConfiguration, Group, GroupAudit, unix_now
 
 
@@ -70,8 +71,13 @@ async def remove_audit(session: AsyncSession, audit_id: uuid.UUID) -> None:
 
 
 async def group_name(session: AsyncSession, group_id: uuid.UUID) -> str | None:
-    name: str | None = await session.scalar(select(Group.name).where(Group.id == group_id))
+    name: str | None = await _GROUP_NAME.fetchval(session, group_id=group_id)
     return name
+
+
+_GROUP_NAME = Statement(
+    select(Group.name).where(Group.id == bindparam("group_id", type_=UUID(as_uuid=True)))
+)
 
 
 async def record_pull(

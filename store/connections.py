@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
 from domain.overdue import OverdueFilter
-from store.db import NO_KEY_UPDATE
+from store.db import NO_KEY_UPDATE, Statement
 from store.models import Feed, Group, GroupConnection, GroupDisconnectionRequest
 from store.overdue import filter_condition
 from store.versioning import save_version
@@ -31,7 +32,7 @@ async def live_connections(session: AsyncSession, group_id: uuid.UUID) -> Sequen
     return (await session.scalars(select(GroupConnection).where(*_live(group_id)))).all()
 
 
-def _live(group_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+def _live(group_id: uuid.UUID | BindParameter[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
     return (
         GroupConnection.group_id == group_id,
         GroupConnection.disconnected.is_(None),
@@ -70,38 +71,42 @@ async def carrier_link(
     return (await carrier_links(session, group_id, [carrier_id]))[carrier_id]
 
 
+_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
+_LIVE_CARRIERS = Statement(select(GroupConnection.carrier_id).where(*_live(_GROUP)))
+_DISCONNECTIONS = Statement(
+    select(
+        GroupDisconnectionRequest.carrier_id,
+        GroupDisconnectionRequest.status,
+        GroupDisconnectionRequest.effective_end_date,
+    )
+    .where(
+        GroupDisconnectionRequest.group_id == _GROUP,
+        or_(
+            GroupDisconnectionRequest.status == DisconnectionStatus.PROCESSING.value,
+            GroupDisconnectionRequest.status == DisconnectionStatus.COMPLETED.value,
+        ),
+    )
+    # The latest completed one last, so it is the one kept below.
+    .order_by(GroupDisconnectionRequest.completed.asc().nulls_first())
+)
+
+
 async def carrier_links(
     session: AsyncSession, group_id: uuid.UUID, carrier_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, CarrierLink]:
     """`carrier_link` for each carrier, in two queries whatever their number: connected (with
     the end date of a disconnection under way), or not (with the date the last one ended)."""
-    live = set(await session.scalars(select(GroupConnection.carrier_id).where(*_live(group_id))))
-    requests = (
-        await session.execute(
-            select(
-                GroupDisconnectionRequest.carrier_id,
-                GroupDisconnectionRequest.status,
-                GroupDisconnectionRequest.effective_end_date,
-            )
-            .where(
-                GroupDisconnectionRequest.group_id == group_id,
-                GroupDisconnectionRequest.status.in_(
-                    [DisconnectionStatus.PROCESSING.value, DisconnectionStatus.COMPLETED.value]
-                ),
-            )
-            # The latest completed one last, so it is the one kept below.
-            .order_by(GroupDisconnectionRequest.completed.asc().nulls_first())
-        )
-    ).all()
+    live = {row["carrier_id"] for row in await _LIVE_CARRIERS.fetch(session, group_id=group_id)}
+    requests = await _DISCONNECTIONS.fetch(session, group_id=group_id)
     pending = {
-        r.carrier_id: r.effective_end_date
+        r["carrier_id"]: r["effective_end_date"]
         for r in requests
-        if r.status == DisconnectionStatus.PROCESSING.value
+        if r["status"] == DisconnectionStatus.PROCESSING.value
     }
     ended = {
-        r.carrier_id: r.effective_end_date
+        r["carrier_id"]: r["effective_end_date"]
         for r in requests
-        if r.status == DisconnectionStatus.COMPLETED.value
+        if r["status"] == DisconnectionStatus.COMPLETED.value
     }
     return {
         carrier_id: CarrierLink(connected=True, ends_on=pending.get(carrier_id))

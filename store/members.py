@@ -9,8 +9,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import ARRAY, ColumnElement, Text, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import UUID, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import LineOfCoverage
@@ -25,7 +25,7 @@ from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store import census
-from store.db import hold_locks
+from store.db import Statement, hold_locks
 from store.models import (
     CarrierConfiguration,
     FulfillmentWake,
@@ -35,6 +35,9 @@ from store.models import (
     Plan,
 )
 from store.versioning import save_version
+
+# A statement's group, by id (`store.db.Statement`).
+_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
 
 
 class UnknownMember(LookupError):
@@ -172,47 +175,49 @@ async def group_setups(
     session: AsyncSession, group_id: uuid.UUID, carrier_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, GroupSetup]:
     """`group_setup` for each carrier, in two queries whatever their number."""
+    carriers = list(carrier_ids)
     configurations: dict[uuid.UUID, dict[str, Any]] = {
-        carrier_id: configuration
-        for carrier_id, configuration in await session.execute(
-            select(CarrierConfiguration.carrier_id, CarrierConfiguration.configuration).where(
-                CarrierConfiguration.group_id == group_id,
-                CarrierConfiguration.carrier_id.in_(carrier_ids),
-            )
-        )
+        row["carrier_id"]: row["configuration"]
+        for row in await _CONFIGURATIONS.fetch(session, group_id=group_id, carrier_ids=carriers)
     }
-    # Columns, not entities: intake reads every plan of the group on each snapshot.
-    plans = (
-        await session.execute(
-            select(
-                Plan.id, Plan.carrier_id, Plan.carrier_plan_id, Plan.line_of_coverage, Plan.details
-            ).where(
-                Plan.group_id == group_id,
-                Plan.carrier_id.in_(carrier_ids),
-                Plan.status == "active",
-            )
-        )
-    ).all()
+    plans = await _ACTIVE_PLANS.fetch(session, group_id=group_id, carrier_ids=carriers)
     return {
         carrier_id: GroupSetup(
             carrier_id=carrier_id,
             configuration=configurations.get(carrier_id) or {},
             plans=tuple(
                 PlanOption(
-                    id=plan.id,
-                    carrier_plan_id=plan.carrier_plan_id,
-                    line_of_coverage=LineOfCoverage(plan.line_of_coverage),
-                    name=str(plan.details.get("name") or ""),
-                    voluntary=is_voluntary(plan.details),
-                    plan_configuration=plan.details.get("plan_configuration") or {},
-                    cobra_eligible=cobra_eligible(plan.details),
+                    id=plan["id"],
+                    carrier_plan_id=plan["carrier_plan_id"],
+                    line_of_coverage=LineOfCoverage(plan["line_of_coverage"]),
+                    name=str(plan["details"].get("name") or ""),
+                    voluntary=is_voluntary(plan["details"]),
+                    plan_configuration=plan["details"].get("plan_configuration") or {},
+                    cobra_eligible=cobra_eligible(plan["details"]),
                 )
                 for plan in plans
-                if plan.carrier_id == carrier_id
+                if plan["carrier_id"] == carrier_id
             ),
         )
         for carrier_id in carrier_ids
     }
+
+
+_CARRIERS = bindparam("carrier_ids", type_=ARRAY(UUID(as_uuid=True)))
+_CONFIGURATIONS = Statement(
+    select(CarrierConfiguration.carrier_id, CarrierConfiguration.configuration).where(
+        CarrierConfiguration.group_id == _GROUP,
+        CarrierConfiguration.carrier_id == func.any(_CARRIERS),
+    )
+)
+# Columns, not entities: intake reads every plan of the group on each snapshot.
+_ACTIVE_PLANS = Statement(
+    select(
+        Plan.id, Plan.carrier_id, Plan.carrier_plan_id, Plan.line_of_coverage, Plan.details
+    ).where(
+        Plan.group_id == _GROUP, Plan.carrier_id == func.any(_CARRIERS), Plan.status == "active"
+    )
+)
 
 
 async def latest_snapshot(session: AsyncSession, employee_id: uuid.UUID) -> MemberSnapshot | None:
@@ -275,37 +280,15 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     meanwhile look again until that one committed (they see it on) or rolled back (one of
     them turns it on).
     """
-    await session.execute(
-        select(func.pg_advisory_xact_lock_shared(func.hashtextextended(_wake_lock(group_id), 0)))
-    )
+    await _SHARE_WAKE_LOCK.fetch(session, key=_wake_lock(group_id))
     signalled = await _signalled(session, group_id)
     if signalled is None:
         # The group's first snapshots create the row: an upsert waits for another one
         # creating it (an UPDATE would not see that row). Once per group.
-        flipped = await session.scalar(
-            insert(FulfillmentWake)
-            .values(group_id=group_id, signalled=True)
-            .on_conflict_do_update(
-                index_elements=[FulfillmentWake.group_id],
-                set_={"signalled": True},
-                where=~FulfillmentWake.signalled,
-            )
-            .returning(FulfillmentWake.group_id)
-        )
-        return flipped is not None
+        return await _CREATE_WAKE_ON.fetchval(session, group_id=group_id) is not None
     while not signalled:
         # Turn it on if no other intake is: that one holds the row until its commit.
-        mine = await session.scalar(
-            select(FulfillmentWake.group_id)
-            .where(FulfillmentWake.group_id == group_id, ~FulfillmentWake.signalled)
-            .with_for_update(key_share=True, skip_locked=True)
-        )
-        if mine is not None:
-            await session.execute(
-                update(FulfillmentWake)
-                .where(FulfillmentWake.group_id == group_id)
-                .values(signalled=True)
-            )
+        if await _TURN_WAKE_ON.fetchval(session, group_id=group_id) is not None:
             return True
         # Another intake is turning it on: look again shortly, holding no lock on the row. Any
         # lock a statement takes on it (a locking read, an UPDATE or the upsert, even one that
@@ -318,9 +301,8 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
 
 async def _signalled(session: AsyncSession, group_id: uuid.UUID) -> bool | None:
     """Whether the group's wake is on; None when it has no wake row yet."""
-    return await session.scalar(
-        select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == group_id)
-    )
+    signalled: bool | None = await _WAKE.fetchval(session, group_id=group_id)
+    return signalled
 
 
 async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
@@ -333,11 +315,43 @@ async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     group would signal.
     """
     await hold_locks(session, [_wake_lock(group_id)])
-    await session.execute(
-        insert(FulfillmentWake)
-        .values(group_id=group_id, signalled=False)
-        .on_conflict_do_update(index_elements=[FulfillmentWake.group_id], set_={"signalled": False})
+    await _TURN_WAKE_OFF.fetch(session, group_id=group_id)
+
+
+_SHARE_WAKE_LOCK = Statement(
+    select(
+        func.pg_advisory_xact_lock_shared(func.hashtextextended(bindparam("key", type_=Text), 0))
     )
+)
+_WAKE = Statement(select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == _GROUP))
+_CREATE_WAKE_ON = Statement(
+    insert(FulfillmentWake)
+    .values(group_id=_GROUP, signalled=True)
+    .on_conflict_do_update(
+        index_elements=[FulfillmentWake.group_id],
+        set_={"signalled": True},
+        where=~FulfillmentWake.signalled,
+    )
+    .returning(FulfillmentWake.group_id)
+)
+# Locks the row only if no other intake holds it (that one is turning it on); then turns it on.
+_TURN_WAKE_ON = Statement(
+    update(FulfillmentWake)
+    .where(
+        FulfillmentWake.group_id.in_(
+            select(FulfillmentWake.group_id)
+            .where(FulfillmentWake.group_id == _GROUP, ~FulfillmentWake.signalled)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+    )
+    .values(signalled=True)
+    .returning(FulfillmentWake.group_id)
+)
+_TURN_WAKE_OFF = Statement(
+    insert(FulfillmentWake)
+    .values(group_id=_GROUP, signalled=False)
+    .on_conflict_do_update(index_elements=[FulfillmentWake.group_id], set_={"signalled": False})
+)
 
 
 def _wake_lock(group_id: uuid.UUID) -> str:

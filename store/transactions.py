@@ -12,7 +12,8 @@ from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, bindparam, func, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -22,7 +23,7 @@ from domain.member_changes import (
     TransactionOutcome,
     TransactionStatus,
 )
-from store.db import NO_KEY_UPDATE
+from store.db import NO_KEY_UPDATE, Statement
 from store.models import MemberSnapshot, MemberTransaction, Plan
 
 # What building needs of a snapshot; its payloads (the person as received) stay unread.
@@ -59,6 +60,53 @@ _TO_SETTLE = load_only(
     MemberSnapshot.modified,
 )
 
+# Reads of ids and columns only, compiled once (`store.db.Statement`).
+_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
+_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+_STORED = Statement(select(MemberSnapshot.id).where(MemberSnapshot.id == func.any(_IDS)))
+_OUTCOMES = Statement(
+    select(
+        MemberTransaction.member_snapshot_id,
+        MemberTransaction.carrier_id,
+        MemberTransaction.status,
+        MemberTransaction.carrier_transaction_id,
+        MemberTransaction.result["reason"].astext.label("reason"),
+    ).where(MemberTransaction.member_snapshot_id == func.any(_IDS))
+)
+_UNSENT = Statement(
+    select(MemberTransaction.id)
+    .where(
+        MemberTransaction.group_id == _GROUP,
+        MemberTransaction.status == TransactionStatus.PROCESSING.value,
+        MemberTransaction.carrier_transaction_id.is_(None),
+        MemberTransaction.carrier_id
+        != func.all(bindparam("excluded", type_=ARRAY(UUID(as_uuid=True)))),
+    )
+    .order_by(MemberTransaction.position)
+    .limit(bindparam("limit", type_=Integer))
+)
+_AT_CARRIER = (
+    MemberTransaction.group_id == _GROUP,
+    MemberTransaction.status == TransactionStatus.PROCESSING.value,
+    MemberTransaction.carrier_transaction_id.is_not(None),
+)
+_IN_FLIGHT_COUNT = Statement(select(func.count()).where(*_AT_CARRIER))
+_IN_FLIGHT = Statement(
+    select(MemberTransaction.id, MemberTransaction.carrier_id, MemberTransaction.result).where(
+        *_AT_CARRIER
+    )
+)
+_EMPLOYEES_AT_CARRIERS = Statement(
+    select(MemberTransaction.employee_id, MemberTransaction.carrier_id).where(
+        MemberTransaction.id == func.any(_IDS)
+    )
+)
+_NEXT_DUE = Statement(
+    select(func.min(MemberTransaction.confirm_due)).where(
+        MemberTransaction.group_id == _GROUP, MemberTransaction.confirm_due.is_not(None)
+    )
+)
+
 
 # --- snapshots ------------------------------------------------------------------------------
 
@@ -86,9 +134,7 @@ async def stored_snapshot_ids(
     session: AsyncSession, snapshot_ids: Collection[uuid.UUID]
 ) -> Sequence[uuid.UUID]:
     """Which of `snapshot_ids` are stored."""
-    return (
-        await session.scalars(select(MemberSnapshot.id).where(MemberSnapshot.id.in_(snapshot_ids)))
-    ).all()
+    return [row["id"] for row in await _STORED.fetch(session, ids=list(snapshot_ids))]
 
 
 async def snapshots_to_settle(
@@ -111,24 +157,15 @@ async def outcomes_by_snapshot(
 ) -> dict[uuid.UUID, dict[str, list[TransactionOutcome]]]:
     """Each snapshot's transactions by carrier id (as text): only what its summary needs, the
     bodies (the people) stay unread."""
-    rows = (
-        await session.execute(
-            select(
-                MemberTransaction.member_snapshot_id,
-                MemberTransaction.carrier_id,
-                MemberTransaction.status,
-                MemberTransaction.carrier_transaction_id,
-                MemberTransaction.result["reason"].astext.label("reason"),
-            ).where(MemberTransaction.member_snapshot_id.in_(snapshot_ids))
-        )
-    ).all()
     by_snapshot: dict[uuid.UUID, dict[str, list[TransactionOutcome]]] = {}
-    for row in rows:
-        by_snapshot.setdefault(row.member_snapshot_id, {}).setdefault(
-            str(row.carrier_id), []
+    for row in await _OUTCOMES.fetch(session, ids=list(snapshot_ids)):
+        by_snapshot.setdefault(row["member_snapshot_id"], {}).setdefault(
+            str(row["carrier_id"]), []
         ).append(
             TransactionOutcome(
-                status=row.status, sent=bool(row.carrier_transaction_id), reason=row.reason
+                status=row["status"],
+                sent=bool(row["carrier_transaction_id"]),
+                reason=row["reason"],
             )
         )
     return by_snapshot
@@ -146,30 +183,15 @@ async def unsent_transaction_ids(
 ) -> Sequence[uuid.UUID]:
     """The group's transactions not yet with their carrier, in build order; at most `limit`;
     none of `exclude_carriers` (file carriers: their feeds send them)."""
-    return (
-        await session.scalars(
-            select(MemberTransaction.id)
-            .where(
-                MemberTransaction.group_id == group_id,
-                MemberTransaction.status == TransactionStatus.PROCESSING.value,
-                MemberTransaction.carrier_transaction_id.is_(None),
-                MemberTransaction.carrier_id.not_in(list(exclude_carriers)),
-            )
-            .order_by(MemberTransaction.position)
-            .limit(limit)
-        )
-    ).all()
+    rows = await _UNSENT.fetch(
+        session, group_id=group_id, excluded=list(exclude_carriers), limit=limit
+    )
+    return [row["id"] for row in rows]
 
 
 async def count_in_flight(session: AsyncSession, group_id: uuid.UUID) -> int:
     """How many of the group's transactions are with their carrier, not finished."""
-    count = await session.scalar(
-        select(func.count()).where(
-            MemberTransaction.group_id == group_id,
-            MemberTransaction.status == TransactionStatus.PROCESSING.value,
-            MemberTransaction.carrier_transaction_id.is_not(None),
-        )
-    )
+    count: int | None = await _IN_FLIGHT_COUNT.fetchval(session, group_id=group_id)
     return count or 0
 
 
@@ -178,34 +200,16 @@ async def in_flight(
 ) -> dict[uuid.UUID, tuple[uuid.UUID, dict[str, Any]]]:
     """The group's transactions with their carrier, not finished: by id, the carrier's id and
     the transaction's `result` (which holds the carrier's group and transaction ids)."""
-    rows = (
-        await session.execute(
-            select(
-                MemberTransaction.id,
-                MemberTransaction.carrier_id,
-                MemberTransaction.result,
-            ).where(
-                MemberTransaction.group_id == group_id,
-                MemberTransaction.status == TransactionStatus.PROCESSING.value,
-                MemberTransaction.carrier_transaction_id.is_not(None),
-            )
-        )
-    ).all()
-    return {row.id: (row.carrier_id, row.result) for row in rows}
+    rows = await _IN_FLIGHT.fetch(session, group_id=group_id)
+    return {row["id"]: (row["carrier_id"], row["result"]) for row in rows}
 
 
 async def employees_at_carriers(
     session: AsyncSession, transaction_ids: Collection[uuid.UUID]
 ) -> set[tuple[uuid.UUID, uuid.UUID]]:
     """The (employee, carrier) pairs of the transactions."""
-    return {
-        (employee_id, carrier_id)
-        for employee_id, carrier_id in await session.execute(
-            select(MemberTransaction.employee_id, MemberTransaction.carrier_id).where(
-                MemberTransaction.id.in_(transaction_ids)
-            )
-        )
-    }
+    rows = await _EMPLOYEES_AT_CARRIERS.fetch(session, ids=list(transaction_ids))
+    return {(row["employee_id"], row["carrier_id"]) for row in rows}
 
 
 async def transactions_to_send(
@@ -293,9 +297,5 @@ async def plans(session: AsyncSession, plan_ids: Collection[uuid.UUID]) -> Seque
 
 async def next_confirmation_due(session: AsyncSession, group_id: uuid.UUID) -> int | None:
     """When the group's next confirmation falls due (Unix seconds), if any is."""
-    return await session.scalar(
-        select(func.min(MemberTransaction.confirm_due)).where(
-            MemberTransaction.group_id == group_id,
-            MemberTransaction.confirm_due.is_not(None),
-        )
-    )
+    due: int | None = await _NEXT_DUE.fetchval(session, group_id=group_id)
+    return due
