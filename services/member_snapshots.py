@@ -42,7 +42,7 @@ from store.members import (
     adopt_platform_ids,
     group_setups,
     last_sent_members,
-    latest_snapshot,
+    latest_coverages,
     needs_wake,
     replace_in_progress,
     snapshot_members,
@@ -79,10 +79,8 @@ async def check_snapshot(
     members = await snapshot_members(
         session, organization_id=organization_id, group_id=group_id, snapshot=snapshot
     )
-    previous = None if _is_new(members) else await latest_snapshot(session, members.employee_id)
-    snapshot = apply_omitted_coverage_policy(
-        snapshot, previous.member_snapshot["coverages"] if previous else [], today=today
-    )
+    previous = None if _is_new(members) else await latest_coverages(session, members.employee_id)
+    snapshot = apply_omitted_coverage_policy(snapshot, previous or [], today=today)
 
     by_carrier: dict[uuid.UUID, list[int]] = defaultdict(list)
     for index, coverage in enumerate(snapshot.coverages):

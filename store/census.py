@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, insert, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ARRAY, bindparam, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import UUID, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.census import (
@@ -35,6 +35,7 @@ from domain.members import CarrierDependent, CarrierMember
 from domain.snapshots import Employee as SnapshotEmployee
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
+from store.db import Statement
 from store.models import CarrierHolding, Member, MemberSnapshot, Plan, unix_now
 from store.versioning import save_versions
 
@@ -330,17 +331,25 @@ async def held_members(
     """What each carrier holds of each (employee, carrier) from its census; absent if nothing."""
     if not pairs:
         return {}
-    rows = await session.execute(
-        select(CarrierHolding.employee_id, CarrierHolding.carrier_id, CarrierHolding.member).where(
-            CarrierHolding.employee_id.in_({employee for employee, _ in pairs}),
-            CarrierHolding.carrier_id.in_({carrier for _, carrier in pairs}),
-        )
+    rows = await _HELD.fetch(
+        session,
+        employees=list({employee for employee, _ in pairs}),
+        carrier_ids=list({carrier for _, carrier in pairs}),
     )
     return {
-        (employee_id, carrier_id): CarrierMember.model_validate(member)
-        for employee_id, carrier_id, member in rows
-        if (employee_id, carrier_id) in pairs
+        (row["employee_id"], row["carrier_id"]): CarrierMember.model_validate(row["member"])
+        for row in rows
+        if (row["employee_id"], row["carrier_id"]) in pairs
     }
+
+
+_UUIDS = ARRAY(UUID(as_uuid=True))
+_HELD = Statement(
+    select(CarrierHolding.employee_id, CarrierHolding.carrier_id, CarrierHolding.member).where(
+        CarrierHolding.employee_id == func.any(bindparam("employees", type_=_UUIDS)),
+        CarrierHolding.carrier_id == func.any(bindparam("carrier_ids", type_=_UUIDS)),
+    )
+)
 
 
 def _census_only() -> object:

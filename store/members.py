@@ -9,7 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Text, bindparam, func, select, update
+from sqlalchemy import ARRAY, ColumnElement, Text, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import UUID, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,16 +223,31 @@ _ACTIVE_PLANS = Statement(
 async def latest_snapshot(session: AsyncSession, employee_id: uuid.UUID) -> MemberSnapshot | None:
     """The employee's newest snapshot still pursued (not replaced or canceled)."""
     return await session.scalar(
-        select(MemberSnapshot)
-        .where(
-            MemberSnapshot.employee_id == employee_id,
-            MemberSnapshot.status.not_in(
-                [SnapshotStatus.REPLACED.value, SnapshotStatus.CANCELED.value]
-            ),
-        )
-        .order_by(MemberSnapshot.created.desc(), MemberSnapshot.modified.desc())
-        .limit(1)
+        select(MemberSnapshot).where(*_PURSUED).order_by(*_NEWEST).limit(1),
+        {"employee_id": employee_id},
     )
+
+
+async def latest_coverages(
+    session: AsyncSession, employee_id: uuid.UUID
+) -> list[dict[str, Any]] | None:
+    """The coverages of `latest_snapshot` after processing, without reading the rest of it (the
+    payloads as received and per carrier); None when the employee has no such snapshot."""
+    coverages: list[dict[str, Any]] | None = await _LATEST_COVERAGES.fetchval(
+        session, employee_id=employee_id
+    )
+    return coverages
+
+
+_PURSUED = (
+    MemberSnapshot.employee_id == bindparam("employee_id", type_=UUID(as_uuid=True)),
+    MemberSnapshot.status != SnapshotStatus.REPLACED.value,
+    MemberSnapshot.status != SnapshotStatus.CANCELED.value,
+)
+_NEWEST = (MemberSnapshot.created.desc(), MemberSnapshot.modified.desc())
+_LATEST_COVERAGES = Statement(
+    select(MemberSnapshot.member_snapshot["coverages"]).where(*_PURSUED).order_by(*_NEWEST).limit(1)
+)
 
 
 async def replace_in_progress(
@@ -370,6 +385,27 @@ async def lock_members_at_carriers(session: AsyncSession, pairs: Iterable[Member
     )
 
 
+# Each side filtered alone, so the employee index serves it; callers keep only their pairs.
+_EMPLOYEES = bindparam("employees", type_=ARRAY(UUID(as_uuid=True)))
+_LAST_SENT = Statement(
+    select(MemberTransaction.employee_id, MemberTransaction.carrier_id, MemberTransaction.body)
+    .where(
+        MemberTransaction.employee_id == func.any(_EMPLOYEES),
+        MemberTransaction.carrier_id == func.any(_CARRIERS),
+        or_(
+            MemberTransaction.status == TransactionStatus.PROCESSING.value,
+            MemberTransaction.status == TransactionStatus.COMPLETED.value,
+        ),
+    )
+    .order_by(
+        MemberTransaction.employee_id,
+        MemberTransaction.carrier_id,
+        MemberTransaction.position.desc(),
+    )
+    .ext(distinct_on(MemberTransaction.employee_id, MemberTransaction.carrier_id))
+)
+
+
 async def last_sent_members(
     session: AsyncSession, pairs: AbstractSet[MemberAtCarrier]
 ) -> dict[MemberAtCarrier, CarrierMember]:
@@ -377,25 +413,15 @@ async def last_sent_members(
     not canceled or refused by the carrier. Absent when it was told nothing."""
     if not pairs:
         return {}
-    rows = await session.execute(
-        select(MemberTransaction.employee_id, MemberTransaction.carrier_id, MemberTransaction.body)
-        .where(
-            *_among(pairs),
-            MemberTransaction.status.in_(
-                [TransactionStatus.PROCESSING.value, TransactionStatus.COMPLETED.value]
-            ),
-        )
-        .order_by(
-            MemberTransaction.employee_id,
-            MemberTransaction.carrier_id,
-            MemberTransaction.position.desc(),
-        )
-        .ext(distinct_on(MemberTransaction.employee_id, MemberTransaction.carrier_id))
+    rows = await _LAST_SENT.fetch(
+        session,
+        employees=list({employee_id for employee_id, _ in pairs}),
+        carrier_ids=list({carrier_id for _, carrier_id in pairs}),
     )
     sent = {
-        (employee_id, carrier_id): CarrierMember.model_validate(body["member"])
-        for employee_id, carrier_id, body in rows
-        if (employee_id, carrier_id) in pairs
+        (row["employee_id"], row["carrier_id"]): CarrierMember.model_validate(row["body"]["member"])
+        for row in rows
+        if (row["employee_id"], row["carrier_id"]) in pairs
     }
     # Never told anything: the carrier still holds what its census showed, so the first
     # snapshot of a member it already had is a change against that, not a new hire.
