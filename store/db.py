@@ -187,8 +187,11 @@ class Statement:
         self.sql = compiled.string
         self._names = tuple(compiled.positiontup or ())
         self._defaults = dict(compiled.params)
+        self._required = {name for name in self._names if compiled.binds[name].required}
 
     def _args(self, values: dict[str, Any]) -> list[Any]:
+        if missing := self._required - values.keys():
+            raise TypeError(f"no value for {', '.join(sorted(missing))}")
         return [values[name] if name in values else self._defaults[name] for name in self._names]
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
