@@ -31,6 +31,7 @@ from domain.fulfillment import (
     Sent,
     Tracked,
     TrackRequest,
+    transaction_key,
 )
 from domain.member_changes import (
     NOT_CONNECTED_NOTE,
@@ -168,17 +169,20 @@ class Fulfillment:
         """Send each transaction once; the carrier deduplicates on its idempotency key.
 
         First, under the employees' locks at their carriers, each transaction still to send
-        is claimed: its key is stored (and committed) unless an earlier attempt stored one.
+        is claimed: its key (`transaction_key`, derived from its id) is stored and committed
+        unless an earlier attempt stored one. The request's keys are not used: a run from
+        before that patch drew them in the workflow, where a re-run could give one to another
+        transaction.
         A claimed transaction is going to the carrier: a newer snapshot's build no longer
         cancels it but builds on it. Every later attempt (a retry of this activity, a later
         turn after a carrier fault, a new run) sends the stored key, so a write the carrier
         took but whose answer was lost is absorbed, not doubled. No database connection is
         held while the carriers answer; the answers are recorded after.
         """
-        keys = {k.transaction_id: k.idempotency_key for k in request.transactions}
-        if not keys:
+        transaction_ids = [keyed.transaction_id for keyed in request.transactions]
+        if not transaction_ids:
             return Sent(sent=0, retry=[])
-        claim = await self._claim(request.group_id, keys)
+        claim = await self._claim(request.group_id, transaction_ids)
         answers = await _each(claim.to_send, self._send)
         await self._record(answers, claim.snapshot_ids)
         outcomes = claim.outcomes
@@ -193,15 +197,15 @@ class Fulfillment:
             )
         return Sent(sent=sum(1 for sent in outcomes.values() if sent), retry=retry)
 
-    async def _claim(self, group_id: uuid.UUID, keys: dict[uuid.UUID, str]) -> _Claim:
+    async def _claim(self, group_id: uuid.UUID, transaction_ids: list[uuid.UUID]) -> _Claim:
         """Under the employees' locks: settle what will not be sent (final, answered, replaced
         and unclaimed, disconnected) and claim the rest with their keys; commit."""
         claim = _Claim()
         async with self._db.transaction() as session:
             await lock_members_at_carriers(
-                session, await store.employees_at_carriers(session, keys)
+                session, await store.employees_at_carriers(session, transaction_ids)
             )
-            found = await store.transactions_to_send(session, keys)
+            found = await store.transactions_to_send(session, transaction_ids)
             # Checked once per batch: a disconnection lands between batches, not mid-send.
             connected = {
                 connection.carrier_id: connection.carrier_group_id
@@ -209,7 +213,7 @@ class Fulfillment:
             }
             for transaction, snapshot_status in found:
                 claim.snapshot_ids.add(transaction.member_snapshot_id)
-                _claim_one(transaction, snapshot_status, connected, keys, claim)
+                _claim_one(transaction, snapshot_status, connected, claim)
             await save_versions(session, claim.settled)
         return claim
 
@@ -407,12 +411,10 @@ def _claim_one(
     transaction: MemberTransaction,
     snapshot_status: str,
     connected: dict[uuid.UUID, str],
-    keys: dict[uuid.UUID, str],
     claim: _Claim,
 ) -> None:
     """Into `claim`: the outcome of a transaction that will not be sent (settled here if it
-    was not yet), or the transaction to send under its stored key (the new one if none is
-    stored)."""
+    was not yet), or the transaction to send under its key (stored now if it was not)."""
     if is_final(transaction.status):
         claim.outcomes[transaction.id] = False
     elif transaction.carrier_transaction_id is not None:
@@ -427,7 +429,7 @@ def _claim_one(
         claim.outcomes[transaction.id] = False
     else:
         if transaction.idempotency_key is None:
-            transaction.idempotency_key = keys[transaction.id]
+            transaction.idempotency_key = transaction_key(transaction.id)
         claim.to_send.append(
             _Outgoing(
                 id=transaction.id,

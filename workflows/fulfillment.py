@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         KeyedTransaction,
         SendRequest,
         TrackRequest,
+        transaction_key,
     )
 
 WORKFLOW_NAME = "GroupFulfillment"
@@ -61,6 +62,8 @@ BUILD_MORE = "build-what-the-batch-left"
 # per step, each of which waited its turn in Temporal's queue (issue 23).
 LOCAL_BUILD = "build-as-local-activity"
 LOCAL_SEND_AND_TRACK = "send-and-track-as-local-activities"
+# A transaction's idempotency key is derived from its id (`domain.fulfillment.transaction_key`).
+KEYS_FROM_TRANSACTIONS = "keys-from-transaction-ids"
 
 
 class FulfillmentInput(BaseModel):
@@ -197,16 +200,20 @@ class GroupFulfillmentWorkflow:
         return built
 
     async def _send(self, unsent: list[uuid.UUID]) -> None:
-        """Send under fresh idempotency keys; what a carrier fault held back is built again."""
-        # Made once per attempt to send; the first one sent is stored with the transaction,
-        # and every later send of it reuses that one.
+        """Send, each under its transaction's key; what a carrier fault held back is built
+        again."""
+        keyed = workflow.patched(KEYS_FROM_TRANSACTIONS)
         sent = await short_step(
             activity_refs.FulfillmentActivities.send_transactions,
             SendRequest(
                 group_id=self._group_id,
                 transactions=[
                     KeyedTransaction(
-                        transaction_id=transaction_id, idempotency_key=str(workflow.uuid4())
+                        transaction_id=transaction_id,
+                        # Before the patch, drawn here: kept so that those runs replay.
+                        idempotency_key=transaction_key(transaction_id)
+                        if keyed
+                        else str(workflow.uuid4()),
                     )
                     for transaction_id in unsent
                 ],

@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from activities.fulfillment import FulfillmentActivities
 from carriers import CARRIERS, carrier_adapters
-from domain.fulfillment import KeyedTransaction, SendRequest
+from domain.fulfillment import KeyedTransaction, SendRequest, transaction_key
 from runtime.settings import Settings
 from sandbox.generator import generate_account
 from store.db import Database
@@ -387,6 +387,69 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
         assert again is not None
         assert again.carrier_transaction_id == first_receipt
         assert again.idempotency_key == key
+
+
+async def test_a_key_another_transaction_was_sent_under_is_never_given_to_a_second_one(
+    api: httpx.AsyncClient,
+    sandbox: httpx.AsyncClient,
+    database: Database,
+    settings: Settings,
+    client: Client,
+) -> None:
+    # A local build and send whose workflow task timed out ran again on a later build's answer;
+    # keys drawn in the workflow by position then gave one transaction's key to another, and
+    # the carrier refused the second as a different request under a used key.
+    group_id, choices = await both_carriers(api)
+    first = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    second = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, first["id"])
+    await settled(api, second["id"])
+
+    async def at_principal(session: AsyncSession, snapshot_id: str) -> MemberTransaction:
+        found = await session.scalar(
+            select(MemberTransaction).where(
+                MemberTransaction.member_snapshot_id == snapshot_id,
+                MemberTransaction.carrier_id == PRINCIPAL,
+            )
+        )
+        assert found is not None
+        return found
+
+    async with database.transaction() as session:
+        sent = await at_principal(session, first["id"])
+        used_key = sent.idempotency_key
+        assert used_key == transaction_key(sent.id)
+        again = await at_principal(session, second["id"])
+        # As if it were built but not yet claimed when the workflow task ran again.
+        await session.execute(
+            update(MemberTransaction)
+            .where(MemberTransaction.id == again.id)
+            .values(idempotency_key=None, carrier_transaction_id=None, status="processing")
+        )
+    before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+    async with carrier_adapters(
+        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
+        timeout_seconds=settings.carrier_timeout_seconds,
+    ) as adapters:
+        outcome = await FulfillmentActivities(
+            database, adapters, client, settings
+        ).send_transactions(
+            SendRequest(
+                group_id=UUID(group_id),
+                transactions=[KeyedTransaction(transaction_id=again.id, idempotency_key=used_key)],
+            )
+        )
+
+    assert outcome.sent == 1, "the carrier refused it: it was sent under another's key"
+    after = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+    # Its own key, which its first send used: absorbed, not applied twice.
+    assert after["duplicates_absorbed"] == before["duplicates_absorbed"] + 1
+    assert after["applied"] == before["applied"]
+    async with database.transaction() as session:
+        stored = await session.get(MemberTransaction, again.id)
+        assert stored is not None
+        assert stored.status != "failed"
+        assert stored.idempotency_key == transaction_key(again.id) != used_key
 
 
 class _Undo(Exception):
