@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.account import AccountStructure
 from domain.audits import MAX_FAILURE_REASON, AuditFailure, AuditTrigger, PullRequest
 from store.account import store_account_structure
-from store.db import NO_KEY_UPDATE, Statement
+from store.db import NO_KEY_UPDATE, Statement, id_param
 from store.models import CarrierConfiguration, Group, GroupAudit, unix_now
 
 
@@ -75,9 +74,7 @@ async def group_name(session: AsyncSession, group_id: uuid.UUID) -> str | None:
     return name
 
 
-_GROUP_NAME = Statement(
-    select(Group.name).where(Group.id == bindparam("group_id", type_=UUID(as_uuid=True)))
-)
+_GROUP_NAME = Statement(select(Group.name).where(Group.id == id_param("group_id")))
 
 
 async def record_pull(

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, bindparam, exists, func, insert, select
-from sqlalchemy.dialects.postgresql import UUID, distinct_on
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.census import (
@@ -35,7 +35,7 @@ from domain.members import CarrierDependent, CarrierMember
 from domain.snapshots import Employee as SnapshotEmployee
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
-from store.db import Statement
+from store.db import Statement, ids_param
 from store.models import CarrierHolding, Member, MemberSnapshot, Plan, unix_now
 from store.versioning import save_versions
 
@@ -343,11 +343,10 @@ async def held_members(
     }
 
 
-_UUIDS = ARRAY(UUID(as_uuid=True))
 _HELD = Statement(
     select(CarrierHolding.employee_id, CarrierHolding.carrier_id, CarrierHolding.member).where(
-        CarrierHolding.employee_id == func.any(bindparam("employees", type_=_UUIDS)),
-        CarrierHolding.carrier_id == func.any(bindparam("carrier_ids", type_=_UUIDS)),
+        CarrierHolding.employee_id == func.any(ids_param("employees")),
+        CarrierHolding.carrier_id == func.any(ids_param("carrier_ids")),
     )
 )
 

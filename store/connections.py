@@ -6,14 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import BindParameter, ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
 from domain.disconnections import OPEN, CarrierLink, DisconnectionStatus
 from domain.overdue import OverdueFilter
-from store.db import NO_KEY_UPDATE, Statement
+from store.db import NO_KEY_UPDATE, Statement, id_param
 from store.models import Feed, Group, GroupConnection, GroupDisconnectionRequest
 from store.overdue import filter_condition
 from store.versioning import save_version
@@ -71,7 +70,7 @@ async def carrier_link(
     return (await carrier_links(session, group_id, [carrier_id]))[carrier_id]
 
 
-_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
+_GROUP = id_param("group_id")
 _LIVE_CARRIERS = Statement(select(GroupConnection.carrier_id).where(*_live(_GROUP)))
 _DISCONNECTIONS = Statement(
     select(

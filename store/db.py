@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, ClauseElement, Text, bindparam, event, func, select
+from sqlalchemy import ARRAY, BindParameter, ClauseElement, Text, bindparam, event, func, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -207,6 +209,17 @@ class Statement:
 _ASYNCPG = AsyncpgDialect()
 
 
+def id_param(name: str) -> BindParameter[uuid.UUID]:
+    """A `Statement`'s parameter holding one id."""
+    return bindparam(name, type_=UUID(as_uuid=True))
+
+
+def ids_param(name: str) -> BindParameter[Any]:
+    """A `Statement`'s parameter holding a list of ids, as one array: compare with
+    `column == func.any(ids_param(...))`."""
+    return bindparam(name, type_=ARRAY(UUID(as_uuid=True)))
+
+
 async def driver(session: AsyncSession) -> asyncpg.Connection:
     """The session's asyncpg connection, inside the session's transaction (see `Statement`).
 
@@ -219,7 +232,7 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     adapted = (await connection.get_raw_connection()).dbapi_connection
     # SQLAlchemy 2.1's asyncpg adapter (pinned): `_transaction` is None until a statement
-    # begins one. tests/integration/store/test_statement.py pins this behaviour.
+    # begins one. tests/integration/test_statement.py pins this behaviour.
     if adapted._transaction is None:  # type: ignore[union-attr]
         async with adapted._execute_mutex:  # type: ignore[union-attr]
             if adapted._transaction is None:  # type: ignore[union-attr]

@@ -9,8 +9,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Text, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import UUID, distinct_on, insert
+from sqlalchemy import ColumnElement, Text, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import LineOfCoverage
@@ -25,7 +25,7 @@ from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store import census
-from store.db import Statement, hold_locks
+from store.db import Statement, hold_locks, id_param, ids_param
 from store.models import (
     CarrierConfiguration,
     FulfillmentWake,
@@ -37,7 +37,7 @@ from store.models import (
 from store.versioning import save_version
 
 # A statement's group, by id (`store.db.Statement`).
-_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
+_GROUP = id_param("group_id")
 
 
 class UnknownMember(LookupError):
@@ -203,7 +203,7 @@ async def group_setups(
     }
 
 
-_CARRIERS = bindparam("carrier_ids", type_=ARRAY(UUID(as_uuid=True)))
+_CARRIERS = ids_param("carrier_ids")
 _CONFIGURATIONS = Statement(
     select(CarrierConfiguration.carrier_id, CarrierConfiguration.configuration).where(
         CarrierConfiguration.group_id == _GROUP,
@@ -240,7 +240,7 @@ async def latest_coverages(
 
 
 _PURSUED = (
-    MemberSnapshot.employee_id == bindparam("employee_id", type_=UUID(as_uuid=True)),
+    MemberSnapshot.employee_id == id_param("employee_id"),
     MemberSnapshot.status != SnapshotStatus.REPLACED.value,
     MemberSnapshot.status != SnapshotStatus.CANCELED.value,
 )
@@ -386,7 +386,7 @@ async def lock_members_at_carriers(session: AsyncSession, pairs: Iterable[Member
 
 
 # Each side filtered alone, so the employee index serves it; callers keep only their pairs.
-_EMPLOYEES = bindparam("employees", type_=ARRAY(UUID(as_uuid=True)))
+_EMPLOYEES = ids_param("employees")
 _LAST_SENT = Statement(
     select(MemberTransaction.employee_id, MemberTransaction.carrier_id, MemberTransaction.body)
     .where(

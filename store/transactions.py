@@ -12,8 +12,7 @@ from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, bindparam, func, select
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -23,7 +22,7 @@ from domain.member_changes import (
     TransactionOutcome,
     TransactionStatus,
 )
-from store.db import NO_KEY_UPDATE, Statement
+from store.db import NO_KEY_UPDATE, Statement, id_param, ids_param
 from store.models import MemberSnapshot, MemberTransaction, Plan
 
 # What building needs of a snapshot; its payloads (the person as received) stay unread.
@@ -61,8 +60,8 @@ _TO_SETTLE = load_only(
 )
 
 # Reads of ids and columns only, compiled once (`store.db.Statement`).
-_GROUP = bindparam("group_id", type_=UUID(as_uuid=True))
-_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+_GROUP = id_param("group_id")
+_IDS = ids_param("ids")
 _STORED = Statement(select(MemberSnapshot.id).where(MemberSnapshot.id == func.any(_IDS)))
 _OUTCOMES = Statement(
     select(
@@ -79,8 +78,7 @@ _UNSENT = Statement(
         MemberTransaction.group_id == _GROUP,
         MemberTransaction.status == TransactionStatus.PROCESSING.value,
         MemberTransaction.carrier_transaction_id.is_(None),
-        MemberTransaction.carrier_id
-        != func.all(bindparam("excluded", type_=ARRAY(UUID(as_uuid=True)))),
+        MemberTransaction.carrier_id != func.all(ids_param("excluded")),
     )
     .order_by(MemberTransaction.position)
     .limit(bindparam("limit", type_=Integer))

@@ -10,18 +10,15 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import select
 
-from store.db import Database, Statement, hold_lock
+from store.db import Database, Statement, hold_lock, id_param
 from store.models import Group
 from store.tenancy import ensure_organization
 
 pytestmark = pytest.mark.integration
 
-_NAME = Statement(
-    select(Group.name).where(Group.id == bindparam("group_id", type_=UUID(as_uuid=True)))
-)
+_NAME = Statement(select(Group.name).where(Group.id == id_param("group_id")))
 
 
 async def _organization(database: Database) -> uuid.UUID:

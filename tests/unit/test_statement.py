@@ -5,21 +5,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import ARRAY, bindparam, func, select
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import func, select
 
-from store.db import Statement
+from store.db import Statement, id_param, ids_param
 from store.models import Plan
-
-_UUIDS = ARRAY(UUID(as_uuid=True))
 
 
 def test_parameters_are_bound_by_name_in_the_text_s_order_with_constants_kept() -> None:
     statement = Statement(
         select(Plan.id).where(
             Plan.status == "active",
-            Plan.carrier_id == func.any(bindparam("carrier_ids", type_=_UUIDS)),
-            Plan.group_id == bindparam("group_id", type_=UUID(as_uuid=True)),
+            Plan.carrier_id == func.any(ids_param("carrier_ids")),
+            Plan.group_id == id_param("group_id"),
         )
     )
     group_id, carrier_id = uuid.uuid4(), uuid.uuid4()
@@ -31,9 +28,7 @@ def test_parameters_are_bound_by_name_in_the_text_s_order_with_constants_kept() 
 
 
 def test_a_missing_parameter_is_refused_not_sent_as_null() -> None:
-    statement = Statement(
-        select(Plan.id).where(Plan.group_id == bindparam("group_id", type_=UUID(as_uuid=True)))
-    )
+    statement = Statement(select(Plan.id).where(Plan.group_id == id_param("group_id")))
 
     with pytest.raises(TypeError, match="no value for group_id"):
         statement._args({})
