@@ -174,9 +174,9 @@ class Statement:
     and intake alone ran a dozen lookups and locks per POST. Every write of an entity stays
     with the ORM, whose flush records its webhook events (`store.webhooks.OutboxSession`).
 
-    Parameters are `bindparam`s named in the call; a list is passed as one array parameter
-    (`column == func.any(bindparam(..., type_=ARRAY(...)))`), not an IN list, so that the text
-    and its prepared statement are the same whatever the list's length. Rows come back as
+    Parameters are `bindparam`s (`id_param`, `ids_param`) named in the call; a list is passed
+    as one array parameter (`column == func.any(ids_param(...))`), not an IN list, so that the
+    text and its prepared statement are the same whatever the list's length. Rows come back as
     asyncpg's records: their UUIDs are `uuid.UUID` instances, JSONB is decoded by the codec
     SQLAlchemy set on the connection.
     """
