@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from activities.fulfillment import FulfillmentActivities
 from carriers import CARRIERS, carrier_adapters
-from domain.fulfillment import KeyedTransaction, SendRequest, transaction_key
+from domain.fulfillment import KeyedTransaction, SendRequest, Sent, transaction_key
 from runtime.settings import Settings
 from sandbox.generator import generate_account
 from store.db import Database
@@ -333,6 +333,35 @@ async def test_principal_managed_and_failed_changes_while_unum_proceeds(
     assert latest[UNUM]["status"] == "completed"
 
 
+async def at_principal(session: AsyncSession, snapshot_id: str) -> MemberTransaction:
+    """The snapshot's transaction at Principal."""
+    found = await session.scalar(
+        select(MemberTransaction).where(
+            MemberTransaction.member_snapshot_id == snapshot_id,
+            MemberTransaction.carrier_id == PRINCIPAL,
+        )
+    )
+    assert found is not None
+    return found
+
+
+async def send_one(
+    stack: tuple[Database, Settings, Client], group_id: str, transaction_id: UUID, *, key: str
+) -> Sent:
+    """The send activity, run here on one transaction with the key a workflow would pass."""
+    database, settings, client = stack
+    async with carrier_adapters(
+        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
+        timeout_seconds=settings.carrier_timeout_seconds,
+    ) as adapters:
+        return await FulfillmentActivities(database, adapters, client, settings).send_transactions(
+            SendRequest(
+                group_id=UUID(group_id),
+                transactions=[KeyedTransaction(transaction_id=transaction_id, idempotency_key=key)],
+            )
+        )
+
+
 async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
     api: httpx.AsyncClient,
     sandbox: httpx.AsyncClient,
@@ -344,13 +373,7 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
     snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
     await settled(api, snapshot["id"])
     async with database.transaction() as session:
-        transaction = await session.scalar(
-            select(MemberTransaction).where(
-                MemberTransaction.member_snapshot_id == snapshot["id"],
-                MemberTransaction.carrier_id == PRINCIPAL,
-            )
-        )
-        assert transaction is not None
+        transaction = await at_principal(session, snapshot["id"])
         # As if the worker died after the carrier took the write but before it was recorded.
         first_receipt = transaction.carrier_transaction_id
         key = transaction.idempotency_key
@@ -360,21 +383,10 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
             .values(carrier_transaction_id=None, status="processing")
         )
     before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
-    async with carrier_adapters(
-        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
-        timeout_seconds=settings.carrier_timeout_seconds,
-    ) as adapters:
-        # A later attempt brings a key of its own; the one stored with the first send wins.
-        outcome = await FulfillmentActivities(
-            database, adapters, client, settings
-        ).send_transactions(
-            SendRequest(
-                group_id=UUID(group_id),
-                transactions=[
-                    KeyedTransaction(transaction_id=transaction.id, idempotency_key=unique_id())
-                ],
-            )
-        )
+    # A later attempt brings a key of its own; the one stored with the first send wins.
+    outcome = await send_one(
+        (database, settings, client), group_id, transaction.id, key=unique_id()
+    )
 
     assert outcome.sent == 1
     assert outcome.retry == []
@@ -405,16 +417,6 @@ async def test_a_key_another_transaction_was_sent_under_is_never_given_to_a_seco
     await settled(api, first["id"])
     await settled(api, second["id"])
 
-    async def at_principal(session: AsyncSession, snapshot_id: str) -> MemberTransaction:
-        found = await session.scalar(
-            select(MemberTransaction).where(
-                MemberTransaction.member_snapshot_id == snapshot_id,
-                MemberTransaction.carrier_id == PRINCIPAL,
-            )
-        )
-        assert found is not None
-        return found
-
     async with database.transaction() as session:
         sent = await at_principal(session, first["id"])
         used_key = sent.idempotency_key
@@ -427,18 +429,7 @@ async def test_a_key_another_transaction_was_sent_under_is_never_given_to_a_seco
             .values(idempotency_key=None, carrier_transaction_id=None, status="processing")
         )
     before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
-    async with carrier_adapters(
-        {info.slug: settings.carrier_base_url(info.slug) for info in CARRIERS.values()},
-        timeout_seconds=settings.carrier_timeout_seconds,
-    ) as adapters:
-        outcome = await FulfillmentActivities(
-            database, adapters, client, settings
-        ).send_transactions(
-            SendRequest(
-                group_id=UUID(group_id),
-                transactions=[KeyedTransaction(transaction_id=again.id, idempotency_key=used_key)],
-            )
-        )
+    outcome = await send_one((database, settings, client), group_id, again.id, key=used_key)
 
     assert outcome.sent == 1, "the carrier refused it: it was sent under another's key"
     after = (await sandbox.get("/_sandbox/stats")).json()["writes"]
