@@ -246,8 +246,17 @@ async def hold_lock(session: AsyncSession, key: str) -> None:
     await hold_locks(session, [key])
 
 
+def _lock_id(key: Any) -> Any:
+    """The advisory lock's number for a key: one formula for the exclusive and shared locks,
+    which must name the same lock for the same key."""
+    return func.hashtextextended(key, 0)
+
+
 _LOCK_KEY = func.unnest(bindparam("keys", type_=ARRAY(Text))).column_valued("key")
-_LOCKS = Statement(select(func.pg_advisory_xact_lock(func.hashtextextended(_LOCK_KEY, 0))))
+_LOCKS = Statement(select(func.pg_advisory_xact_lock(_lock_id(_LOCK_KEY))))
+_SHARED_LOCK = Statement(
+    select(func.pg_advisory_xact_lock_shared(_lock_id(bindparam("key", type_=Text))))
+)
 
 
 async def hold_locks(session: AsyncSession, keys: Iterable[str]) -> None:
@@ -257,3 +266,9 @@ async def hold_locks(session: AsyncSession, keys: Iterable[str]) -> None:
     if not ordered:
         return
     await _LOCKS.fetch(session, keys=ordered)
+
+
+async def hold_shared_lock(session: AsyncSession, key: str) -> None:
+    """`hold_lock`, shared: holders of the shared lock run together, and wait for (and hold
+    off) the one holding it alone under the same key."""
+    await _SHARED_LOCK.fetch(session, key=key)

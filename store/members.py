@@ -9,7 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
 from store import census
-from store.db import Statement, hold_locks, id_param, ids_param
+from store.db import Statement, hold_locks, hold_shared_lock, id_param, ids_param
 from store.models import (
     CarrierConfiguration,
     FulfillmentWake,
@@ -295,7 +295,7 @@ async def needs_wake(session: AsyncSession, group_id: uuid.UUID) -> bool:
     meanwhile look again until that one committed (they see it on) or rolled back (one of
     them turns it on).
     """
-    await _SHARE_WAKE_LOCK.fetch(session, key=_wake_lock(group_id))
+    await hold_shared_lock(session, _wake_lock(group_id))
     signalled = await _signalled(session, group_id)
     if signalled is None:
         # The group's first snapshots create the row: an upsert waits for another one
@@ -333,11 +333,6 @@ async def take_wake(session: AsyncSession, group_id: uuid.UUID) -> None:
     await _TURN_WAKE_OFF.fetch(session, group_id=group_id)
 
 
-_SHARE_WAKE_LOCK = Statement(
-    select(
-        func.pg_advisory_xact_lock_shared(func.hashtextextended(bindparam("key", type_=Text), 0))
-    )
-)
 _WAKE = Statement(select(FulfillmentWake.signalled).where(FulfillmentWake.group_id == _GROUP))
 _CREATE_WAKE_ON = Statement(
     insert(FulfillmentWake)
