@@ -65,9 +65,15 @@ FILE_CARRIER_PATCH = "file-carrier-census-and-test-file"
 # of nine, each of which waited its turn in Temporal's queue (issue 23). A worker that dies
 # mid-step loses its workflow task, and the next worker runs the step again after the task's
 # timeout (10 s), as an ordinary pull was retried after its heartbeat timeout (15 s). The
-# lookup stays an ordinary activity: it repeats on timers for days while the carrier is not
-# ready, and its retries back off on the server's clock.
+# rechecks stay ordinary activities: they repeat on timers for days while the carrier is not
+# ready, and their retries back off on the server's clock.
 LOCAL_STEPS = "short-steps-as-local-activities"
+# An attempt's first lookup runs as a local activity too, in the workflow task that recorded
+# `processing`: a connection the carrier answers at once settles in one workflow task, not two
+# with an activity task between them, each waiting its turn in Temporal's queue (issue 23:
+# POST -> settled p99). The rechecks after it stay ordinary activities (see LOCAL_STEPS), and
+# a first lookup whose carrier keeps failing is handed to one after `LOCAL_STEP_LIMIT`.
+LOCAL_FIRST_LOOKUP = "first-lookup-as-local-activity"
 
 
 def workflow_id(organization_id: uuid.UUID, carrier_id: uuid.UUID, carrier_group_id: str) -> str:
@@ -244,9 +250,11 @@ class GroupConnectionWorkflow:
         started = workflow.now()
         delay = self._input.recheck.initial_interval
         ask_carrier = True
+        first = True
         while True:
-            if ask_carrier and await self._ask_carrier():
+            if ask_carrier and await self._ask_carrier(first=first):
                 return
+            first = False
             remaining = started + self._input.recheck.wait_limit - workflow.now()
             if remaining <= timedelta(0):
                 await self._give_up()
@@ -263,9 +271,9 @@ class GroupConnectionWorkflow:
             delay = next_recheck_delay(delay, self._input.recheck)
             self._rechecks += 1
 
-    async def _ask_carrier(self) -> bool:
+    async def _ask_carrier(self, *, first: bool) -> bool:
         """Look the group up and act on the answer; True when the attempt is over."""
-        lookup = await self._lookup()
+        lookup = await self._lookup(first=first)
         if self._pending:
             raise _Restart
         if lookup is None:
@@ -315,17 +323,19 @@ class GroupConnectionWorkflow:
         finally:
             self._wake_at = None
 
-    async def _lookup(self) -> GroupLookup | None:
-        """Ask the carrier; a refusal of our data parks the connection in `action_required`."""
+    async def _lookup(self, *, first: bool) -> GroupLookup | None:
+        """Ask the carrier (the attempt's `first` time as a local step, see
+        LOCAL_FIRST_LOOKUP); a refusal of our data parks the connection in `action_required`."""
         data = self._input.group_data
         try:
-            return await workflow.execute_activity_method(
+            return await short_step(
                 activity_refs.ConnectionActivities.lookup_group,
                 LookupRequest(
                     carrier_id=self._input.carrier_id,
                     carrier_group_id=data.carrier_group_id,
                     broker_federal_ein=data.broker_federal_ein,
                 ),
+                local=first and workflow.patched(LOCAL_FIRST_LOOKUP),
                 start_to_close_timeout=CARRIER_CALL_TIMEOUT,
                 retry_policy=CARRIER_RETRY,
             )

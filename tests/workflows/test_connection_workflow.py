@@ -163,6 +163,32 @@ async def test_found_on_the_first_lookup_registers_pulls_and_completes(rig: Rig)
     assert described.typed_search_attributes.get(sa.CARRIER_GROUP_ID) == "1234567"
 
 
+async def test_a_first_answer_settles_in_one_workflow_task_and_rechecks_are_activities(
+    rig: Rig,
+) -> None:
+    """The attempt's first lookup runs inside the workflow task that recorded `processing`
+    (issue 23: POST -> settled latency); a recheck days later is an ordinary activity."""
+    carrier = rig.carrier
+    carrier.answer = always(LookupOutcome.NOT_INSTALLED)
+    handle = await rig.start(connection_input(initial=HOUR))
+    await carrier.reached(ConnectionStatus.WAITING_ON_CARRIER)
+    await adopted(handle, ConnectionStatus.WAITING_ON_CARRIER)
+
+    settled = await event_types(handle)
+    # The first task's commands (status written, carrier asked, status written, the recheck's
+    # timer) follow its completion, before any other task is scheduled.
+    first_task = settled[: settled.index(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 2)]
+    assert EventType.EVENT_TYPE_TIMER_STARTED in first_task, [EventType.Name(e) for e in settled]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in settled
+
+    await rig.env.sleep(HOUR)
+    await eventually_state(handle, lambda s: s.rechecks == 1)
+    rechecked = await event_types(handle)
+    assert rechecked.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1, rechecked
+    assert len(carrier.lookups) == 2
+    await handle.terminate("test cleanup")
+
+
 # --- 2 and 4. backing off over days, up to the wait limit -------------------------------------
 
 
