@@ -694,10 +694,14 @@ async def receipts(sandbox: httpx.AsyncClient, ids: list[str], concurrency: int)
 
 
 async def sandbox_writes(sandbox: httpx.AsyncClient) -> Json:
-    writes: Json = (await checked(sandbox.get("/_sandbox/stats"), "reading sandbox stats"))[
-        "writes"
-    ]
+    writes: Json = (await sandbox_stats(sandbox))["writes"]
     return writes
+
+
+async def sandbox_stats(sandbox: httpx.AsyncClient) -> Json:
+    """The sandbox's counters: every request it answered, and its writes."""
+    stats: Json = await checked(sandbox.get("/_sandbox/stats"), "reading sandbox stats")
+    return stats
 
 
 def received_at(receipt: Json) -> float:
@@ -712,6 +716,9 @@ class Measured:
     tx_per_s: float
     delivered: int  # transactions the carrier received
     cpu_used: dict[str, float]  # CPU seconds by process over the measured phase
+    # Requests the carriers answered from the first POST until every snapshot settled: the
+    # writes, and the status polls and read-backs that follow each transaction.
+    carrier_requests: int
 
     @property
     def engine_cpu_ms(self) -> float:
@@ -728,7 +735,8 @@ async def measure(
     posts = [Posted(employee=e, expected=len(e.carriers)) for e in employees]
     expected = sum(p.expected for p in posts)
     baseline = await accepted_count(api)
-    writes_before = await sandbox_writes(sandbox)
+    stats_before = await sandbox_stats(sandbox)
+    writes_before = stats_before["writes"]
     sampler = Sampler(stack_processes())
     missing = {"worker", "api"} - sampler.processes.keys()
     if missing:
@@ -746,7 +754,8 @@ async def measure(
     load_after = load()
     # Measured phase over; the rest reads results and is not timed.
     unsettled = await wait_settled(api, 120)
-    writes_after = await sandbox_writes(sandbox)
+    stats_after = await sandbox_stats(sandbox)
+    writes_after = stats_after["writes"]
     ours = {p.snapshot_id: p for p in posts if p.snapshot_id}
     transactions = [t for t in await all_transactions(api) if t["member_snapshot_id"] in ours]
     got = await receipts(sandbox, [t["id"] for t in transactions], 20)
@@ -843,10 +852,13 @@ async def measure(
         tx_per_s=delivered / window,
         delivered=delivered,
         cpu_used=dict(sampler.cpu_used),
+        carrier_requests=stats_after["requests"] - stats_before["requests"],
     )
 
 
-def work_per_transaction(delivered: int, *, statements: int | None, events: int) -> None:
+def work_per_transaction(
+    delivered: int, *, statements: int | None, events: int, carrier_requests: int
+) -> None:
     """What the engine did per transaction, from the first POST until every snapshot settled
     (so the round-trip confirmations are in, which the CPU window may end before)."""
     if not delivered:
@@ -858,7 +870,9 @@ def work_per_transaction(delivered: int, *, statements: int | None, events: int)
     )
     print(
         f"  work per transaction, first POST until settled: {sql}, "
-        f"{events / delivered:.2f} Temporal history events (fulfillment and confirmation runs)"
+        f"{events / delivered:.2f} Temporal history events (fulfillment and confirmation runs), "
+        f"{carrier_requests / delivered:.2f} carrier requests (the floor: 1 write; the rest "
+        "follow the transaction at the carrier and read the member back)"
     )
 
 
@@ -1000,6 +1014,7 @@ async def run(args: argparse.Namespace) -> None:
                 else statements_after - statements_before
             ),
             events=events_after - events_before,
+            carrier_requests=measured.carrier_requests,
         )
         if not measured.transactions:
             print("floor: skipped (no transaction reached the carrier)")
