@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -155,6 +156,19 @@ def run_command(command: list[str], env: dict[str, str]) -> subprocess.Completed
     """A command as a reader runs it from the checkout."""
     return subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=120, cwd=repo_root()
+    )
+
+
+def sdk_teardown_abort(done: subprocess.CompletedProcess[str]) -> bool:
+    """Whether a script that used a Temporal client was aborted in the interpreter's teardown,
+    after its last line ran: the SDK's client threads, still alive then, can trip CPython's
+    "PyGILState_Release ... finalizing" check (temporalio/sdk-python#300, open upstream; seen
+    in about one run of this test in ten). Nothing of the example is left to run by then, and
+    what it printed is checked apart."""
+    return (
+        done.returncode == -signal.SIGABRT
+        and "Fatal Python error: PyGILState_Release" in done.stderr
+        and "Python runtime state: finalizing" in done.stderr
     )
 
 
@@ -318,7 +332,7 @@ async def test_the_readme_examples_do_what_they_say(
         "CARRIERLINK_DEV_TOKEN": org_token,
     }
     done = await asyncio.to_thread(run_command, [sys.executable, "-c", python_example()], env)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0 or sdk_teardown_abort(done), done.stderr
     assert "connection_id" in done.stdout
 
     async def listed() -> bool:

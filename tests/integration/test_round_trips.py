@@ -98,7 +98,11 @@ async def scenario(
             if plan["carrier_id"] == carrier_id and plan["status"] == "active"
         ]
         found = pick(active)
-        assert found is not None, "the connected group lacks the plans its generated account has"
+        assert found is not None, (
+            f"the connected group lacks the plans its generated account has: carrier "
+            f"{carrier_id} (group {ids[carrier_id]}) lists active "
+            f"{sorted((p['line_of_coverage'], is_voluntary(p)) for p in active)}"
+        )
         picked[carrier_id] = found
     return Scenario(
         group_id=group_id,
