@@ -17,6 +17,7 @@ from temporalio.client import Client
 from runtime.settings import Settings
 from workflows import confirmation as confirmation_wf
 from workflows import fulfillment as fulfillment_wf
+from workflows.common import LOOP_TASK_TIMEOUT
 
 
 class Wakes:
@@ -44,6 +45,7 @@ class Wakes:
             task_queue=self._task_queue,
             start_signal=fulfillment_wf.SNAPSHOTS_STORED,
             start_signal_args=[list(snapshot_ids)],
+            task_timeout=LOOP_TASK_TIMEOUT,
             static_summary=fulfillment_wf.summary(group_name or str(group_id)),
         )
 
@@ -55,5 +57,6 @@ class Wakes:
             id=confirmation_wf.workflow_id(group_id),
             task_queue=self._task_queue,
             start_signal=confirmation_wf.WAKE,
+            task_timeout=LOOP_TASK_TIMEOUT,
             static_summary=confirmation_wf.summary(group_name or str(group_id)),
         )

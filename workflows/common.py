@@ -44,6 +44,15 @@ STORE_RETRY = RetryPolicy(
 # whose retries add nothing to the history while the local one's keep the workflow task beating
 # (`local_attempts`).
 LOCAL_STEP_LIMIT = timedelta(minutes=1)
+# The workflow task timeout of the group loops (fulfillment, confirmations), set where they are
+# started (`services.wakes`) and carried over continue-as-new. A turn's local steps run inside
+# one workflow task, which the SDK's Core keeps alive by heartbeating at 80% of this timeout.
+# Under the 5,000-snapshot burst on two cores, with the default 10 s those heartbeats came up
+# to 3 s late (worker log: a task completed after 10.6 s, its previous heartbeat at 8.1 s), the
+# server had given the task up ("Task not found"), and the turn's local steps ran again: up to
+# 740 carrier writes re-sent in one run (absorbed under their keys, but work done twice). The
+# price: a worker that dies mid-turn holds that group's loop up to 30 s instead of 10.
+LOOP_TASK_TIMEOUT = timedelta(seconds=30)
 
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")

@@ -96,4 +96,6 @@ class GroupConfirmationsWorkflow:
                 )
         # Signals that arrived in the last turn are not lost: the new run checks first thing.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(input)
+        # The next run keeps this run's task timeout (`LOOP_TASK_TIMEOUT` when started by
+        # `services.wakes`), whatever the server's default for a continued run.
+        workflow.continue_as_new(input, task_timeout=workflow.info().task_timeout)

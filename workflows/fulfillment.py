@@ -126,7 +126,9 @@ class GroupFulfillmentWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(self._carried_over())
+        # The next run keeps this run's task timeout (`LOOP_TASK_TIMEOUT` when started by
+        # `services.wakes`), whatever the server's default for a continued run.
+        workflow.continue_as_new(self._carried_over(), task_timeout=workflow.info().task_timeout)
 
     async def _turn(self) -> bool:
         """Track, build, send (see the module docstring); True when more snapshots are

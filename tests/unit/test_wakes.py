@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -14,6 +15,7 @@ from temporalio.client import Client
 
 from runtime.settings import Settings
 from services.wakes import Wakes
+from workflows.common import LOOP_TASK_TIMEOUT
 from workflows.confirmation import WAKE
 from workflows.confirmation import workflow_id as confirmation_workflow_id
 from workflows.fulfillment import SNAPSHOTS_STORED, workflow_id
@@ -84,3 +86,20 @@ async def test_the_confirmation_wake_signals_the_groups_confirmation_loop() -> N
     assert [(call["id"], call["start_signal"]) for call in calls] == [
         (confirmation_workflow_id(group), WAKE)
     ]
+
+
+async def test_both_loops_start_with_the_loops_task_timeout() -> None:
+    """Room for a turn's local steps on a busy worker (`LOOP_TASK_TIMEOUT`), not the 10 s
+    default that lost workflow tasks under the snapshot burst."""
+    calls: list[dict[str, Any]] = []
+
+    class Recorder:
+        async def start_workflow(self, *_: Any, **kwargs: Any) -> None:
+            calls.append(kwargs)
+
+    wakes = Wakes(cast(Client, Recorder()), Settings())
+    await wakes.fulfillment(uuid.uuid4(), [uuid.uuid4()])
+    await wakes.confirmations(uuid.uuid4())
+
+    assert [call["task_timeout"] for call in calls] == [LOOP_TASK_TIMEOUT, LOOP_TASK_TIMEOUT]
+    assert timedelta(seconds=10) < LOOP_TASK_TIMEOUT

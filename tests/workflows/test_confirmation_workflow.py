@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from activities.confirmation import ConfirmationActivities
 from domain.confirmation import ConfirmedTurn, DueCheck
 from tests.workflows.fakes import fake_of, is_local_step
+from workflows.common import LOOP_TASK_TIMEOUT
 from workflows.confirmation import (
     TURNS_PER_RUN,
     WAKE,
@@ -122,10 +123,16 @@ async def test_a_loop_continues_as_new_after_a_run_of_turns_and_confirms_the_res
         id=workflow_id(group),
         task_queue=queue,
         start_signal=WAKE,
+        task_timeout=LOOP_TASK_TIMEOUT,
     )
     await handle.result()
 
     assert fake.confirmed == TURNS_PER_RUN + 3
+    # The continued run keeps the loop's task timeout.
+    last = await client.get_workflow_handle(handle.id).fetch_history()
+    started = last.events[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id
+    assert started.workflow_task_timeout.ToTimedelta() == LOOP_TASK_TIMEOUT
     first = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).fetch_history()
     kinds = [e.event_type for e in first.events]
     # One check per turn, each a local activity's marker (no activity task).
