@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from store.models import RecordVersion, Versioned
 
@@ -69,6 +70,10 @@ def _stamp(session: AsyncSession, record: Versioned, now: float, *, is_new: bool
     else:
         record.version = uuid.uuid4()
     record.modified = int(now)
+    # Written even when the second has not changed since the last write: the ORM batches
+    # the UPDATEs of a flush by the columns they set, and a batch whose records differ in
+    # that alone would go out as a statement per record.
+    flag_modified(record, "modified")
 
 
 def end_of_day_micros(day: date) -> int:
