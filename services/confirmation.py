@@ -33,9 +33,9 @@ from domain.members import CarrierMember, CarrierMemberRecord
 from domain.plans import is_voluntary
 from store import transactions as store
 from store.db import Database
-from store.differences import record_check
+from store.differences import TransactionCheck, record_checks
 from store.models import MemberTransaction, unix_now
-from store.versioning import save_version
+from store.versioning import save_versions
 
 log = logging.getLogger("carrierlink.confirmation")
 
@@ -104,13 +104,18 @@ class Confirmation:
             plans = await plan_facts(
                 session, {c.plan_id for member in sent.values() for c in member.coverages}
             )
-            for item, record in read:
-                transaction = transactions.get(item.id)
-                if transaction is None or transaction.confirm_stage != item.stage.value:
-                    continue  # confirmed by an earlier attempt of this turn
-                await _confirm(
-                    session, item, transaction, sent[item.id], record, reading, plans=plans
-                )
+            compared = [
+                _compare(item, transaction, sent[item.id], record, reading, plans=plans)
+                for item, record in read
+                if (transaction := transactions.get(item.id)) is not None
+                # else confirmed by an earlier attempt of this turn
+                and transaction.confirm_stage == item.stage.value
+            ]
+            # The batch's differences and transactions in a few statements, not a few each.
+            await record_checks(session, [one.check for one in compared])
+            for one in compared:
+                one.advance()
+            await save_versions(session, [one.check.transaction for one in compared])
             next_due = await store.next_confirmation_due(session, check.group_id)
         confirmed = len(due) - len(faults)
         if confirmed:
@@ -158,8 +163,27 @@ def _carrier_faults(held: list[_Read]) -> list[BaseException]:
     return faults
 
 
-async def _confirm(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class _Compared:
+    """A due transaction compared with its carrier's copy: the check to record, whether it is
+    the transaction's last, and the day its coverage takes effect."""
+
+    check: TransactionCheck
+    last: bool
+    takes_effect: date
+
+    def advance(self) -> None:
+        """After the check is recorded: the transaction is verified, or its effective-date
+        check is set."""
+        transaction = self.check.transaction
+        if self.last:
+            _verified(transaction, self.check.fetched_at)
+        else:
+            transaction.confirm_stage = ConfirmationStage.EFFECTIVE_DATE.value
+            transaction.confirm_due = _start_of(self.takes_effect)
+
+
+def _compare(
     item: _Due,
     transaction: MemberTransaction,
     sent: CarrierMember,
@@ -167,9 +191,8 @@ async def _confirm(
     reading: _Reading,
     *,
     plans: dict[uuid.UUID, PlanFacts],
-) -> None:
-    """Compare the carrier's copy with what was sent (the transaction, locked), record the
-    differences, and verify the transaction or set its effective-date check."""
+) -> _Compared:
+    """Compare the carrier's copy with what was sent (the transaction, locked)."""
     takes_effect = effective_date(sent, transaction.lines_of_coverage)
     last = is_last_check(
         item.stage,
@@ -189,15 +212,9 @@ async def _confirm(
         # (kept suppressed); it never opens one.
         include_suppressed=True,
     )
-    await record_check(
-        session, transaction=transaction, found=found, stage=stage, fetched_at=reading.fetched_at
+    return _Compared(
+        TransactionCheck(transaction, found, stage, reading.fetched_at), last, takes_effect
     )
-    if last:
-        _verified(transaction, reading.fetched_at)
-    else:
-        transaction.confirm_stage = ConfirmationStage.EFFECTIVE_DATE.value
-        transaction.confirm_due = _start_of(takes_effect)
-    await save_version(session, transaction, history=False)
 
 
 async def plan_facts(

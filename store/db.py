@@ -64,6 +64,12 @@ class Database:
         # replaced on checkout.
         self.engine.sync_engine.dialect.do_ping = _still_open  # type: ignore[method-assign]
         event.listen(self.engine.sync_engine, "do_connect", _connect)
+        # A batch of new rows (a build's transactions and pending differences, a census page)
+        # is one INSERT with many VALUES rows, not asyncpg's executemany of a statement per
+        # row, each its own execution at the server (issue 23's pg_stat_statements). The
+        # dialect already does so when the rows come back (RETURNING); within its
+        # parameter limit it pages the batch.
+        self.engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
         # OutboxSession: every flush records the webhook events of the changes it writes.
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=OutboxSession

@@ -1,4 +1,5 @@
-"""Differences found by round-trip confirmation: the one write path, `record_check`.
+"""Differences found by round-trip confirmation: the one write path, `record_checks` (one
+check: `record_check`).
 
 A check reads the carrier's copy of a member for one transaction and lists what differs
 (`FoundDifference`). Each finding opens a difference, or adds a source to the open one with the
@@ -20,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +52,10 @@ from store.versioning import save_version, save_versions
 __all__ = [
     "SOURCE_OBJECT_TYPE",
     "CheckOutcome",
+    "TransactionCheck",
     "differences_for_update",
     "record_check",
+    "record_checks",
     "record_comparison",
     "record_expected",
     "write_changes",
@@ -84,11 +87,27 @@ async def write_many(session: AsyncSession, changed: list[tuple[Difference, Chan
     await save_versions(session, [row for row, _ in changed])
 
 
+def _member_at_carrier(employee_id: uuid.UUID, carrier_id: uuid.UUID) -> str:
+    """The advisory lock that serializes the writers of one employee's differences at one
+    carrier (checks, comparisons, expectations) until their transaction ends."""
+    return f"differences:{employee_id}:{carrier_id}"
+
+
 async def _lock_member_at_carrier(
     session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
 ) -> None:
-    """Serialize checks of one employee at one carrier until the transaction ends."""
-    await hold_lock(session, f"differences:{employee_id}:{carrier_id}")
+    await hold_lock(session, _member_at_carrier(employee_id, carrier_id))
+
+
+@dataclass(frozen=True)
+class TransactionCheck:
+    """One check of a transaction at its carrier: what differs, at which stage, and when the
+    carrier was read (Unix seconds)."""
+
+    transaction: MemberTransaction
+    found: list[FoundDifference]
+    stage: ConfirmationStage
+    fetched_at: int
 
 
 async def record_check(
@@ -111,36 +130,98 @@ async def record_check(
 
     Repeating the same check (same transaction, stage and `fetched_at`) changes nothing.
     """
-    await _lock_member_at_carrier(session, transaction.employee_id, transaction.carrier_id)
-    open_rows = await _open_differences(session, transaction)
-    split = split_check(open_rows, found)
+    [outcome] = await record_checks(
+        session, [TransactionCheck(transaction, found, stage, fetched_at)]
+    )
+    return outcome
+
+
+async def record_checks(
+    session: AsyncSession, checks: Sequence[TransactionCheck]
+) -> list[CheckOutcome]:
+    """`record_check` for each check of a batch, in its order, in a few statements whatever
+    its size: every employee-at-carrier lock at once (sorted), their open differences in one
+    read, the writes at the end. A later check of an employee at a carrier sees what the
+    batch's earlier checks of them did."""
+    pairs = {(c.transaction.employee_id, c.transaction.carrier_id) for c in checks}
+    await hold_locks(session, [_member_at_carrier(e, c) for e, c in pairs])
+    open_rows = await _open_differences_of(session, pairs)
+    writes = _Writes()
+    outcomes = []
+    for item in checks:
+        pair = (item.transaction.employee_id, item.transaction.carrier_id)
+        outcomes.append(await _check(session, item, open_rows.setdefault(pair, {}), writes))
+    await writes.flush(session)
+    return outcomes
+
+
+@dataclass
+class _Writes:
+    """The differences a batch of checks opened and changed, written in one flush."""
+
+    opened: list[Difference] = field(default_factory=list)
+    changed: list[Difference] = field(default_factory=list)
+
+    def change(self, row: Difference, changes: Changes) -> None:
+        for column, value in changes.items():
+            setattr(row, column, value)
+        self.changed.append(row)
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Write what is collected. The changes and the drops (deleted rows) go first, the new
+        rows after: an open identity is unique, and a check may open again what an earlier
+        check of the batch resolved or dropped."""
+        await save_versions(session, self.changed)
+        await save_versions(session, self.opened, is_new=True)
+
+
+async def _check(
+    session: AsyncSession,
+    item: TransactionCheck,
+    open_rows: dict[str, Difference],
+    writes: _Writes,
+) -> CheckOutcome:
+    """One check against the employee's open differences at the carrier (`open_rows`, kept
+    current for the batch's next check of them); its writes are collected in `writes`."""
+    transaction = item.transaction
+    split = split_check(open_rows, item.found)
     check = Check(
         transaction_id=transaction.id,
         member_snapshot_id=transaction.member_snapshot_id,
-        stage=stage,
-        fetched_at=fetched_at,
+        stage=item.stage,
+        fetched_at=item.fetched_at,
         now=int(time.time()),
     )
     opened_count = still_open = resolved = discrepancies = 0
     for finding in split.opened:
         if finding.suppressed:
             continue  # what the carrier is documented to do, and no snapshot expected otherwise
-        row = await _open(session, check, transaction, finding)
+        row = Difference(
+            organization_id=transaction.organization_id,
+            group_id=transaction.group_id,
+            carrier_id=transaction.carrier_id,
+            employee_id=transaction.employee_id,
+            member_snapshot_id=transaction.member_snapshot_id,
+            member_transaction_id=transaction.id,
+            **opened(check, finding),
+        )
+        writes.opened.append(row)
+        open_rows[finding.key] = row
         opened_count += 1
         discrepancies += row.is_discrepancy
     for finding in split.still_open:
         row = open_rows[finding.key]
         if settled_at_check(check, finding):
-            await _settle(session, check, row)
+            await _settle(session, check, open_rows.pop(finding.key), writes)
             resolved += 1
             continue
         changes = found_again(check, row, finding)
         if changes is not None:
-            await write_changes(session, row, changes)
+            writes.change(row, changes)
         still_open += 1
         discrepancies += row.is_discrepancy
     for key in split.resolved:
-        await _settle(session, check, open_rows[key])
+        await _settle(session, check, open_rows.pop(key), writes)
         resolved += 1
     return CheckOutcome(
         opened=opened_count,
@@ -150,17 +231,17 @@ async def record_check(
     )
 
 
-async def _settle(session: AsyncSession, check: Check, row: Difference) -> None:
+async def _settle(session: AsyncSession, check: Check, row: Difference, writes: _Writes) -> None:
     """The check no longer finds the difference (or finds only what the carrier is documented
     to do): resolved. A pending one no check ever found is dropped instead: the carrier held
     what the snapshot expected at its first look, so it never was a difference there, and
     keeping it would leave every verified snapshot with a trail of resolved rows no list shows."""
     if row.member_transaction_id is None:
-        # Deleted with the check's other writes at the next flush: one batched statement
-        # for all of them, not a flush (and a round trip) per pending difference.
+        # Deleted with the batch's other writes at its flush: one batched statement for all
+        # of them, not a flush (and a round trip) per pending difference.
         await session.delete(row)
         return
-    await write_changes(session, row, resolved_by(check, row))
+    writes.change(row, resolved_by(check, row))
 
 
 async def record_expected(
@@ -177,7 +258,7 @@ async def record_expected(
     twice. Answers the number of pending differences opened.
     """
     pairs = {(t.employee_id, t.carrier_id) for t, _ in expectations}
-    await hold_locks(session, [f"differences:{e}:{c}" for e, c in pairs])
+    await hold_locks(session, [_member_at_carrier(e, c) for e, c in pairs])
     open_rows = await _open_differences_of(session, pairs)
     stale: list[tuple[Difference, Changes]] = []
     pending: list[Difference] = []
@@ -240,41 +321,6 @@ async def _open_differences_of(
         if (row.employee_id, row.carrier_id) in pairs:
             found.setdefault((row.employee_id, row.carrier_id), {})[row.identity] = row
     return found
-
-
-async def _open_differences(
-    session: AsyncSession, transaction: MemberTransaction
-) -> dict[str, Difference]:
-    """The employee's open differences at the transaction's carrier, locked, by identity."""
-    rows = await session.scalars(
-        select(Difference)
-        .where(
-            Difference.employee_id == transaction.employee_id,
-            Difference.carrier_id == transaction.carrier_id,
-            Difference.resolved.is_(None),
-            Difference.replaced_by.is_(None),
-        )
-        .with_for_update(key_share=True)
-    )
-    return {row.identity: row for row in rows}
-
-
-async def _open(
-    session: AsyncSession, check: Check, transaction: MemberTransaction, finding: FoundDifference
-) -> Difference:
-    """A new difference of the transaction's employee at its carrier."""
-    values: dict[str, Any] = opened(check, finding)
-    row = Difference(
-        organization_id=transaction.organization_id,
-        group_id=transaction.group_id,
-        carrier_id=transaction.carrier_id,
-        employee_id=transaction.employee_id,
-        member_snapshot_id=transaction.member_snapshot_id,
-        member_transaction_id=transaction.id,
-        **values,
-    )
-    await save_version(session, row, is_new=True, history=False)
-    return row
 
 
 async def record_comparison(

@@ -9,10 +9,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from domain.differences import ConfirmationStage, FoundDifference
 from store.db import Database
-from store.differences import record_expected
+from store.differences import TransactionCheck, record_checks, record_expected
 from store.models import MemberTransaction
 from tests.integration.reads.conftest import listed
 from tests.integration.reads.test_differences_api import (
@@ -136,3 +137,106 @@ async def test_two_snapshots_of_one_member_in_one_build(
     by_snapshot = {r.member_snapshot_id: r for r in rows}
     assert by_snapshot[first.member_snapshot_id].replaced_by == second.member_snapshot_id
     assert by_snapshot[second.member_snapshot_id].replaced_by is None
+
+
+async def test_a_batch_of_checks_records_what_the_same_checks_would_one_by_one(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """The confirmation turn records its checks as one batch (`record_checks`). A second check
+    of an employee at a carrier sees the first's writes: here the first drops the pending
+    dental difference (the carrier holds it) and the second, of the employee's next
+    transaction, finds dental missing again and opens it under the same identity."""
+    seed = await Seed.of(database, api)
+    group = await seed.group()
+    employee, first = await seed.employee_with_transaction(group)
+    second = await seed.transaction(group, employee, await seed.snapshot(group, employee))
+    other, third = await seed.employee_with_transaction(group)
+    dental, person = missing_enrollment(employee), person_mismatch(other)
+    await expect(database, first, [dental])
+    await expect(database, third, [person])
+
+    async with database.transaction() as session:
+        outcomes = await record_checks(
+            session,
+            [
+                TransactionCheck(first, [], ConfirmationStage.ACCEPTANCE, 1_700_000_100),
+                TransactionCheck(third, [person], ConfirmationStage.ACCEPTANCE, 1_700_000_100),
+                TransactionCheck(second, [dental], ConfirmationStage.ACCEPTANCE, 1_700_000_100),
+            ],
+        )
+
+    assert [(o.opened, o.still_open, o.resolved) for o in outcomes] == [
+        (0, 0, 1),
+        (0, 1, 0),
+        (1, 0, 0),
+    ]
+    [reopened] = await rows_of(database, employee)
+    assert (reopened.identity, reopened.member_transaction_id) == (dental.key, second.id)
+    assert reopened.resolved is None
+    [found] = await rows_of(database, other)
+    assert (found.identity, found.member_transaction_id) == (person.key, third.id)
+    assert [s["object_id"] for s in found.sources][-1] == str(third.id)
+
+
+async def test_a_batch_of_checks_takes_the_same_statements_whatever_its_size(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """Locks, reads and writes of a batch of checks are a few statements, not a few per
+    transaction: the confirmation turn checks up to 500 at once."""
+    seed = await Seed.of(database, api)
+    group = await seed.group()
+
+    async def statements_for(employees: int) -> list[str]:
+        checks = []
+        for _ in range(employees):
+            employee, transaction = await seed.employee_with_transaction(group)
+            dental, person = missing_enrollment(employee), person_mismatch(employee)
+            await expect(database, transaction, [dental, person])
+            # One expectation met (dropped), one found (kept), one difference new (opened).
+            found = [dental, missing_enrollment(employee, "vision")]
+            checks.append(TransactionCheck(transaction, found, ConfirmationStage.ACCEPTANCE, 1))
+        executed: list[str] = []
+
+        def count(*args: object) -> None:
+            executed.append(str(args[2]))
+
+        async with database.transaction() as session:
+            event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+            try:
+                outcomes = await record_checks(session, checks)
+            finally:
+                event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+        assert {(o.opened, o.still_open, o.resolved) for o in outcomes} == {(1, 1, 1)}
+        return executed
+
+    few, many = await statements_for(2), await statements_for(20)
+    assert len(few) == len(many), [s[:60] for s in many]
+
+
+async def test_a_builds_pending_differences_are_one_insert_not_one_per_row(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """Each row of an executemany is its own execution at the server; a build's rows go in one
+    statement of many VALUES rows (`Database`'s insertmanyvalues)."""
+    seed = await Seed.of(database, api)
+    group = await seed.group()
+    expectations = []
+    for _ in range(10):
+        employee, transaction = await seed.employee_with_transaction(group)
+        expectations.append(
+            (transaction, [missing_enrollment(employee), person_mismatch(employee)])
+        )
+    inserts: list[str] = []
+
+    def seen(*args: object) -> None:
+        if str(args[2]).startswith("INSERT INTO differences"):
+            inserts.append(str(args[2]))
+
+    async with database.transaction() as session:
+        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            assert await record_expected(session, expectations) == 20
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    [insert] = inserts  # an executemany shows once too: count its rows
+    assert insert.count("), (") == 19
