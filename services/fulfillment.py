@@ -100,6 +100,15 @@ class _Refused:
 _Answer = _Receipt | _Refused | None
 
 
+@dataclass(frozen=True)
+class _Members:
+    """A built transaction's member, and what its carrier held before, as far as the engine
+    knows (None: nothing)."""
+
+    sent: CarrierMember
+    believed: CarrierMember | None
+
+
 @dataclass
 class _Claim:
     """What claiming a batch found: outcomes so far (True sent, False not to send, None to send
@@ -318,27 +327,27 @@ async def _build(session: AsyncSession, snapshots: Sequence[MemberSnapshot]) -> 
         _cancel(transaction)
     last_sent = await last_sent_members(session, pairs)
     built: list[MemberTransaction] = []
-    believed: dict[uuid.UUID, CarrierMember | None] = {}
+    members: dict[uuid.UUID, _Members] = {}
     for snapshot in snapshots:
-        built += _build_snapshot(snapshot, last_sent, believed)
+        built += _build_snapshot(snapshot, last_sent, members)
     # The snapshots are stamped with the replaced transactions, in the first flush: stamped
     # after the inserts, each snapshot was written twice (its status, then its version).
     await save_versions(session, [*stale, *snapshots])
     await save_versions(session, built, is_new=True)
-    await _expect(session, built, believed)
+    await _expect(session, built, members)
     return len(built)
 
 
 async def _expect(
     session: AsyncSession,
     built: list[MemberTransaction],
-    believed: dict[uuid.UUID, CarrierMember | None],
+    members: dict[uuid.UUID, _Members],
 ) -> None:
     """Each built transaction's pending differences: what it expects its carrier to come to
     hold that the carrier, as far as the engine knows, does not yet (contract 4d)."""
-    sent = {t.id: CarrierMember.model_validate(t.body["member"]) for t in built}
     plans = await plan_facts(
-        session, list({c.plan_id for member in sent.values() for c in member.coverages})
+        session,
+        list({c.plan_id for member in members.values() for c in member.sent.coverages}),
     )
     today = datetime.now(UTC).date()
     await record_expected(
@@ -347,8 +356,8 @@ async def _expect(
             (
                 transaction,
                 expected_at_carrier(
-                    sent[transaction.id],
-                    believed[transaction.id],
+                    members[transaction.id].sent,
+                    members[transaction.id].believed,
                     carrier=CARRIERS[transaction.carrier_id].slug,
                     today=today,
                     plans=plans,
@@ -362,11 +371,11 @@ async def _expect(
 def _build_snapshot(
     snapshot: MemberSnapshot,
     last_sent: dict[tuple[uuid.UUID, uuid.UUID], CarrierMember],
-    believed: dict[uuid.UUID, CarrierMember | None],
+    members: dict[uuid.UUID, _Members],
 ) -> list[MemberTransaction]:
     """The snapshot's transactions, one per carrier whose member differs from what it was last
-    sent (`last_sent` then holds the new member; `believed`, by transaction, what it held
-    before); its summary and status follow."""
+    sent (`last_sent` then holds the new member; `members`, by transaction, what it sends and
+    what the carrier held before); its summary and status follow."""
     summary: list[dict[str, Any]] = []
     built: list[MemberTransaction] = []
     for carrier_key in sorted(snapshot.carrier_members):
@@ -377,7 +386,9 @@ def _build_snapshot(
             summary.append(_fulfillment(carrier_id, FulfillmentStatus.NO_CHANGES))
             continue
         transaction_id = uuid.uuid4()
-        believed[transaction_id] = last_sent.get((snapshot.employee_id, carrier_id))
+        members[transaction_id] = _Members(
+            sent=planned.member, believed=last_sent.get((snapshot.employee_id, carrier_id))
+        )
         last_sent[(snapshot.employee_id, carrier_id)] = planned.member
         built.append(
             MemberTransaction(
