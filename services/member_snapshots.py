@@ -33,7 +33,6 @@ from domain.members import OPEN_END, CarrierMember, CoverageChoice, GroupSetup, 
 from domain.snapshots import Coverage, MemberSnapshot, check_duplicate_dependents, parse_snapshot
 from services.renewals import election_problems
 from services.wakes import Wakes
-from store.audits import group_name
 from store.connections import carrier_links
 from store.db import Database, hold_lock
 from store.members import (
@@ -154,7 +153,7 @@ async def take_snapshot(
     signals: Wakes,
     *,
     organization_id: uuid.UUID,
-    group_id: uuid.UUID,
+    group: Group,
     payload: dict[str, Any],
     inbound: str,
     today: dt.date,
@@ -163,7 +162,8 @@ async def take_snapshot(
     none runs) unless it was signalled since its last build began; older snapshots of the
     employee still in progress become `replaced`. The caller's transaction commits it: if the
     signal fails, nothing is kept; if the commit fails after the signal, the loop looks for
-    the snapshot a while, then forgets it."""
+    the snapshot a while, then forgets it. `group` is the organization's, as `owned` read it."""
+    group_id = group.id
     checked = await check_snapshot(
         session, organization_id=organization_id, group_id=group_id, payload=payload, today=today
     )
@@ -192,8 +192,7 @@ async def take_snapshot(
     await save_version(session, row, is_new=True, history=False)
     if await needs_wake(session, group_id):  # else the loop has been told and not yet built
         # Named in the run's summary in the Temporal UI (the group's name, never a member's).
-        name = await group_name(session, group_id)
-        await signals.fulfillment(group_id, [snapshot_id], group_name=name)
+        await signals.fulfillment(group_id, [snapshot_id], group_name=group.name)
     return row
 
 
@@ -211,12 +210,12 @@ async def submit_snapshot(
     the stored snapshot."""
     try:
         async with db.transaction() as session:
-            await owned(session, Group, group_id, organization_id, what="group")
+            group = await owned(session, Group, group_id, organization_id, what="group")
             row = await take_snapshot(
                 session,
                 signals,
                 organization_id=organization_id,
-                group_id=group_id,
+                group=group,
                 payload=payload,
                 inbound=inbound,
                 today=today,

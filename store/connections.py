@@ -6,7 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BindParameter, ColumnElement, and_, exists, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    exists,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.connections import ConnectionInput, ConnectionStatus
@@ -71,40 +82,49 @@ async def carrier_link(
 
 
 _GROUP = id_param("group_id")
-_LIVE_CARRIERS = Statement(select(GroupConnection.carrier_id).where(*_live(_GROUP)))
-_DISCONNECTIONS = Statement(
-    select(
-        GroupDisconnectionRequest.carrier_id,
-        GroupDisconnectionRequest.status,
-        GroupDisconnectionRequest.effective_end_date,
-    )
-    .where(
-        GroupDisconnectionRequest.group_id == _GROUP,
-        or_(
-            GroupDisconnectionRequest.status == DisconnectionStatus.PROCESSING.value,
-            GroupDisconnectionRequest.status == DisconnectionStatus.COMPLETED.value,
+# A live connection's row, then the disconnections under way or done: one statement (intake
+# reads it on every snapshot). The latest completed disconnection comes last, so it is the one
+# kept below; a live connection's row has no completion and comes first.
+_LIVE = "live"
+_LINKS = Statement(
+    union_all(
+        select(
+            GroupConnection.carrier_id,
+            literal(_LIVE).label("status"),
+            null().label("effective_end_date"),
+            null().label("completed"),
+        ).where(*_live(_GROUP)),
+        select(
+            GroupDisconnectionRequest.carrier_id,
+            GroupDisconnectionRequest.status,
+            GroupDisconnectionRequest.effective_end_date,
+            GroupDisconnectionRequest.completed,
+        ).where(
+            GroupDisconnectionRequest.group_id == _GROUP,
+            or_(
+                GroupDisconnectionRequest.status == DisconnectionStatus.PROCESSING.value,
+                GroupDisconnectionRequest.status == DisconnectionStatus.COMPLETED.value,
+            ),
         ),
-    )
-    # The latest completed one last, so it is the one kept below.
-    .order_by(GroupDisconnectionRequest.completed.asc().nulls_first())
+    ).order_by(literal_column("completed").asc().nulls_first())
 )
 
 
 async def carrier_links(
     session: AsyncSession, group_id: uuid.UUID, carrier_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, CarrierLink]:
-    """`carrier_link` for each carrier, in two queries whatever their number: connected (with
+    """`carrier_link` for each carrier, in one query whatever their number: connected (with
     the end date of a disconnection under way), or not (with the date the last one ended)."""
-    live = {row["carrier_id"] for row in await _LIVE_CARRIERS.fetch(session, group_id=group_id)}
-    requests = await _DISCONNECTIONS.fetch(session, group_id=group_id)
+    rows = await _LINKS.fetch(session, group_id=group_id)
+    live = {r["carrier_id"] for r in rows if r["status"] == _LIVE}
     pending = {
         r["carrier_id"]: r["effective_end_date"]
-        for r in requests
+        for r in rows
         if r["status"] == DisconnectionStatus.PROCESSING.value
     }
     ended = {
         r["carrier_id"]: r["effective_end_date"]
-        for r in requests
+        for r in rows
         if r["status"] == DisconnectionStatus.COMPLETED.value
     }
     return {

@@ -9,7 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,13 +174,12 @@ async def group_setup(
 async def group_setups(
     session: AsyncSession, group_id: uuid.UUID, carrier_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, GroupSetup]:
-    """`group_setup` for each carrier, in two queries whatever their number."""
-    carriers = list(carrier_ids)
+    """`group_setup` for each carrier, in one query whatever their number."""
+    rows = await _SETUPS.fetch(session, group_id=group_id, carrier_ids=list(carrier_ids))
     configurations: dict[uuid.UUID, dict[str, Any]] = {
-        row["carrier_id"]: row["configuration"]
-        for row in await _CONFIGURATIONS.fetch(session, group_id=group_id, carrier_ids=carriers)
+        row["carrier_id"]: row["details"] for row in rows if row["id"] is None
     }
-    plans = await _ACTIVE_PLANS.fetch(session, group_id=group_id, carrier_ids=carriers)
+    plans = [row for row in rows if row["id"] is not None]
     return {
         carrier_id: GroupSetup(
             carrier_id=carrier_id,
@@ -204,18 +203,28 @@ async def group_setups(
 
 
 _CARRIERS = ids_param("carrier_ids")
-_CONFIGURATIONS = Statement(
-    select(CarrierConfiguration.carrier_id, CarrierConfiguration.configuration).where(
-        CarrierConfiguration.group_id == _GROUP,
-        CarrierConfiguration.carrier_id == func.any(_CARRIERS),
-    )
-)
-# Columns, not entities: intake reads every plan of the group on each snapshot.
-_ACTIVE_PLANS = Statement(
-    select(
-        Plan.id, Plan.carrier_id, Plan.carrier_plan_id, Plan.line_of_coverage, Plan.details
-    ).where(
-        Plan.group_id == _GROUP, Plan.carrier_id == func.any(_CARRIERS), Plan.status == "active"
+# Columns, not entities: intake reads every plan of the group on each snapshot. The carrier
+# configurations come in the same statement, as rows without a plan id, their configuration in
+# `details`.
+_SETUPS = Statement(
+    union_all(
+        select(
+            Plan.id, Plan.carrier_id, Plan.carrier_plan_id, Plan.line_of_coverage, Plan.details
+        ).where(
+            Plan.group_id == _GROUP,
+            Plan.carrier_id == func.any(_CARRIERS),
+            Plan.status == "active",
+        ),
+        select(
+            null(),
+            CarrierConfiguration.carrier_id,
+            null(),
+            null(),
+            CarrierConfiguration.configuration,
+        ).where(
+            CarrierConfiguration.group_id == _GROUP,
+            CarrierConfiguration.carrier_id == func.any(_CARRIERS),
+        ),
     )
 )
 
