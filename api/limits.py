@@ -13,12 +13,15 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime import logs
 from runtime.settings import Settings
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where `RequestLimits` leaves the parsed body in the request's state (`checked_body`).
+_CHECKED_BODY = "carrierlink_checked_body"
 
 
 class RequestRefused(Exception):
@@ -67,10 +70,11 @@ def json_depth(document: Any) -> int:
     return deepest
 
 
-def check_body(body: bytes, *, max_depth: int) -> None:
-    """Refuse (RequestRefused, 400) a non-empty body that is not UTF-8 JSON within `max_depth`."""
+def check_body(body: bytes, *, max_depth: int) -> Any:
+    """Refuse (RequestRefused, 400) a non-empty body that is not UTF-8 JSON within `max_depth`;
+    the parsed document (None for an empty body)."""
     if not body.strip():
-        return
+        return None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -87,6 +91,13 @@ def check_body(body: bytes, *, max_depth: int) -> None:
         raise RequestRefused(
             400, f"the body nests objects and arrays more than {max_depth} levels deep"
         )
+    return document
+
+
+def checked_body(request: Request) -> Any:
+    """The request's JSON body as `RequestLimits` parsed and checked it, for a route that reads
+    its body itself (snapshot intake): parsed once per request, not again by the route."""
+    return request.scope["state"][_CHECKED_BODY]
 
 
 def check_query(query_string: bytes) -> None:
@@ -136,7 +147,9 @@ class RequestLimits:
             return
         try:
             body = await self._read(scope, receive)
-            check_body(body, max_depth=self.max_json_depth)
+            scope.setdefault("state", {})[_CHECKED_BODY] = check_body(
+                body, max_depth=self.max_json_depth
+            )
         except RequestRefused as refused:
             await _answer(send, refused)
             return

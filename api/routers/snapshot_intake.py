@@ -5,7 +5,6 @@ The checks and the transaction live in `services.member_snapshots`; this reads t
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Request
 from api import openapi, responses
 from api.deps import DB, OrganizationId, Signals
 from api.errors import ApiError
+from api.limits import checked_body
 from domain.errors import ValidationFailed
 from services import member_snapshots
 
@@ -26,11 +26,11 @@ router = APIRouter(
 
 
 async def _payload(request: Request) -> tuple[dict[str, Any], str]:
-    inbound = (await request.body()).decode("utf-8", errors="replace")
-    try:
-        payload = json.loads(inbound)
-    except json.JSONDecodeError:
-        raise ApiError(400, "the body is not valid JSON") from None
+    """The snapshot as parsed by `RequestLimits` (valid UTF-8 JSON by then), and as sent."""
+    inbound = (await request.body()).decode("utf-8")
+    if not inbound.strip():
+        raise ApiError(400, "the body is not valid JSON")
+    payload = checked_body(request)
     if not isinstance(payload, dict):
         raise ValidationFailed.one("snapshot", "the body must be a JSON object")
     return payload, inbound
