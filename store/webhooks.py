@@ -40,6 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
@@ -404,6 +405,19 @@ def _difference_data(record: Difference) -> dict[str, Any]:
     )
 
 
+# Built once, run on the flush's connection: every flush that writes a watched record asks, and
+# building the query and going through the ORM each time was most of its cost (issue 23). The
+# ids are one array parameter, as `store.db.ids_param` makes it (store.db imports this module).
+_SUBSCRIBED = select(
+    WebhookSubscription.organization_id,
+    WebhookSubscription.id,
+    WebhookSubscription.event_types,
+).where(
+    WebhookSubscription.organization_id
+    == func.any(bindparam("organization_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+)
+
+
 def _targets(session: Session, organization_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[_Target]]:
     """The organizations' subscriptions, read once per session (a session is one transaction)."""
     cache: dict[uuid.UUID, list[_Target]] = session.info.setdefault(_TARGETS, {})
@@ -411,13 +425,7 @@ def _targets(session: Session, organization_ids: set[uuid.UUID]) -> dict[uuid.UU
     if missing:
         for organization_id in missing:
             cache[organization_id] = []
-        rows = session.execute(
-            select(
-                WebhookSubscription.organization_id,
-                WebhookSubscription.id,
-                WebhookSubscription.event_types,
-            ).where(WebhookSubscription.organization_id.in_(missing))
-        ).all()
+        rows = session.connection().execute(_SUBSCRIBED, {"organization_ids": list(missing)})
         for organization_id, subscription_id, event_types in rows:
             cache[organization_id].append(
                 _Target(
