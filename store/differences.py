@@ -72,18 +72,21 @@ async def differences_for_update(
     return await owned_all(session, Difference, ids, organization_id, what=WHAT)
 
 
-async def write_changes(session: AsyncSession, row: Difference, changes: Changes) -> None:
-    """Write what a lifecycle rule decided as a new version (no history: `fields` hold PII)."""
+def _apply(row: Difference, changes: Changes) -> None:
     for column, value in changes.items():
         setattr(row, column, value)
+
+
+async def write_changes(session: AsyncSession, row: Difference, changes: Changes) -> None:
+    """Write what a lifecycle rule decided as a new version (no history: `fields` hold PII)."""
+    _apply(row, changes)
     await save_version(session, row, history=False)
 
 
 async def write_many(session: AsyncSession, changed: list[tuple[Difference, Changes]]) -> None:
     """`write_changes` for a batch, in one flush."""
     for row, changes in changed:
-        for column, value in changes.items():
-            setattr(row, column, value)
+        _apply(row, changes)
     await save_versions(session, [row for row, _ in changed])
 
 
@@ -91,12 +94,6 @@ def _member_at_carrier(employee_id: uuid.UUID, carrier_id: uuid.UUID) -> str:
     """The advisory lock that serializes the writers of one employee's differences at one
     carrier (checks, comparisons, expectations) until their transaction ends."""
     return f"differences:{employee_id}:{carrier_id}"
-
-
-async def _lock_member_at_carrier(
-    session: AsyncSession, employee_id: uuid.UUID, carrier_id: uuid.UUID
-) -> None:
-    await hold_lock(session, _member_at_carrier(employee_id, carrier_id))
 
 
 @dataclass(frozen=True)
@@ -163,8 +160,7 @@ class _Writes:
     changed: list[Difference] = field(default_factory=list)
 
     def change(self, row: Difference, changes: Changes) -> None:
-        for column, value in changes.items():
-            setattr(row, column, value)
+        _apply(row, changes)
         self.changed.append(row)
 
     async def flush(self, session: AsyncSession) -> None:
@@ -340,18 +336,9 @@ async def record_comparison(
     `connection`): each finding opens a difference or adds a source to the open one of its
     identity; nothing is resolved (a census is no answer to a transaction). Answers how many
     it opened; the same comparison twice adds nothing."""
-    await _lock_member_at_carrier(session, employee_id, carrier_id)
-    rows = await session.scalars(
-        select(Difference)
-        .where(
-            Difference.employee_id == employee_id,
-            Difference.carrier_id == carrier_id,
-            Difference.resolved.is_(None),
-            Difference.replaced_by.is_(None),
-        )
-        .with_for_update(key_share=True)
-    )
-    open_rows = {row.identity: row for row in rows}
+    pair = (employee_id, carrier_id)
+    await hold_lock(session, _member_at_carrier(*pair))
+    open_rows = (await _open_differences_of(session, {pair})).get(pair, {})
     now = int(time.time())
     source = {
         "id": str(uuid.uuid4()),
