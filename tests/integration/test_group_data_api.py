@@ -200,9 +200,9 @@ async def test_group_list_pages_and_searches_name_or_dba_name(api: httpx.AsyncCl
     second = await new_group(api, name="Quarry Works", dba_name="Blue Quarry")
     third = await new_group(api, name="Cedar 100% Co_op")
 
-    # Ordered by created (whole seconds), then id.
+    # Newest first by default (created, whole seconds, descending), ties by id.
     ordered = [
-        g["id"] for g in sorted((first, second, third), key=lambda g: (g["created"], g["id"]))
+        g["id"] for g in sorted((first, second, third), key=lambda g: (-g["created"], g["id"]))
     ]
     page = await ok(api.get("/api/v1/groups", params={"page_size": 2}))
     assert page["meta"] == {"offset": 0, "page_num": 1, "page_size": 2, "total_records": 3}
