@@ -63,6 +63,9 @@ async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironme
         ui_port=temporal_ui_port,
         dev_server_log_level="error",
         dev_server_extra_args=["--ui-ip", "127.0.0.1", "--ui-disable-news-fetch"],
+        # The SDK's default is 5 s; on two busy cores (pytest-xdist's other worker starting its
+        # own PostgreSQL) the server once took longer, and the whole worker's tests errored.
+        dev_server_startup_timeout=timedelta(seconds=60),
     )
     try:
         yield env
