@@ -62,6 +62,7 @@ from sqlalchemy import text
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from bench import guarantee_floor
 from carriers import CARRIERS, CarrierRejected, CarrierUnavailable, carrier_adapters
 from domain.members import CarrierMember
 from runtime.settings import get_settings
@@ -953,6 +954,81 @@ async def floor(sandbox_url: str, transactions: list[Json], concurrency: int) ->
     return result
 
 
+# --- the guarantee floor -------------------------------------------------------------------------
+
+
+async def guarantee_floor_phase(
+    args: argparse.Namespace, sandbox: httpx.AsyncClient, transactions: list[Json]
+) -> guarantee_floor.Measured:
+    """The measured phase's snapshots again, through the least pipeline that keeps the engine's
+    guarantees (`bench.guarantee_floor`), on the same PostgreSQL, Temporal and sandbox."""
+    posts = guarantee_floor.snapshots_of(transactions)
+    run_id = f"bench-guarantee-floor-{uuid.uuid4().hex[:8]}"
+    client = await Client.connect(args.temporal, namespace=args.namespace)
+    async with guarantee_floor.running_server(
+        database_url=database_url(),
+        temporal=args.temporal,
+        namespace=args.namespace,
+        sandbox=args.sandbox,
+        run=run_id,
+    ) as (server, url):
+        sampler = Sampler({**stack_processes(), "server": server})
+        requests_before = (await sandbox_stats(sandbox))["requests"]
+        limits = httpx.Limits(max_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+
+            async def post(item: tuple[str, Json]) -> None:
+                group, body = item
+                await checked(http.post(f"/groups/{group}/snapshots", json=body), "posting", 202)
+
+            sampler.start()
+            load_before = load()
+            start = time.perf_counter()
+            await gather_limited(args.concurrency, post, posts)
+            deadline = time.monotonic() + args.timeout
+            while True:
+                progress: Json = await checked(http.get("/progress"), "reading progress", 200)
+                left = sum(progress.get(s, 0) for s in ("stored", "sending", "sent"))
+                if not left or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
+            elapsed = time.perf_counter() - start
+            await sampler.stop()
+            progress = await checked(http.get("/progress?latency"), "reading progress", 200)
+        requests = (await sandbox_stats(sandbox))["requests"] - requests_before
+    await guarantee_floor.finish_runs(client, run_id, {group for group, _ in posts})
+    measured = guarantee_floor.Measured(
+        confirmed=progress.get("confirmed", 0) + progress.get("differs", 0),
+        failed=progress.get("failed", 0),
+        seconds=elapsed,
+        cpu_used=dict(sampler.cpu_used),
+        carrier_requests=requests,
+    )
+    done = measured.confirmed + measured.failed
+    print(
+        f"guarantee floor: {len(posts)} snapshots, {done} transactions stored, sent and "
+        f"confirmed at the carrier in {elapsed:.2f} s ({done / elapsed:.1f}/s; "
+        f"{measured.failed} refused, {left} left open, {progress.get('differs', 0)} differing); "
+        f"{load_before} at the start, {load()} at the end"
+    )
+    spent = "  ".join(
+        f"{name} {per_unit_ms(measured.cpu_used.get(name, 0.0), done):.2f}"
+        for name in sorted(measured.cpu_used)
+    )
+    print(
+        f"  CPU-ms per transaction: {spent}; carrier requests per transaction "
+        f"{requests / max(done, 1):.2f}; turns {progress.get('turns', 0)}, wakes "
+        f"{progress.get('signals', 0)}"
+    )
+    if progress.get("latency"):
+        p50, p90, p99 = progress["latency"]
+        print(
+            f"  stored -> accepted by the carrier: p50 {p50:.3f} s  p90 {p90:.3f} s  "
+            f"p99 {p99:.3f} s"
+        )
+    return measured
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 
@@ -1036,6 +1112,14 @@ async def run(args: argparse.Namespace) -> None:
             f"write {base.cpu_ms:.2f} = {cpu_ratio:.2f} (target <= {CPU_RATIO_TARGET:.0f}): "
             f"{verdict(cpu_ratio <= CPU_RATIO_TARGET)}; {load()}"
         )
+        if args.no_guarantee_floor:
+            return
+        kept = await guarantee_floor_phase(args, sandbox, measured.transactions)
+        print(
+            f"guarantee floor CPU-ms per transaction {kept.cpu_ms:.2f} / floor CPU-ms per write "
+            f"{base.cpu_ms:.2f} = {kept.cpu_ms / base.cpu_ms:.2f} (no engine keeping the "
+            f"guarantees spends less); engine / guarantee floor = {engine / kept.cpu_ms:.2f}"
+        )
 
 
 def main() -> None:
@@ -1076,6 +1160,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--stall", type=float, default=120, help="give up after this long with no acceptance"
+    )
+    parser.add_argument(
+        "--no-guarantee-floor",
+        action="store_true",
+        help="skip the last phase, the same snapshots through bench.guarantee_floor",
     )
     args = parser.parse_args()
     if args.snapshots is not None:
