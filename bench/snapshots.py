@@ -35,6 +35,12 @@ the measured phase over the transactions the carrier received, against the floor
 write (its client and the sandbox, over the floor phase); the target is a ratio of at most 2.
 CPU time is far less sensitive than throughput to whatever else runs on the machine, so it is
 the figure to compare runs by; the load average is printed beside every phase.
+
+Guarantee floor, last (`--no-guarantee-floor` skips it): the measured phase's snapshots again,
+under fresh employee ids, through `bench.guarantee_floor`, the least pipeline that keeps the
+engine's guarantees, in its own process on the same PostgreSQL, Temporal and sandbox. Its CPU-ms
+per transaction (that process, Temporal, PostgreSQL) against the floor's is what the guarantees
+alone cost; the engine's figure against it is what the engine adds.
 """
 
 from __future__ import annotations
