@@ -1123,8 +1123,8 @@ async def run(args: argparse.Namespace) -> None:
         kept = await guarantee_floor_phase(args, sandbox, measured.transactions)
         print(
             f"guarantee floor CPU-ms per transaction {kept.cpu_ms:.2f} / floor CPU-ms per write "
-            f"{base.cpu_ms:.2f} = {kept.cpu_ms / base.cpu_ms:.2f} (no engine keeping the "
-            f"guarantees spends less); engine / guarantee floor = {engine / kept.cpu_ms:.2f}"
+            f"{base.cpu_ms:.2f} = {kept.cpu_ms / base.cpu_ms:.2f} (what keeping the "
+            f"guarantees cost here); engine / guarantee floor = {engine / kept.cpu_ms:.2f}"
         )
 
 
