@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import datetime as dt
 import json
 import signal
@@ -330,9 +331,15 @@ async def _reply(send: Send, status: int, document: Json) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def asyncpg_dsn(database_url: str) -> str:
+    """The stack's SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg takes it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
 async def serve(args: argparse.Namespace) -> None:
-    dsn = make_url(args.database_url).set(drivername="postgresql").render_as_string(False)
-    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=args.pool_size)
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(args.database_url), min_size=2, max_size=args.pool_size
+    )
     assert pool is not None
     await pool.execute(_TABLES)
     client = await Client.connect(args.temporal, namespace=args.namespace)
@@ -375,17 +382,14 @@ async def serve(args: argparse.Namespace) -> None:
 
 @dataclass
 class Measured:
-    confirmed: int  # transactions confirmed (or found to differ) at the carrier
-    failed: int
-    seconds: float
+    settled: int  # transactions confirmed, found to differ, or refused by the carrier
     cpu_used: dict[str, float]  # CPU seconds: "server" (this floor's process), temporal, postgres
-    carrier_requests: int
 
     @property
     def cpu_ms(self) -> float:
-        """The server's, Temporal's and PostgreSQL's CPU-ms per transaction confirmed."""
+        """The server's, Temporal's and PostgreSQL's CPU-ms per transaction settled."""
         spent = sum(self.cpu_used.get(name, 0.0) for name in ("server", "temporal", "postgres"))
-        return 1000 * spent / max(self.confirmed + self.failed, 1)
+        return 1000 * spent / max(self.settled, 1)
 
 
 def snapshots_of(transactions: list[Json]) -> list[tuple[str, Json]]:
@@ -399,7 +403,7 @@ def snapshots_of(transactions: list[Json]) -> list[tuple[str, Json]]:
         employee = str(uuid.uuid4())
         body = []
         for t in members:
-            member = json.loads(json.dumps(t["body"]["member"]))
+            member = copy.deepcopy(t["body"]["member"])
             member["employee"]["id"] = employee
             body.append(
                 {

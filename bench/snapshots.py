@@ -1003,18 +1003,13 @@ async def guarantee_floor_phase(
             progress = await checked(http.get("/progress?latency"), "reading progress", 200)
         requests = (await sandbox_stats(sandbox))["requests"] - requests_before
     await guarantee_floor.finish_runs(client, run_id, {group for group, _ in posts})
-    measured = guarantee_floor.Measured(
-        confirmed=progress.get("confirmed", 0) + progress.get("differs", 0),
-        failed=progress.get("failed", 0),
-        seconds=elapsed,
-        cpu_used=dict(sampler.cpu_used),
-        carrier_requests=requests,
-    )
-    done = measured.confirmed + measured.failed
+    failed = progress.get("failed", 0)
+    done = progress.get("confirmed", 0) + progress.get("differs", 0) + failed
+    measured = guarantee_floor.Measured(settled=done, cpu_used=dict(sampler.cpu_used))
     print(
         f"guarantee floor: {len(posts)} snapshots, {done} transactions stored, sent and "
         f"confirmed at the carrier in {elapsed:.2f} s ({done / elapsed:.1f}/s; "
-        f"{measured.failed} refused, {left} left open, {progress.get('differs', 0)} differing); "
+        f"{failed} refused, {left} left open, {progress.get('differs', 0)} differing); "
         f"{load_before} at the start, {load()} at the end"
     )
     spent = "  ".join(

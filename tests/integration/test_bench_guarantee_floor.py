@@ -12,10 +12,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
-from bench.guarantee_floor import SCHEMA, finish_runs, running_server
+from bench.guarantee_floor import SCHEMA, asyncpg_dsn, finish_runs, running_server
 from carriers.principal import INFO as PRINCIPAL
 from runtime.settings import Settings
 from tests.harness import AppServer
@@ -78,8 +77,7 @@ async def test_each_transaction_is_stored_keyed_sent_and_confirmed_with_its_hist
         # One wake started the group's run; the others found its flag set.
         assert progress["signals"] == 1
 
-        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        connection = await asyncpg.connect(dsn)
+        connection = await asyncpg.connect(asyncpg_dsn(database_url))
         try:
             rows = await connection.fetch(
                 f"SELECT tx, array_agg(status ORDER BY at) AS steps FROM {SCHEMA}.history "
