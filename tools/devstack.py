@@ -92,8 +92,20 @@ def temporal_search_attribute_flags(names: Sequence[str] = SEARCH_ATTRIBUTE_NAME
     return flags
 
 
+# The dev server keeps its history in a SQLite file: every workflow task, activity and timer
+# is a commit there, and SQLite commits one at a time. In SQLite's default rollback
+# journal each commit syncs the journal and the database file; in write-ahead-log mode it
+# appends to the log and syncs that once. `synchronous=full` (SQLite's default, said here so
+# nobody lowers it for speed) keeps every commit synced before it is acknowledged, so a crash
+# of the server or the machine loses nothing it answered, as before. Measured on this stack's
+# two cores: 300 trivial workflows of 5 activities each (`bench.connections`' floor) went
+# from 2.9 to 7.9 workflows/s.
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
+
+
 def temporal_dev_server_argv(temporal: Path, settings: Settings, data_dir: Path) -> list[str]:
     """The command line of the embedded Temporal dev server."""
+    pragmas = [flag for pragma in TEMPORAL_SQLITE_PRAGMAS for flag in ("--sqlite-pragma", pragma)]
     return [
         str(temporal),
         "server",
@@ -108,6 +120,7 @@ def temporal_dev_server_argv(temporal: Path, settings: Settings, data_dir: Path)
         str(settings.temporal_ui_port),
         "--db-filename",
         str(data_dir / "temporal.db"),
+        *pragmas,
         "--namespace",
         settings.temporal_namespace,
         *temporal_search_attribute_flags(),

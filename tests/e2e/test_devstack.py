@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -287,6 +288,10 @@ def test_devstack_starts_serves_stops_and_resumes(tmp_path: Path) -> None:
 
     assert (data_dir / "temporal.db").is_file()
     assert (data_dir / "postgres" / "PG_VERSION").is_file()
+    # The server wrote its history in write-ahead-log mode (`TEMPORAL_SQLITE_PRAGMAS`); the mode
+    # is kept in the file, so reading it back shows the pragma reached SQLite.
+    with contextlib.closing(sqlite3.connect(data_dir / "temporal.db")) as temporal_db:
+        assert temporal_db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
     # Same data dir again: PostgreSQL and Temporal resume from what the first run left.
     with devstack(data_dir, ports, tmp_path / "run2.log") as run:
