@@ -52,7 +52,6 @@ import asyncpg
 import psutil
 import uvicorn
 import uvloop
-from sqlalchemy.engine import make_url
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -63,6 +62,7 @@ from carriers import CARRIERS, CarrierRejected, CarrierUnavailable, carrier_adap
 from domain.confirmation import compare_member
 from domain.members import CarrierMember, CarrierTransactionState
 from runtime.serving import KEEP_ALIVE_SECONDS
+from store.db import asyncpg_dsn
 from tests.harness import free_port
 from tools.processes import ManagedProcess, http_ok
 
@@ -329,11 +329,6 @@ async def _reply(send: Send, status: int, document: Json) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    """The stack's SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg takes it."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
 async def serve(args: argparse.Namespace) -> None:

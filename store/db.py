@@ -11,7 +11,7 @@ import asyncpg
 from sqlalchemy import ARRAY, BindParameter, ClauseElement, Text, bindparam, event, func, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -164,6 +164,12 @@ def describe_database_error(error: BaseException) -> str | None:
         facts.append("database unreachable")
     described = ": ".join(parts)
     return f"{described} ({', '.join(facts)})" if facts else described
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """The settings' SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg itself takes it, for
+    code that holds a plain asyncpg connection or pool."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
 def _still_open(dbapi_connection: Any) -> bool:

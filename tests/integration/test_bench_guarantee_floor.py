@@ -14,9 +14,10 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from bench.guarantee_floor import SCHEMA, asyncpg_dsn, finish_runs, running_server
+from bench.guarantee_floor import SCHEMA, finish_runs, running_server
 from carriers.principal import INFO as PRINCIPAL
 from runtime.settings import Settings
+from store.db import asyncpg_dsn
 from tests.harness import AppServer
 from tests.unit.test_sandbox_members import PRINCIPAL_ID as PRINCIPAL_GROUP
 from tests.unit.test_sandbox_members import base

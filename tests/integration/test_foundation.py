@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from carriers.larkspur import INFO as LARKSPUR_INFO
 from store import migrate
-from store.db import Database
+from store.db import Database, asyncpg_dsn
 from store.models import Base
 from store.tenancy import ensure_organization
 from tests.conftest import create_database
@@ -105,7 +105,7 @@ async def test_carriers_are_served_from_the_registry(api: httpx.AsyncClient) -> 
 
 async def test_migrations_go_down_to_base_and_up_again(postgres_base_url: str) -> None:
     url = await create_database(postgres_base_url, "migrations_check")
-    dsn = url.replace("postgresql+asyncpg", "postgresql")
+    dsn = asyncpg_dsn(url)
 
     async def tables() -> set[str]:
         conn = await asyncpg.connect(dsn)
@@ -162,7 +162,7 @@ async def test_pooled_connections_the_server_dropped_are_replaced_on_checkout(
     try:
         async with database.transaction() as session:
             before = await session.scalar(text("select pg_backend_pid()"))
-        dsn = url.replace("postgresql+asyncpg", "postgresql")
+        dsn = asyncpg_dsn(url)
         admin = await asyncpg.connect(dsn)
         try:
             assert await admin.fetchval("select pg_terminate_backend($1)", before)
