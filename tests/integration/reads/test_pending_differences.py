@@ -213,6 +213,41 @@ async def test_a_batch_of_checks_takes_the_same_statements_whatever_its_size(
     assert len(few) == len(many), [s[:60] for s in many]
 
 
+async def test_a_batchs_met_expectations_are_dropped_in_one_statement(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """Expectations a check finds met are deleted by one statement for the whole batch, not an
+    executemany (each of its rows an execution at the server); what the batch kept stays."""
+    seed = await Seed.of(database, api)
+    group = await seed.group()
+    checks, employees = [], []
+    for _ in range(5):
+        employee, transaction = await seed.employee_with_transaction(group)
+        dental, person = missing_enrollment(employee), person_mismatch(employee)
+        await expect(database, transaction, [dental, person])
+        # The dental expectation is found (kept), the person one is met (dropped).
+        checks.append(TransactionCheck(transaction, [dental], ConfirmationStage.ACCEPTANCE, 1))
+        employees.append(employee)
+    deletes: list[tuple[str, bool]] = []
+
+    def seen(*args: object) -> None:
+        if str(args[2]).startswith("DELETE FROM differences"):
+            deletes.append((str(args[2]), bool(args[5])))
+
+    async with database.transaction() as session:
+        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            outcomes = await record_checks(session, checks)
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    assert {(o.still_open, o.resolved) for o in outcomes} == {(1, 1)}
+    [(_, executemany)] = deletes
+    assert executemany is False
+    for employee in employees:
+        rows = await rows_of(database, employee)
+        assert [r.identity for r in rows] == [missing_enrollment(employee).key]
+
+
 async def test_a_builds_pending_differences_are_one_insert_not_one_per_row(
     api: httpx.AsyncClient, database: Database
 ) -> None:
