@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import ARRAY, BindParameter, ClauseElement, Text, bindparam, event, func, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
@@ -38,6 +41,29 @@ NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
 STATEMENT_CACHE_SIZE = 1000
 
 
+def json_dumps(value: Any) -> str:
+    """A JSON/JSONB value as the driver sends it, by orjson (several times the stdlib's speed).
+    Non-string keys are written as strings, as `json.dumps` does; what orjson refuses (an
+    integer beyond 64 bits) goes through the stdlib, so nothing stored before is refused now."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+# orjson reads an integer beyond 64 bits as a float; the stdlib keeps it exact. A run of 19
+# digits (a string's too) sends the value to the stdlib: rare, and never wrong.
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+def json_loads(text: str) -> Any:
+    """A JSON/JSONB value as read, by orjson; by the stdlib where orjson could round an integer.
+    Decoding JSONB rows with the stdlib was 6% of the worker's CPU in bench.snapshots."""
+    if _LONG_NUMBER.search(text):
+        return json.loads(text)
+    return orjson.loads(text)
+
+
 class Database:
     """Owns the engine; `transaction()` is the unit of work every caller uses."""
 
@@ -56,6 +82,8 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
             hide_parameters=True,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
         )
         # The dialect's ping is three round trips (BEGIN, a query, ROLLBACK: made for
         # pgbouncer's transaction mode, which is not used here) on every checkout. asyncpg
