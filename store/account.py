@@ -21,7 +21,7 @@ from store.models import (
     Plan,
     Versioned,
 )
-from store.versioning import save_version
+from store.versioning import save_version, save_versions
 
 
 @dataclass
@@ -72,11 +72,13 @@ async def _sync(
     }
     ids: dict[str, uuid.UUID] = {}
     kind = model.__tablename__  # type: ignore[attr-defined]
+    created: list[Versioned] = []
+    changed: list[Versioned] = []
     for key, fields in incoming.items():
         row = existing.get(key)
         if row is None:
             row = model(id=uuid.uuid4(), **scope, **{key_column: key}, **fields)  # type: ignore[call-arg]
-            await save_version(session, row, is_new=True)
+            created.append(row)
             changes.count(changes.created, kind)
             changes.name(
                 {"record_type": kind, "id": str(row.id), key_column: key, "change": "created"}
@@ -85,7 +87,7 @@ async def _sync(
             before = {name: getattr(row, name) for name in fields}
             for name, value in fields.items():
                 setattr(row, name, value)
-            await save_version(session, row)
+            changed.append(row)
             changes.count(changes.changed, kind)
             changes.name(
                 {
@@ -97,6 +99,10 @@ async def _sync(
                 }
             )
         ids[key] = row.id
+    # Each kind's new and changed records, with their history, in a flush or two: a version per
+    # record was two flushes each, about 40 for a new connection's account (issue 23).
+    await save_versions(session, changed, history=True)
+    await save_versions(session, created, is_new=True, history=True)
     return ids
 
 

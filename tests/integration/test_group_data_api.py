@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from api.app import create_app
 from domain.account import AccountStructure
@@ -548,6 +548,44 @@ async def test_plans_filter_by_line_status_and_carrier_and_read_wrapped(
     assert single == {"plan": listed}
     assert {"name", "plan_configuration", "waiting_periods"} <= single["plan"].keys()
     assert (await api.get(f"/api/v1/plans/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_an_accounts_records_are_stored_a_kind_at_a_time_not_a_row_at_a_time(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    """A new connection's account (every location, contact, enrollment and plan, each with its
+    first version in the history) goes in a statement or two per kind, whatever its size: a
+    flush per record was two round trips each. A changed plan is one UPDATE among the kind's."""
+    group = await new_group(api)
+    data = account()
+    assert len(data["plans"]) > 1
+    inserts: list[str] = []
+
+    def seen(*args: object) -> None:
+        statement = str(args[2])
+        if statement.startswith(("INSERT INTO plans", "INSERT INTO record_versions")):
+            inserts.append(statement.split(" (")[0])
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await store(database, group["id"], data)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    assert inserts.count("INSERT INTO plans") == 1
+    # One per kind stored (the configuration, locations, contacts, enrollments and plans), and
+    # one for the group, whose blanks the carrier's profile fills.
+    assert inserts.count("INSERT INTO record_versions") <= 6
+    async with database.transaction() as session:
+        versions = await session.scalar(
+            text(
+                "SELECT count(*) FROM record_versions v JOIN plans p ON p.id = v.record_id "
+                "WHERE v.record_type = 'plans' AND p.group_id = :group_id"
+            ),
+            {"group_id": group["id"]},
+        )
+    assert versions == len(data["plans"])  # each plan's first version, kept as history
+    plans = await ok(api.get(f"/api/v1/groups/{group['id']}/plans"))
+    assert plans["meta"]["total_records"] == len(data["plans"])
 
 
 async def test_effective_date_reads_the_versions_of_that_day(
