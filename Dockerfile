@@ -35,7 +35,10 @@ COPY api ./api
 COPY sandbox ./sandbox
 
 # The project alone (its dependencies are all above); drop the in-tree build leftovers.
+# The workflow modules' bytecode, beside them: the worker's sandbox imports them again for every
+# run it starts, and the worker may not write this tree (worker.py, cache_workflow_bytecode).
 RUN pip install --no-cache-dir --no-deps . \
+    && python -m compileall -q workflows \
     && rm -rf build ./*.egg-info \
     && mkdir -p /app/.data \
     && chown carrierlink:carrierlink /app/.data

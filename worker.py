@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
+from pathlib import Path
 
 import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows
 from activities.audit import AuditActivities
 from activities.confirmation import ConfirmationActivities
 from activities.connection import ConnectionActivities
@@ -68,6 +71,18 @@ INTERCEPTORS = [ScrubbedFailures()]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("domain")
 )
+
+
+def cache_workflow_bytecode(root: Path | None = None) -> bool:
+    """Compile the workflow modules to bytecode beside them (`__pycache__`), once, at start.
+
+    Each run the sandbox starts imports them again, and Python reads that bytecode when it is
+    there. Where bytecode is never written (PYTHONDONTWRITEBYTECODE=1, as the image and CI set
+    it), every run compiled its workflow's source instead: 65% of starting a run, about 8 ms
+    of CPU per connection in bench.connections' burst (py-spy). Up-to-date files are left as
+    they are; a tree the worker may not write (the image's, compiled when it is built) is
+    used as it is. True when every module has its bytecode."""
+    return bool(compileall.compile_dir(root or Path(workflows.__file__).parent, quiet=2))
 
 
 # The webhook worker's activity slots: each is one subscription's turn (minutes long, mostly
@@ -245,6 +260,8 @@ def _engine_worker(
 async def main() -> None:
     # JSON lines off a terminal; activity and workflow lines carry their workflow and run ids.
     configure_logging()
+    if not cache_workflow_bytecode():
+        log.warning("workflow modules not compiled: each run started compiles its source")
     settings = get_settings()
     client = await temporal.connect(settings, runtime=temporal.metrics_runtime(settings))
     stop = asyncio.Event()
