@@ -154,6 +154,8 @@ async def build_worker(
 ) -> AsyncIterator[Workers]:
     """The workers of one process (`role`, default `settings.worker_role`) with real
     dependencies; closes what it opened. Tests use this too."""
+    if not cache_workflow_bytecode():
+        log.warning("workflow modules not compiled: every run started compiles its source")
     engine, webhooks = polls(role or settings.worker_role)
     db = database or Database(
         settings.require_database_url(), pool_size=settings.database_pool_size
@@ -260,8 +262,6 @@ def _engine_worker(
 async def main() -> None:
     # JSON lines off a terminal; activity and workflow lines carry their workflow and run ids.
     configure_logging()
-    if not cache_workflow_bytecode():
-        log.warning("workflow modules not compiled: each run started compiles its source")
     settings = get_settings()
     client = await temporal.connect(settings, runtime=temporal.metrics_runtime(settings))
     stop = asyncio.Event()
