@@ -8,12 +8,15 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import event
 
+from store.db import Database
 from tools.devstack import keep_people_out_of_server_log
 
 VENV_BIN = Path(sys.executable).parent
@@ -98,3 +101,20 @@ def stop_embedded_postgres(server: Any) -> None:
 def restart_embedded_postgres(server: Any) -> None:
     """Start a stopped server again, on the same socket directory (so its URL still holds)."""
     server.ensure_postgres_running()
+
+
+@contextmanager
+def statements_sent(database: Database) -> Iterator[list[tuple[str, bool]]]:
+    """The statements the database's engine sends while the block runs, each with whether it
+    went as an executemany (each of its rows an execution at the server). `store.db.Statement`
+    runs on the driver directly: its statements are not seen."""
+    sent: list[tuple[str, bool]] = []
+
+    def record(*args: Any) -> None:  # conn, cursor, statement, parameters, context, executemany
+        sent.append((str(args[2]), bool(args[5])))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)

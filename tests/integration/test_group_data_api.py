@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from api.app import create_app
 from domain.account import AccountStructure
@@ -35,7 +35,7 @@ from store.models import (
 )
 from store.tenancy import ensure_organization, organization_for_token
 from store.versioning import save_version
-from tests.harness import AppServer, eventually
+from tests.harness import AppServer, eventually, statements_sent
 
 pytestmark = pytest.mark.integration
 
@@ -559,18 +559,9 @@ async def test_an_accounts_records_are_stored_a_kind_at_a_time_not_a_row_at_a_ti
     group = await new_group(api)
     data = account()
     assert len(data["plans"]) > 1
-    inserts: list[str] = []
-
-    def seen(*args: object) -> None:
-        statement = str(args[2])
-        if statement.startswith(("INSERT INTO plans", "INSERT INTO record_versions")):
-            inserts.append(statement.split(" (")[0])
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(database) as sent:
         await store(database, group["id"], data)
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    inserts = [s.split(" (")[0] for s, _ in sent if s.startswith("INSERT INTO")]
     assert inserts.count("INSERT INTO plans") == 1
     # One per kind stored (the configuration, locations, contacts, enrollments and plans), and
     # one for the group, whose blanks the carrier's profile fills.

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from domain.differences import ConfirmationStage, FoundDifference
 from store.db import Database
 from store.differences import TransactionCheck, record_checks, record_expected
 from store.models import MemberTransaction
+from tests.harness import statements_sent
 from tests.integration.reads.conftest import listed
 from tests.integration.reads.test_differences_api import (
     DIFFERENCES,
@@ -195,19 +195,11 @@ async def test_a_batch_of_checks_takes_the_same_statements_whatever_its_size(
             # One expectation met (dropped), one found (kept), one difference new (opened).
             found = [dental, missing_enrollment(employee, "vision")]
             checks.append(TransactionCheck(transaction, found, ConfirmationStage.ACCEPTANCE, 1))
-        executed: list[str] = []
-
-        def count(*args: object) -> None:
-            executed.append(str(args[2]))
-
         async with database.transaction() as session:
-            event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-            try:
+            with statements_sent(database) as sent:
                 outcomes = await record_checks(session, checks)
-            finally:
-                event.remove(database.engine.sync_engine, "before_cursor_execute", count)
         assert {(o.opened, o.still_open, o.resolved) for o in outcomes} == {(1, 1, 1)}
-        return executed
+        return [statement for statement, _ in sent]
 
     few, many = await statements_for(2), await statements_for(20)
     assert len(few) == len(many), [s[:60] for s in many]
@@ -228,20 +220,11 @@ async def test_a_batchs_met_expectations_are_dropped_in_one_statement(
         # The dental expectation is found (kept), the person one is met (dropped).
         checks.append(TransactionCheck(transaction, [dental], ConfirmationStage.ACCEPTANCE, 1))
         employees.append(employee)
-    deletes: list[tuple[str, bool]] = []
-
-    def seen(*args: object) -> None:
-        if str(args[2]).startswith("DELETE FROM differences"):
-            deletes.append((str(args[2]), bool(args[5])))
-
     async with database.transaction() as session:
-        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements_sent(database) as sent:
             outcomes = await record_checks(session, checks)
-        finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
     assert {(o.still_open, o.resolved) for o in outcomes} == {(1, 1)}
-    [(_, executemany)] = deletes
+    [(_, executemany)] = [s for s in sent if s[0].startswith("DELETE FROM differences")]
     assert executemany is False
     for employee in employees:
         rows = await rows_of(database, employee)
@@ -261,17 +244,9 @@ async def test_a_builds_pending_differences_are_one_insert_not_one_per_row(
         expectations.append(
             (transaction, [missing_enrollment(employee), person_mismatch(employee)])
         )
-    inserts: list[str] = []
-
-    def seen(*args: object) -> None:
-        if str(args[2]).startswith("INSERT INTO differences"):
-            inserts.append(str(args[2]))
-
     async with database.transaction() as session:
-        event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
-        try:
+        with statements_sent(database) as sent:
             assert await record_expected(session, expectations) == 20
-        finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
-    [insert] = inserts  # an executemany shows once too: count its rows
+    # An executemany shows once too: count its rows.
+    [insert] = [s for s, _ in sent if s.startswith("INSERT INTO differences")]
     assert insert.count("), (") == 19
