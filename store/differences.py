@@ -174,14 +174,15 @@ class _Writes:
         transaction, since most expectations are met at the first check. A pending difference
         announces nothing (`store.webhooks`), so no event is lost by leaving the ORM out."""
         dropped = set(self.dropped)
+        for row in dropped:
+            session.expunge(row)
+        # A row an earlier check of the batch changed may be dropped by a later one. The changes
+        # are flushed before the delete, which would otherwise autoflush them unversioned.
+        await save_versions(session, [row for row in self.changed if row not in dropped])
         if dropped:
-            for row in dropped:
-                session.expunge(row)
             await session.execute(
                 _DROP, {"ids": [row.id for row in dropped]}, execution_options=_NO_SYNC
             )
-        # A row an earlier check of the batch changed may be dropped by a later one.
-        await save_versions(session, [row for row in self.changed if row not in dropped])
         await save_versions(session, self.opened, is_new=True)
 
 

@@ -226,6 +226,11 @@ async def test_a_batchs_met_expectations_are_dropped_in_one_statement(
     assert {(o.still_open, o.resolved) for o in outcomes} == {(1, 1)}
     [(_, executemany)] = [s for s in sent if s[0].startswith("DELETE FROM differences")]
     assert executemany is False
+    # The kept rows (a source added) are written once, with their new version: the delete
+    # does not flush them half-written first.
+    updates = [s for s, _ in sent if s.startswith("UPDATE differences")]
+    assert updates
+    assert all("version=" in update for update in updates), updates
     for employee in employees:
         rows = await rows_of(database, employee)
         assert [r.identity for r in rows] == [missing_enrollment(employee).key]
