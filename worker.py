@@ -74,7 +74,8 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 
 
 def cache_workflow_bytecode(root: Path | None = None) -> bool:
-    """Compile the workflow modules to bytecode beside them (`__pycache__`), once, at start.
+    """Compile the workflow modules to bytecode beside them (`__pycache__`), once, before the
+    workers are built (`build_worker`).
 
     Each run the sandbox starts imports them again, and Python reads that bytecode when it is
     there. Where bytecode is never written (PYTHONDONTWRITEBYTECODE=1, as the image and CI set

@@ -555,7 +555,7 @@ async def test_an_accounts_records_are_stored_a_kind_at_a_time_not_a_row_at_a_ti
 ) -> None:
     """A new connection's account (every location, contact, enrollment and plan, each with its
     first version in the history) goes in a statement or two per kind, whatever its size: a
-    flush per record was two round trips each. A changed plan is one UPDATE among the kind's."""
+    flush per record was two round trips each."""
     group = await new_group(api)
     data = account()
     assert len(data["plans"]) > 1

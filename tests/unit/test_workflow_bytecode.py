@@ -1,5 +1,6 @@
 """`worker.cache_workflow_bytecode`: the sandbox imports the workflow modules again for every run
-it starts, so their bytecode is written once at start, even where Python writes none itself."""
+it starts, so their bytecode is written once before the workers run, even where Python writes
+none itself."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import importlib.util
 import shutil
 from pathlib import Path
 
+import pytest
+
 import workflows
 from worker import cache_workflow_bytecode
 
 
-def test_every_workflow_module_gets_bytecode_python_will_read(tmp_path: Path) -> None:
-    # A copy: the suite's other workers import from the real tree meanwhile.
-    tree = tmp_path / "workflows"
-    shutil.copytree(Path(workflows.__file__).parent, tree, ignore=shutil.ignore_patterns("*.pyc"))
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the workflow modules without bytecode: the suite's other workers import from
+    the real tree meanwhile."""
+    copy = tmp_path / "workflows"
+    shutil.copytree(Path(workflows.__file__).parent, copy, ignore=shutil.ignore_patterns("*.pyc"))
+    return copy
+
+
+def test_every_workflow_module_gets_bytecode_python_will_read(tree: Path) -> None:
     sources = sorted(tree.glob("*.py"))
     assert sources
 
@@ -31,9 +40,7 @@ def test_every_workflow_module_gets_bytecode_python_will_read(tmp_path: Path) ->
         assert int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF
 
 
-def test_up_to_date_bytecode_is_left_as_it_is(tmp_path: Path) -> None:
-    tree = tmp_path / "workflows"
-    shutil.copytree(Path(workflows.__file__).parent, tree, ignore=shutil.ignore_patterns("*.pyc"))
+def test_up_to_date_bytecode_is_left_as_it_is(tree: Path) -> None:
     assert cache_workflow_bytecode(tree)
     cached = Path(importlib.util.cache_from_source(str(tree / "connection.py")))
     written = cached.stat().st_mtime_ns
