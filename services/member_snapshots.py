@@ -46,9 +46,8 @@ from store.members import (
     replace_in_progress,
     snapshot_members,
 )
-from store.models import Group
 from store.models import MemberSnapshot as SnapshotRow
-from store.tenancy import owned
+from store.tenancy import owned_group_name
 from store.versioning import save_version
 from workflows import fulfillment as wf
 
@@ -153,7 +152,8 @@ async def take_snapshot(
     signals: Wakes,
     *,
     organization_id: uuid.UUID,
-    group: Group,
+    group_id: uuid.UUID,
+    group_name: str,
     payload: dict[str, Any],
     inbound: str,
     today: dt.date,
@@ -162,8 +162,8 @@ async def take_snapshot(
     none runs) unless it was signalled since its last build began; older snapshots of the
     employee still in progress become `replaced`. The caller's transaction commits it: if the
     signal fails, nothing is kept; if the commit fails after the signal, the loop looks for
-    the snapshot a while, then forgets it. `group` is the organization's, as `owned` read it."""
-    group_id = group.id
+    the snapshot a while, then forgets it. The group is the organization's, as
+    `owned_group_name` found it."""
     checked = await check_snapshot(
         session, organization_id=organization_id, group_id=group_id, payload=payload, today=today
     )
@@ -192,7 +192,7 @@ async def take_snapshot(
     await save_version(session, row, is_new=True, history=False)
     if await needs_wake(session, group_id):  # else the loop has been told and not yet built
         # Named in the run's summary in the Temporal UI (the group's name, never a member's).
-        await signals.fulfillment(group_id, [snapshot_id], group_name=group.name)
+        await signals.fulfillment(group_id, [snapshot_id], group_name=group_name)
     return row
 
 
@@ -210,12 +210,13 @@ async def submit_snapshot(
     the stored snapshot."""
     try:
         async with db.transaction() as session:
-            group = await owned(session, Group, group_id, organization_id, what="group")
+            group_name = await owned_group_name(session, group_id, organization_id)
             row = await take_snapshot(
                 session,
                 signals,
                 organization_id=organization_id,
-                group=group,
+                group_id=group_id,
+                group_name=group_name,
                 payload=payload,
                 inbound=inbound,
                 today=today,
@@ -241,7 +242,7 @@ async def dry_run(
     """Every check of a real submission, answered as one would be; nothing is stored or sent."""
     try:
         async with db.transaction() as session:
-            await owned(session, Group, group_id, organization_id, what="group")
+            await owned_group_name(session, group_id, organization_id)
             checked = await check_snapshot(
                 session,
                 organization_id=organization_id,

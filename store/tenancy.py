@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from store.db import Statement, id_param
 from store.models import ApiToken, Carrier, Group, Organization
 
 RecordT = TypeVar("RecordT")
@@ -80,7 +81,9 @@ async def sync_carriers(session: AsyncSession, carriers: list[Carrier]) -> None:
         )
 
 
-def _owned_query(model: type[Any], organization_id: uuid.UUID, group_id: uuid.UUID | None) -> Any:
+def _owned_query(model: type[Any], organization_id: Any, group_id: Any) -> Any:
+    """The organization's records of `model` (in `group_id`, when not None): ids, or a
+    `Statement`'s parameters."""
     if model is Group:
         query: Any = select(model).where(Group.organization_id == organization_id)
         return query if group_id is None else query.where(Group.id == group_id)
@@ -118,6 +121,27 @@ async def owned(
     if row is None:
         raise NotFound.of(what)
     return row
+
+
+# `owned` of a group, answering its name: compiled once, without the ORM (`store.db.Statement`).
+_OWNED_GROUP_NAME = Statement(
+    _owned_query(Group, id_param("organization_id"), None)
+    .where(Group.id == id_param("group_id"))
+    .with_only_columns(Group.name)
+)
+
+
+async def owned_group_name(
+    session: AsyncSession, group_id: uuid.UUID, organization_id: uuid.UUID
+) -> str:
+    """`owned` for a group, answering only its name: snapshot intake checks the group on every
+    POST, and the ORM's entity for it cost the API as much as a third of intake's reads."""
+    name: str | None = await _OWNED_GROUP_NAME.fetchval(
+        session, group_id=group_id, organization_id=organization_id
+    )
+    if name is None:
+        raise NotFound.of("group")
+    return name
 
 
 async def owned_all(

@@ -20,6 +20,7 @@ from store.tenancy import ensure_organization
 from tests.conftest import create_database
 from tests.harness import AppServer
 from tests.integration.test_connections import PRINCIPAL, UNUM, new_connection, principal_id
+from tools.sample_snapshots import new_hire
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +81,12 @@ async def test_another_organizations_records_are_404(
         }
         listed = (await other.get("/api/v1/group_connections")).json()
         assert listed["meta"]["total_records"] == 0
+        # Snapshot intake checks the group with its own statement (store.tenancy).
+        snapshots = f"/api/v1/groups/{connection['group_id']}/member_snapshots"
+        for path in (snapshots, f"{snapshots}/test"):
+            refused = await other.post(path, json=new_hire("x-1", []))
+            assert refused.status_code == 404, refused.text
+            assert refused.json()["message"] == "group not found"
 
 
 async def test_carriers_are_served_from_the_registry(api: httpx.AsyncClient) -> None:
