@@ -99,6 +99,15 @@ class CarrierMember(_Frozen):
 
 
 @dataclass(frozen=True)
+class KnownMember:
+    """A member the engine already has, as matching a snapshot's people to them needs it: its
+    id and the platform's id for it (None for one known only from a carrier's census)."""
+
+    id: UUID
+    custom_individual_id: str | None
+
+
+@dataclass(frozen=True)
 class PlanOption:
     """One plan of the group at this carrier, as stored from the carrier's account."""
 

@@ -31,7 +31,7 @@ from domain.census import (
 )
 from domain.errors import ValidationFailed
 from domain.member_changes import SnapshotStatus
-from domain.members import CarrierDependent, CarrierMember
+from domain.members import CarrierDependent, CarrierMember, KnownMember
 from domain.snapshots import Employee as SnapshotEmployee
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
@@ -405,7 +405,7 @@ async def link_dependents(
     session: AsyncSession,
     employee_id: uuid.UUID,
     snapshot: SnapshotPayload,
-    existing: Iterable[Member],
+    existing: Iterable[KnownMember],
 ) -> dict[int, uuid.UUID]:
     """By snapshot dependent index, the census-only dependent of the employee it is (same name
     and date of birth); `ValidationFailed` naming `dependents.{index}` when ambiguous.

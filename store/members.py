@@ -9,9 +9,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, null, or_, select, union_all, update
+from sqlalchemy import String, bindparam, func, literal_column, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain.enums import LineOfCoverage
 from domain.member_changes import (
@@ -20,7 +21,7 @@ from domain.member_changes import (
     SnapshotStatus,
     TransactionStatus,
 )
-from domain.members import CarrierMember, GroupSetup, PlanOption
+from domain.members import CarrierMember, GroupSetup, KnownMember, PlanOption
 from domain.plans import cobra_eligible, is_voluntary
 from domain.snapshots import IndividualType
 from domain.snapshots import MemberSnapshot as SnapshotPayload
@@ -69,29 +70,16 @@ async def snapshot_members(
     """
     employee = snapshot.employee
     created: list[Member] = []
-    found: Member | None
-    if employee.id is not None:
-        found = await session.get(Member, employee.id)
-        if (
-            found is None
-            or found.group_id != group_id
-            or found.individual_type != IndividualType.EMPLOYEE.value
-        ):
-            raise UnknownMember("employee.id names no employee of this group")
-    else:
-        found = await session.scalar(
-            select(Member).where(
-                Member.group_id == group_id,
-                Member.individual_type == IndividualType.EMPLOYEE.value,
-                Member.custom_individual_id == employee.custom_individual_id,
-            )
-        )
+    household = await _household(session, group_id, employee.id, employee.custom_individual_id)
+    if employee.id is not None and household is None:
+        raise UnknownMember("employee.id names no employee of this group")
     linked: dict[uuid.UUID, str | None] = {}
-    if found is None and snapshot.enable_member_auto_link:
+    if household is None and snapshot.enable_member_auto_link:
         found = await census.link_employee(session, group_id, employee)
         if found is not None:
             linked[found.id] = employee.custom_individual_id
-    if found is None:
+            household = await _household(session, group_id, found.id, None)
+    if household is None:
         employee_id = uuid.uuid4()
         created.append(
             Member(
@@ -103,26 +91,14 @@ async def snapshot_members(
                 custom_individual_id=employee.custom_individual_id,
             )
         )
+        existing: list[KnownMember] = []
     else:
-        employee_id = found.id
-
-    existing = (
-        (
-            await session.scalars(
-                select(Member).where(
-                    Member.employee_id == employee_id,
-                    Member.individual_type == IndividualType.DEPENDENT.value,
-                )
-            )
-        ).all()
-        if found is not None
-        else []
-    )
+        employee_id, existing = household
     by_id = {member.id: member for member in existing}
     by_custom = {m.custom_individual_id: m for m in existing if m.custom_individual_id}
     matched = (
         await census.link_dependents(session, employee_id, snapshot, existing)
-        if found is not None and snapshot.enable_member_auto_link
+        if household is not None and snapshot.enable_member_auto_link
         else {}
     )
     dependent_ids: list[uuid.UUID] = []
@@ -151,6 +127,65 @@ async def snapshot_members(
         created.append(new)
         dependent_ids.append(new.id)
     return SnapshotMembers(employee_id, dependent_ids, created, linked)
+
+
+async def _household(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    employee_id: uuid.UUID | None,
+    custom_individual_id: str | None,
+) -> tuple[uuid.UUID, list[KnownMember]] | None:
+    """The group's employee named by engine id (else by platform id), and their dependents, in
+    one statement; None when the group has no such employee."""
+    if employee_id is not None:
+        rows = await _HOUSEHOLD_BY_ID.fetch(session, group_id=group_id, id=employee_id)
+    else:
+        rows = await _HOUSEHOLD_BY_CUSTOM_ID.fetch(
+            session, group_id=group_id, custom_individual_id=custom_individual_id
+        )
+    employees = [row["id"] for row in rows if row["individual_type"] == _EMPLOYEE]
+    if not employees:
+        return None
+    dependents = [
+        KnownMember(row["id"], row["custom_individual_id"])
+        for row in rows
+        if row["individual_type"] == IndividualType.DEPENDENT.value
+    ]
+    return employees[0], dependents
+
+
+_EMPLOYEE = IndividualType.EMPLOYEE.value
+
+
+def _household_of(employee: Any) -> Statement:
+    """The employee `employee` selects (its id: one row or none) and their dependents: an
+    employee's `employee_id` is its own id. Columns, not entities: intake runs it on every
+    snapshot (through the ORM it cost the API as much as the rest of its reads together)."""
+    return Statement(
+        select(Member.id, Member.individual_type, Member.custom_individual_id).where(
+            Member.employee_id == employee.scalar_subquery()
+        )
+    )
+
+
+_OF_GROUP = aliased(Member)
+# A literal, not a parameter: the platform-id index covers employees only, and a generic plan
+# of a parameter could not use it.
+_IS_EMPLOYEE = _OF_GROUP.individual_type == literal_column(f"'{_EMPLOYEE}'")
+_HOUSEHOLD_BY_ID = _household_of(
+    select(_OF_GROUP.id).where(
+        _OF_GROUP.id == id_param("id"),
+        _OF_GROUP.group_id == _GROUP,
+        _IS_EMPLOYEE,
+    )
+)
+_HOUSEHOLD_BY_CUSTOM_ID = _household_of(
+    select(_OF_GROUP.id).where(
+        _OF_GROUP.group_id == _GROUP,
+        _IS_EMPLOYEE,
+        _OF_GROUP.custom_individual_id == bindparam("custom_individual_id", type_=String),
+    )
+)
 
 
 async def adopt_platform_ids(session: AsyncSession, members: SnapshotMembers) -> None:

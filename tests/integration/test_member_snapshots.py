@@ -198,6 +198,47 @@ async def test_the_dry_run_checks_everything_and_keeps_nothing(
     assert "employee.person.sex" in fields
 
 
+async def test_a_snapshot_finds_its_people_by_either_id_within_the_group_only(
+    api: httpx.AsyncClient,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    other_group_id = await connected(api, PRINCIPAL, principal_id())
+    custom_id = unique_id()
+    first = await submitted(api, group_id, with_spouse(custom_id, choices))
+    employee_id = first["employee_id"]
+    spouse_id = next(m["id"] for m in first["created_members"] if m["type"] == "dependent")
+
+    async def dry_run(group: str, body: dict[str, Any]) -> httpx.Response:
+        return await api.post(f"/api/v1/groups/{group}/member_snapshots/test", json=body)
+
+    by_custom = await dry_run(group_id, with_spouse(custom_id, choices))
+    # Engine ids are looked up before platform ids: these platform ids name nobody.
+    by_engine = json.loads(json.dumps(with_spouse(custom_id, choices)).replace(custom_id, "x"))
+    by_engine["employee"]["id"] = employee_id
+    by_engine["dependents"][0]["id"] = spouse_id
+    by_engine_ids = await dry_run(group_id, by_engine)
+
+    for found in (by_custom, by_engine_ids):
+        assert found.status_code == 200, found.text
+        assert found.json()["employee_id"] == employee_id
+        assert found.json()["created_members"] == []
+        assert found.json()["member_snapshot"]["dependents"][0]["id"] == spouse_id
+    # Another group's employee and another employee's dependent are unknown, not found.
+    elsewhere = copy.deepcopy(by_engine)
+    elsewhere["coverages"] = []
+    assert (await dry_run(other_group_id, elsewhere)).status_code == 404
+    stranger = copy.deepcopy(by_engine)
+    stranger["dependents"][0]["id"] = str(uuid4())
+    assert (await dry_run(group_id, stranger)).status_code == 404
+    # The same platform id in another group is a new employee there.
+    new_there = with_spouse(custom_id, choices)
+    new_there["coverages"] = []
+    answered = await dry_run(other_group_id, new_there)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["employee_id"] is None
+    assert len(answered.json()["created_members"]) == 2
+
+
 async def test_refusals_name_the_field_and_never_echo_the_person(
     api: httpx.AsyncClient,
 ) -> None:
