@@ -134,11 +134,11 @@ class Confirmation:
             )
             return [
                 _Due(
-                    id=row.id,
-                    carrier_id=row.carrier_id,
-                    carrier_group_id=str(row.result["carrier_group_id"]),
-                    employee_id=row.employee_id,
-                    stage=ConfirmationStage(row.confirm_stage or ConfirmationStage.ACCEPTANCE),
+                    id=row["id"],
+                    carrier_id=row["carrier_id"],
+                    carrier_group_id=row["carrier_group_id"],
+                    employee_id=row["employee_id"],
+                    stage=ConfirmationStage(row["confirm_stage"] or ConfirmationStage.ACCEPTANCE),
                 )
                 for row in rows
             ]

@@ -12,7 +12,8 @@ from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select
+import asyncpg
+from sqlalchemy import BigInteger, Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -98,6 +99,22 @@ _EMPLOYEES_AT_CARRIERS = Statement(
     select(MemberTransaction.employee_id, MemberTransaction.carrier_id).where(
         MemberTransaction.id == func.any(_IDS)
     )
+)
+_DUE = Statement(
+    select(
+        MemberTransaction.id,
+        MemberTransaction.carrier_id,
+        MemberTransaction.employee_id,
+        MemberTransaction.confirm_stage,
+        MemberTransaction.result["carrier_group_id"].astext.label("carrier_group_id"),
+    )
+    .where(
+        MemberTransaction.group_id == _GROUP,
+        MemberTransaction.confirm_due <= bindparam("now", type_=BigInteger),
+        MemberTransaction.status == TransactionStatus.COMPLETED.value,
+    )
+    .order_by(MemberTransaction.confirm_due)
+    .limit(bindparam("limit", type_=Integer))
 )
 _NEXT_DUE = Statement(
     select(func.min(MemberTransaction.confirm_due)).where(
@@ -251,21 +268,12 @@ async def transactions_to_track(
 
 async def due_for_confirmation(
     session: AsyncSession, group_id: uuid.UUID, *, now: int, limit: int
-) -> Sequence[MemberTransaction]:
+) -> list[asyncpg.Record]:
     """The group's completed transactions whose confirmation is due by `now` (Unix seconds),
-    soonest due first; at most `limit`."""
-    return (
-        await session.scalars(
-            select(MemberTransaction)
-            .where(
-                MemberTransaction.group_id == group_id,
-                MemberTransaction.confirm_due <= now,
-                MemberTransaction.status == TransactionStatus.COMPLETED.value,
-            )
-            .order_by(MemberTransaction.confirm_due)
-            .limit(limit)
-        )
-    ).all()
+    soonest due first; at most `limit`. Of each, what reading its carrier needs: `id`,
+    `carrier_id`, `employee_id`, `confirm_stage` and the carrier's group id
+    (`carrier_group_id`); the body (the person) stays unread."""
+    return await _DUE.fetch(session, group_id=group_id, now=now, limit=limit)
 
 
 async def transaction_for_update(
