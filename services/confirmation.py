@@ -222,11 +222,11 @@ async def plan_facts(
 ) -> dict[uuid.UUID, PlanFacts]:
     """What the comparison needs of the plans the members were sent in."""
     return {
-        plan.id: PlanFacts(
-            voluntary=is_voluntary(plan.details),
-            line_of_coverage=LineOfCoverage(plan.line_of_coverage),
+        plan["id"]: PlanFacts(
+            voluntary=is_voluntary(plan["details"]),
+            line_of_coverage=LineOfCoverage(plan["line_of_coverage"]),
         )
-        for plan in await store.plans(session, plan_ids)
+        for plan in await store.plan_kinds(session, plan_ids)
     }
 
 

@@ -116,6 +116,17 @@ _DUE = Statement(
     .order_by(MemberTransaction.confirm_due)
     .limit(bindparam("limit", type_=Integer))
 )
+# Columns, not entities: building and confirming read the plans of every batch, and each
+# plan's whole document is about a kilobyte of JSON.
+_PLAN_KINDS = Statement(
+    select(
+        Plan.id,
+        Plan.line_of_coverage,
+        func.jsonb_build_object(
+            "voluntary", Plan.details["voluntary"], "plan_type", Plan.details["plan_type"]
+        ).label("details"),
+    ).where(Plan.id == func.any(_IDS))
+)
 _NEXT_DUE = Statement(
     select(func.min(MemberTransaction.confirm_due)).where(
         MemberTransaction.group_id == _GROUP, MemberTransaction.confirm_due.is_not(None)
@@ -297,8 +308,12 @@ async def transactions_for_update(
     return {row.id: row for row in rows}
 
 
-async def plans(session: AsyncSession, plan_ids: Collection[uuid.UUID]) -> Sequence[Plan]:
-    return (await session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))).all()
+async def plan_kinds(
+    session: AsyncSession, plan_ids: Collection[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """Of each plan, what comparing a member's coverage needs: `id`, `line_of_coverage`, and
+    of its details only `voluntary` and `plan_type` (`domain.plans.is_voluntary`)."""
+    return await _PLAN_KINDS.fetch(session, ids=list(plan_ids))
 
 
 async def next_confirmation_due(session: AsyncSession, group_id: uuid.UUID) -> int | None:
