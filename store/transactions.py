@@ -51,9 +51,11 @@ _TO_TRACK = load_only(
     MemberTransaction.version,
     MemberTransaction.modified,
 )
-# What settling a snapshot's summary needs of it.
+# What settling a snapshot's summary needs of it, and its organization: the webhook events of
+# its changes name it (`store.webhooks`), which would otherwise read it again per flush.
 _TO_SETTLE = load_only(
     MemberSnapshot.id,
+    MemberSnapshot.organization_id,
     MemberSnapshot.status,
     MemberSnapshot.fulfillment_summary,
     MemberSnapshot.version,

@@ -22,11 +22,12 @@ from carriers import CARRIERS, carrier_adapters
 from domain.fulfillment import KeyedTransaction, SendRequest, Sent, transaction_key
 from runtime.settings import Settings
 from sandbox.generator import generate_account
+from services.fulfillment import settle_snapshots
 from store.db import Database
 from store.members import cancel_unsent
 from store.models import Member, MemberTransaction
 from store.models import MemberSnapshot as MemberSnapshotRow
-from tests.harness import eventually
+from tests.harness import eventually, statements_sent
 from tests.integration.test_audits import connected
 from tests.integration.test_connections import (
     PRINCIPAL,
@@ -155,6 +156,41 @@ async def test_a_new_hire_reaches_both_carriers_and_completes(
         assert "carrier_completed" in [d["status_detail"] for d in transaction["status_details"]]
     status = (await api.get(f"/api/v1/employees/{snapshot['employee_id']}/status")).json()
     assert {s["status"] for s in status["carrier_statuses"]} == {"stable"}
+
+
+async def test_settling_a_snapshot_names_its_organization_without_reading_it_again(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    group_id, choices = await both_carriers(api)
+    snapshot = await settled(
+        api, (await submitted(api, group_id, with_spouse(unique_id(), choices)))["id"]
+    )
+    snapshot_id = UUID(snapshot["id"])
+    async with database.transaction() as session:
+        await session.execute(
+            update(MemberSnapshotRow)
+            .where(MemberSnapshotRow.id == snapshot_id)
+            .values(
+                fulfillment_summary=[
+                    {**entry, "status": "processing"} for entry in snapshot["fulfillment_summary"]
+                ]
+            )
+        )
+
+    async with database.transaction() as session:
+        with statements_sent(database) as sent:
+            await settle_snapshots(session, {snapshot_id})
+
+    # Each entry changed back to sent: a webhook event each, for the subscriptions of the
+    # organization the settling read had already loaded.
+    assert [
+        s
+        for s, _ in sent
+        if s.startswith("SELECT member_snapshots.id, member_snapshots.organization_id")
+    ] == []
+    assert any(s.startswith("SELECT webhook_subscriptions.") for s, _ in sent)
+    again = (await api.get(f"/api/v1/member_snapshots/{snapshot_id}")).json()
+    assert {f["status"] for f in again["fulfillment_summary"]} == {"sent"}
 
 
 async def test_the_calculated_snapshot_is_the_current_one_and_submits_as_no_change(
