@@ -306,6 +306,9 @@ async def replace_in_progress(
     session: AsyncSession, employee_id: uuid.UUID, newer: uuid.UUID
 ) -> list[uuid.UUID]:
     """Mark the employee's in-progress snapshots replaced by `newer`; their ids."""
+    # Most snapshots find none: asked first without the ORM, which loads only what it replaces.
+    if not await _IN_PROGRESS.fetch(session, employee_id=employee_id):
+        return []
     rows = (
         await session.scalars(
             select(MemberSnapshot)
@@ -327,6 +330,17 @@ async def replace_in_progress(
         ]
         await save_version(session, row, history=False)
     return [row.id for row in rows]
+
+
+# Whether any is in progress; no lock is needed to find none, since the locking read that
+# follows would find none either: no snapshot becomes in progress again, and one another
+# intake stores is not seen by either until it commits.
+_IN_PROGRESS = Statement(
+    select(MemberSnapshot.id).where(
+        MemberSnapshot.employee_id == id_param("employee_id"),
+        or_(*(MemberSnapshot.status == status.value for status in sorted(IN_PROGRESS))),
+    )
+)
 
 
 # How often an intake that found the wake off looks again while another intake turns it on
