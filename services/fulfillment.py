@@ -52,7 +52,7 @@ from services.confirmation import plan_facts
 from services.wakes import Wakes
 from store import transactions as store
 from store.audits import group_name
-from store.connections import live_connections
+from store.connections import live_carrier_groups
 from store.db import Database
 from store.differences import record_expected
 from store.members import cancel_unsent, last_sent_members, lock_members_at_carriers, take_wake
@@ -216,10 +216,7 @@ class Fulfillment:
             )
             found = await store.transactions_to_send(session, transaction_ids)
             # Checked once per batch: a disconnection lands between batches, not mid-send.
-            connected = {
-                connection.carrier_id: connection.carrier_group_id
-                for connection in await live_connections(session, group_id)
-            }
+            connected = await live_carrier_groups(session, group_id)
             for transaction, snapshot_status in found:
                 claim.snapshot_ids.add(transaction.member_snapshot_id)
                 _claim_one(transaction, snapshot_status, connected, claim)

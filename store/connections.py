@@ -42,6 +42,14 @@ async def live_connections(session: AsyncSession, group_id: uuid.UUID) -> Sequen
     return (await session.scalars(select(GroupConnection).where(*_live(group_id)))).all()
 
 
+async def live_carrier_groups(session: AsyncSession, group_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Of `live_connections`, what sending needs: each carrier's group id, by carrier id. Read
+    as columns (the fulfillment loop asks on every send, and the entity carries the
+    connection's documents)."""
+    rows = await _LIVE_CARRIER_GROUPS.fetch(session, group_id=group_id)
+    return {row["carrier_id"]: row["carrier_group_id"] for row in rows}
+
+
 def _live(group_id: uuid.UUID | BindParameter[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
     return (
         GroupConnection.group_id == group_id,
@@ -82,6 +90,9 @@ async def carrier_link(
 
 
 _GROUP = id_param("group_id")
+_LIVE_CARRIER_GROUPS = Statement(
+    select(GroupConnection.carrier_id, GroupConnection.carrier_group_id).where(*_live(_GROUP))
+)
 # A live connection's row, then the disconnections under way or done: one statement (intake
 # reads it on every snapshot). The latest completed disconnection comes last, so it is the one
 # kept below; a live connection's row has no completion and comes first.

@@ -20,7 +20,7 @@ from domain.renewals import (
     RenewalStatus,
     shown_issues,
 )
-from store.connections import live_connections
+from store.connections import live_carrier_groups
 from store.db import NO_KEY_UPDATE
 from store.group_data import Contains, owned
 from store.models import Group, Plan, RenewalDecision, unix_now
@@ -41,9 +41,7 @@ class GroupAtCarriers:
 
 
 async def group_at_carriers(session: AsyncSession, group_id: uuid.UUID) -> GroupAtCarriers:
-    connections = {
-        c.carrier_id: c.carrier_group_id for c in await live_connections(session, group_id)
-    }
+    connections = await live_carrier_groups(session, group_id)
     plans: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
     rows = await session.execute(
         select(Plan.carrier_id, Plan.id, Plan.carrier_plan_id).where(Plan.group_id == group_id)
