@@ -20,12 +20,13 @@ from temporalio.client import Client
 from activities.fulfillment import FulfillmentActivities
 from carriers import CARRIERS, carrier_adapters
 from domain.fulfillment import KeyedTransaction, SendRequest, Sent, transaction_key
+from domain.member_changes import NOT_CONNECTED_NOTE
 from runtime.settings import Settings
 from sandbox.generator import generate_account
 from services.fulfillment import settle_snapshots
 from store.db import Database
 from store.members import cancel_unsent
-from store.models import Member, MemberTransaction
+from store.models import GroupConnection, Member, MemberTransaction
 from store.models import MemberSnapshot as MemberSnapshotRow
 from tests.harness import eventually, statements_sent
 from tests.integration.test_audits import connected
@@ -476,6 +477,46 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
         assert again is not None
         assert again.carrier_transaction_id == first_receipt
         assert again.idempotency_key == key
+
+
+async def test_a_transaction_claimed_after_its_carrier_was_disconnected_fails_unsent(
+    api: httpx.AsyncClient,
+    sandbox: httpx.AsyncClient,
+    database: Database,
+    settings: Settings,
+    client: Client,
+) -> None:
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, snapshot["id"])
+    async with database.transaction() as session:
+        transaction = await at_principal(session, snapshot["id"])
+        # As if it were built, then the group was disconnected from Principal before the send.
+        await session.execute(
+            update(MemberTransaction)
+            .where(MemberTransaction.id == transaction.id)
+            .values(idempotency_key=None, carrier_transaction_id=None, status="processing")
+        )
+        await session.execute(
+            update(GroupConnection)
+            .where(
+                GroupConnection.group_id == UUID(group_id),
+                GroupConnection.carrier_id == UUID(PRINCIPAL),
+            )
+            .values(disconnected=1)
+        )
+    before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
+
+    outcome = await send_one((database, settings, client), group_id, transaction.id, key="k")
+
+    assert (outcome.sent, outcome.retry) == (0, [])
+    assert (await sandbox.get("/_sandbox/stats")).json()["writes"] == before
+    async with database.transaction() as session:
+        failed = await session.get(MemberTransaction, transaction.id)
+        assert failed is not None
+        assert failed.status == "failed"
+        assert failed.idempotency_key is None
+        assert failed.result["reason"] == NOT_CONNECTED_NOTE
 
 
 async def test_a_key_another_transaction_was_sent_under_is_never_given_to_a_second_one(
