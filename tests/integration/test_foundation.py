@@ -159,6 +159,32 @@ async def test_migrations_go_down_to_base_and_up_again(postgres_base_url: str) -
     assert drift == []
 
 
+async def test_the_connections_a_burst_opens_are_kept_for_the_next_one(
+    postgres_base_url: str,
+) -> None:
+    """Each connection is a server process, type introspection and its statements prepared
+    anew: a pool that closed what a burst opened paid that again on every burst."""
+    url = await create_database(postgres_base_url, "kept_connections")
+    database = Database(url, pool_size=2)
+
+    async def burst() -> set[int]:
+        async def one() -> int:
+            async with database.transaction() as session:
+                pid = await session.scalar(text("select pg_backend_pid()"))
+                await asyncio.sleep(0.2)  # all four are out at once
+                return int(pid)
+
+        return set(await asyncio.gather(*(one() for _ in range(4))))
+
+    try:
+        first = await burst()
+        second = await burst()
+    finally:
+        await database.dispose()
+    assert len(first) == 4  # twice pool_size under load
+    assert second == first
+
+
 async def test_pooled_connections_the_server_dropped_are_replaced_on_checkout(
     postgres_base_url: str,
 ) -> None:
