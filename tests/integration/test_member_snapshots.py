@@ -423,6 +423,25 @@ async def at_principal(session: AsyncSession, snapshot_id: str) -> MemberTransac
     return found
 
 
+async def sent_to_principal(
+    api: httpx.AsyncClient, database: Database, **rewound: Any
+) -> tuple[str, MemberTransaction]:
+    """A new group, and its new hire's transaction at Principal once settled, its row then
+    set back to `rewound` (as an interrupted attempt would have left it): as it was."""
+    group_id, choices = await both_carriers(api)
+    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
+    await settled(api, snapshot["id"])
+    async with database.transaction() as session:
+        transaction = await at_principal(session, snapshot["id"])
+        await session.execute(
+            update(MemberTransaction)
+            .where(MemberTransaction.id == transaction.id)
+            .values(rewound)
+            .execution_options(synchronize_session=False)  # `transaction` stays as it was
+        )
+    return group_id, transaction
+
+
 async def send_one(
     stack: tuple[Database, Settings, Client], group_id: str, transaction_id: UUID, *, key: str
 ) -> Sent:
@@ -447,19 +466,12 @@ async def test_a_resend_after_a_lost_answer_is_absorbed_by_the_carrier(
     settings: Settings,
     client: Client,
 ) -> None:
-    group_id, choices = await both_carriers(api)
-    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
-    await settled(api, snapshot["id"])
-    async with database.transaction() as session:
-        transaction = await at_principal(session, snapshot["id"])
-        # As if the worker died after the carrier took the write but before it was recorded.
-        first_receipt = transaction.carrier_transaction_id
-        key = transaction.idempotency_key
-        await session.execute(
-            update(MemberTransaction)
-            .where(MemberTransaction.id == transaction.id)
-            .values(carrier_transaction_id=None, status="processing")
-        )
+    # As if the worker died after the carrier took the write but before it was recorded.
+    group_id, transaction = await sent_to_principal(
+        api, database, carrier_transaction_id=None, status="processing"
+    )
+    first_receipt = transaction.carrier_transaction_id
+    key = transaction.idempotency_key
     before = (await sandbox.get("/_sandbox/stats")).json()["writes"]
     # A later attempt brings a key of its own; the one stored with the first send wins.
     outcome = await send_one(
@@ -486,17 +498,11 @@ async def test_a_transaction_claimed_after_its_carrier_was_disconnected_fails_un
     settings: Settings,
     client: Client,
 ) -> None:
-    group_id, choices = await both_carriers(api)
-    snapshot = await submitted(api, group_id, with_spouse(unique_id(), choices))
-    await settled(api, snapshot["id"])
+    # As if it were built, then the group was disconnected from Principal before the send.
+    group_id, transaction = await sent_to_principal(
+        api, database, idempotency_key=None, carrier_transaction_id=None, status="processing"
+    )
     async with database.transaction() as session:
-        transaction = await at_principal(session, snapshot["id"])
-        # As if it were built, then the group was disconnected from Principal before the send.
-        await session.execute(
-            update(MemberTransaction)
-            .where(MemberTransaction.id == transaction.id)
-            .values(idempotency_key=None, carrier_transaction_id=None, status="processing")
-        )
         await session.execute(
             update(GroupConnection)
             .where(
