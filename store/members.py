@@ -311,12 +311,8 @@ async def replace_in_progress(
         return []
     rows = (
         await session.scalars(
-            select(MemberSnapshot)
-            .where(
-                MemberSnapshot.employee_id == employee_id,
-                MemberSnapshot.status.in_([status.value for status in IN_PROGRESS]),
-            )
-            .with_for_update(key_share=True)
+            select(MemberSnapshot).where(*_IN_PROGRESS_OF).with_for_update(key_share=True),
+            {"employee_id": employee_id},
         )
     ).all()
     for row in rows:
@@ -332,15 +328,14 @@ async def replace_in_progress(
     return [row.id for row in rows]
 
 
+_IN_PROGRESS_OF = (
+    MemberSnapshot.employee_id == id_param("employee_id"),
+    or_(*(MemberSnapshot.status == status.value for status in sorted(IN_PROGRESS))),
+)
 # Whether any is in progress; no lock is needed to find none, since the locking read that
 # follows would find none either: no snapshot becomes in progress again, and one another
 # intake stores is not seen by either until it commits.
-_IN_PROGRESS = Statement(
-    select(MemberSnapshot.id).where(
-        MemberSnapshot.employee_id == id_param("employee_id"),
-        or_(*(MemberSnapshot.status == status.value for status in sorted(IN_PROGRESS))),
-    )
-)
+_IN_PROGRESS = Statement(select(MemberSnapshot.id).where(*_IN_PROGRESS_OF))
 
 
 # How often an intake that found the wake off looks again while another intake turns it on
