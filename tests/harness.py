@@ -105,13 +105,19 @@ def restart_embedded_postgres(server: Any) -> None:
 
 @contextmanager
 def statements_sent(database: Database) -> Iterator[list[tuple[str, bool]]]:
-    """The statements the database's engine sends while the block runs, each with whether it
-    went as an executemany (each of its rows an execution at the server). `store.db.Statement`
-    runs on the driver directly: its statements are not seen."""
+    """The statements the database's engine sends for the block while it runs, each with
+    whether it went as an executemany (each of its rows an execution at the server).
+    `store.db.Statement` runs on the driver directly: its statements are not seen.
+
+    Only the task that entered the block counts (the ORM runs its statements within the awaiting
+    task): the test worker's activities share the engine, and a loop an earlier test left
+    running may send its own statements meanwhile."""
     sent: list[tuple[str, bool]] = []
+    block = asyncio.current_task()
 
     def record(*args: Any) -> None:  # conn, cursor, statement, parameters, context, executemany
-        sent.append((str(args[2]), bool(args[5])))
+        if asyncio.current_task() is block:
+            sent.append((str(args[2]), bool(args[5])))
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
