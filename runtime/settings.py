@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # Member transactions: how soon after a send the group's loop first asks the carriers how
     # far they are (then 1.5 times longer each time nothing moved, up to 10 minutes).
     member_transaction_poll_first: timedelta = Field(default=timedelta(seconds=5), gt=timedelta(0))
+    # Member snapshots: while a group's snapshots keep arriving, its loop starts a build at
+    # most this often, and what arrives meanwhile is built together (0: build at each arrival).
+    member_snapshot_build_spacing: timedelta = Field(
+        default=timedelta(seconds=1), ge=timedelta(0), le=timedelta(minutes=1)
+    )
 
     # Carrier audits: how often each completed connection's schedule re-pulls the group.
     audit_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))

@@ -27,6 +27,7 @@ class Wakes:
         self._client = client
         self._task_queue = settings.task_queue
         self._poll_first = settings.member_transaction_poll_first
+        self._build_spacing = settings.member_snapshot_build_spacing
 
     async def fulfillment(
         self,
@@ -40,7 +41,11 @@ class Wakes:
         kept)."""
         await self._client.start_workflow(
             fulfillment_wf.GroupFulfillmentWorkflow.run,
-            fulfillment_wf.FulfillmentInput(group_id=group_id, poll_first=self._poll_first),
+            fulfillment_wf.FulfillmentInput(
+                group_id=group_id,
+                poll_first=self._poll_first,
+                build_spacing=self._build_spacing,
+            ),
             id=fulfillment_wf.workflow_id(group_id),
             task_queue=self._task_queue,
             start_signal=fulfillment_wf.SNAPSHOTS_STORED,

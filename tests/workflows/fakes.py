@@ -516,6 +516,7 @@ class FakeSnapshotStore:
     stored: dict[uuid.UUID, list[FakeTransaction]] = field(default_factory=dict)
     built: list[uuid.UUID] = field(default_factory=list)
     builds: list[list[uuid.UUID]] = field(default_factory=list)  # what each build awaited
+    built_at: list[datetime] = field(default_factory=list)  # when each build began
     first_build: asyncio.Event = field(default_factory=asyncio.Event)
     # Runs inside the first send: what else happens while a turn is under way.
     during_send: Callable[[], Awaitable[None]] | None = None
@@ -554,6 +555,7 @@ class FakeSnapshotStore:
     @fake_of(FulfillmentActivities.build_transactions)
     async def build(self, request: BuildRequest) -> Built:
         self.builds.append(request.awaited)
+        self.built_at.append(await self._now())
         self.first_build.set()
         pending = [s for s in self.stored if s not in self.built]
         batch = pending if self.build_batch is None else pending[: self.build_batch]

@@ -7,11 +7,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from tests.workflows.fakes import Rig, is_local_step
 from workflows.fulfillment import (
+    BUILD_SPACING,
     SNAPSHOT_ARRIVAL,
     SNAPSHOTS_STORED,
     FulfillmentInput,
@@ -176,6 +178,44 @@ async def test_a_snapshot_stored_while_a_turn_runs_is_sent_in_the_next(rig: Rig)
         rig.snapshots.stored[first][0].id,
         rig.snapshots.stored[second][0].id,
     ]
+
+
+@pytest.mark.parametrize("spacing", [BUILD_SPACING, timedelta(0)], ids=["spaced", "unspaced"])
+async def test_snapshots_arriving_during_a_turn_are_built_together_a_spacing_after_it(
+    rig: Rig, spacing: timedelta
+) -> None:
+    """A platform posts a group's changes in a burst: the first snapshot is built at once,
+    and the ones arriving while its turn runs wait until `build_spacing` after that build
+    began, on a durable timer, and are built together. A spacing of 0 builds them at once."""
+    group = uuid.uuid4()
+    first = rig.snapshots.store(UNUM)
+    later = [rig.snapshots.store(PRINCIPAL) for _ in range(3)]
+
+    async def the_rest_arrive() -> None:
+        handle = rig.client.get_workflow_handle(workflow_id(group))
+        for snapshot_id in later:
+            await handle.signal(GroupFulfillmentWorkflow.snapshots_stored, [snapshot_id])
+
+    rig.snapshots.during_send = the_rest_arrive
+    handle = await signal(rig, group, first, build_spacing=spacing)
+    await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert rig.snapshots.builds == [[first], sorted(later)]
+    apart = rig.snapshots.built_at[1] - rig.snapshots.built_at[0]
+    if not spacing:
+        assert apart < BUILD_SPACING
+        return
+    # The fake reads the test server's clock in the activity, a few ms after the workflow's
+    # `now` that the spacing counts from.
+    assert apart >= spacing * 0.9
+    # The run's first timer is the spacing's (the polls' come after the second send): what
+    # was left of it when the first turn ended.
+    timers = [
+        e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for e in (await handle.fetch_history()).events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+    assert timedelta(0) < timers[0] <= spacing
 
 
 async def test_snapshots_beyond_one_build_are_built_though_no_signal_brings_them(
