@@ -40,7 +40,9 @@ Guarantee floor, last (`--no-guarantee-floor` skips it): the measured phase's sn
 under fresh employee ids, through `bench.guarantee_floor`, the least pipeline that keeps the
 engine's guarantees, in its own process on the same PostgreSQL, Temporal and sandbox. Its CPU-ms
 per transaction (that process, Temporal, PostgreSQL) against the floor's is what the guarantees
-alone cost; the engine's figure against it is what the engine adds.
+alone cost; the engine's figure against it is what the engine adds. Both phases print
+PostgreSQL's work per transaction beside it: statements run, and bytes of write-ahead log
+written (every row and index entry written, and each commit).
 """
 
 from __future__ import annotations
@@ -540,12 +542,38 @@ def database_url() -> str:
     return with_database(get_settings()).require_database_url()
 
 
-async def statements_run(db: Database) -> int | None:
-    """Statements PostgreSQL has run so far (pg_stat_statements, which the dev stack's server
-    keeps); None without the extension."""
+@dataclass(frozen=True)
+class ServerWork:
+    """What PostgreSQL has done so far: statements run (pg_stat_statements, which the dev
+    stack's server keeps) and bytes written to its write-ahead log (every row and index entry
+    written, and each commit); None where the server does not say."""
+
+    statements: int | None
+    wal_bytes: int | None
+
+    def since(self, before: ServerWork) -> ServerWork:
+        return ServerWork(
+            statements=_difference(self.statements, before.statements),
+            wal_bytes=_difference(self.wal_bytes, before.wal_bytes),
+        )
+
+
+def _difference(after: int | None, before: int | None) -> int | None:
+    return None if after is None or before is None else after - before
+
+
+async def server_work(db: Database) -> ServerWork:
+    """PostgreSQL's counters now (`ServerWork`)."""
+    return ServerWork(
+        statements=await _counter(db, "SELECT sum(calls) FROM pg_stat_statements"),
+        wal_bytes=await _counter(db, "SELECT wal_bytes FROM pg_stat_wal"),
+    )
+
+
+async def _counter(db: Database, query: str) -> int | None:
     try:
         async with db.transaction() as session:
-            return int(await session.scalar(text("SELECT sum(calls) FROM pg_stat_statements")))
+            return int(await session.scalar(text(query)))
     except DATABASE_ERRORS:  # no extension (or no server): the figure is not shown
         return None
 
@@ -864,23 +892,30 @@ async def measure(
 
 
 def work_per_transaction(
-    delivered: int, *, statements: int | None, events: int, carrier_requests: int
+    delivered: int, *, work: ServerWork, events: int, carrier_requests: int
 ) -> None:
     """What the engine did per transaction, from the first POST until every snapshot settled
     (so the round-trip confirmations are in, which the CPU window may end before)."""
     if not delivered:
         return
-    sql = (
-        "n/a (no pg_stat_statements)"
-        if statements is None
-        else f"{statements / delivered:.1f} PostgreSQL statements"
-    )
     print(
-        f"  work per transaction, first POST until settled: {sql}, "
+        f"  work per transaction, first POST until settled: {database_work(work, delivered)}, "
         f"{events / delivered:.2f} Temporal history events (fulfillment and confirmation runs), "
         f"{carrier_requests / delivered:.2f} carrier requests (the floor: 1 write; the rest "
         "follow the transaction at the carrier and read the member back)"
     )
+
+
+def database_work(work: ServerWork, transactions: int) -> str:
+    """PostgreSQL's work per transaction, as the bench prints it."""
+    sql = (
+        "n/a (no pg_stat_statements)"
+        if work.statements is None
+        else f"{work.statements / transactions:.1f} PostgreSQL statements"
+    )
+    if work.wal_bytes is not None:
+        sql += f" writing {work.wal_bytes / transactions / 1024:.1f} kB of WAL"
+    return sql
 
 
 # --- the floor -----------------------------------------------------------------------------------
@@ -980,6 +1015,8 @@ async def guarantee_floor_phase(
     ) as (server, url):
         sampler = Sampler({**stack_processes(), "server": server})
         requests_before = (await sandbox_stats(sandbox))["requests"]
+        db = Database(database_url(), pool_size=1)
+        work_before = await server_work(db)
         limits = httpx.Limits(max_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
 
@@ -1002,6 +1039,8 @@ async def guarantee_floor_phase(
             await sampler.stop()
             progress = await checked(http.get("/progress?latency"), "reading progress", 200)
         requests = (await sandbox_stats(sandbox))["requests"] - requests_before
+        work = (await server_work(db)).since(work_before)
+        await db.dispose()
     await guarantee_floor.finish_runs(client, run_id, {group for group, _ in posts})
     failed = progress.get("failed", 0)
     done = progress.get("confirmed", 0) + progress.get("differs", 0) + failed
@@ -1019,7 +1058,7 @@ async def guarantee_floor_phase(
     print(
         f"  CPU-ms per transaction: {spent}; carrier requests per transaction "
         f"{requests / max(done, 1):.2f}; turns {progress.get('turns', 0)}, wakes "
-        f"{progress.get('signals', 0)}"
+        f"{progress.get('signals', 0)}; {database_work(work, max(done, 1))}"
     )
     if progress.get("latency"):
         p50, p90, p99 = progress["latency"]
@@ -1076,20 +1115,16 @@ async def run(args: argparse.Namespace) -> None:
             print(f"setup: {len(changes)} members hired in {time.perf_counter() - t:.1f} s")
         db = Database(database_url(), pool_size=1)
         try:
-            statements_before = await statements_run(db)
+            work_before = await server_work(db)
             events_before = await history_events(args, groups)
             measured = await measure(api, sandbox, employees, args)
-            statements_after = await statements_run(db)
+            work = (await server_work(db)).since(work_before)
             events_after = await history_events(args, groups)
         finally:
             await db.dispose()
         work_per_transaction(
             measured.delivered,
-            statements=(
-                None
-                if statements_before is None or statements_after is None
-                else statements_after - statements_before
-            ),
+            work=work,
             events=events_after - events_before,
             carrier_requests=measured.carrier_requests,
         )
